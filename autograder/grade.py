@@ -1,0 +1,183 @@
+"""The grading command: autograde every submission of an assignment, one student at a time.
+
+    python -m autograder.grade a1_two_networks                # every student in submitted/
+    python -m autograder.grade a1_two_networks --student ana  # one student
+
+Each student is graded by nbgrader's own ``autograde`` in a separate process with a wall-clock
+limit, so a submission that hangs, crashes its kernel or is not even valid JSON is reported and
+scored zero while every other student is graded normally. The gradebook keeps all results; this
+command prints a table of per-part scores with the reason for every lost point, and writes each
+student's nbgrader log under ``grading_logs/``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+
+HERE = Path(__file__).resolve().parent
+
+
+def course_root() -> Path:
+    """The nbgrader course root: $GANCOURSE_COURSE_ROOT, else the repository root."""
+    return Path(os.environ.get("GANCOURSE_COURSE_ROOT", HERE.parent)).resolve()
+
+
+@dataclass
+class Result:
+    """What grading one student produced: scores per graded part, and why points were lost."""
+
+    student: str
+    seconds: float = 0.0
+    scores: dict[str, tuple[float, float]] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def total(self) -> float:
+        return sum(s for s, _ in self.scores.values())
+
+    @property
+    def max_total(self) -> float:
+        return sum(m for _, m in self.scores.values())
+
+
+def check_notebooks(folder: Path) -> list[str]:
+    """Problems that make a submitted notebook unreadable, each as a sentence for the student."""
+    problems = []
+    notebooks = sorted(folder.glob("*.ipynb"))
+    if not notebooks:
+        problems.append(f"no notebook was submitted in {folder.name}/")
+    for path in notebooks:
+        try:
+            nb = nbformat.read(path, as_version=4)
+            nbformat.validate(nb)
+        except (json.JSONDecodeError, UnicodeDecodeError) as err:
+            problems.append(f"{path.name} is not a valid notebook file (not JSON: {err}); it was not run")
+        except Exception as err:  # nbformat's validation and reader errors
+            problems.append(f"{path.name} is not a valid notebook ({type(err).__name__}: "
+                            f"{str(err).splitlines()[0][:200]}); it was not run")
+    return problems
+
+
+def failure_messages(notebook: Path) -> dict[str, str]:
+    """grade_id -> first line of the error a graded test cell raised, from the autograded notebook."""
+    messages: dict[str, str] = {}
+    try:
+        nb = nbformat.read(notebook, as_version=4)
+    except Exception:  # noqa: BLE001 - nothing to read for a notebook nbgrader could not process
+        return messages
+    for cell in nb.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if cell.cell_type != "code" or not meta.get("grade"):
+            continue
+        for out in cell.get("outputs", []):
+            if out.output_type == "error":
+                messages[meta["grade_id"]] = f"{out.ename}: {str(out.evalue).splitlines()[0] if out.evalue else ''}"
+                break
+    return messages
+
+
+def grade_student(assignment: str, student: str, timeout: float) -> Result:
+    """Autograde one student's submission with nbgrader in its own process."""
+    root = course_root()
+    result = Result(student)
+    submitted = root / "submitted" / student / assignment
+    result.problems += check_notebooks(submitted)
+    log_dir = root / "grading_logs" / assignment
+    log_dir.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ, GANCOURSE_COURSE_ROOT=str(root),
+               PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
+    cmd = [sys.executable, "-m", "nbgrader", "autograde", assignment, "--student", student, "--force"]
+    start = time.perf_counter()
+    with open(log_dir / f"{student}.log", "w") as log:
+        try:
+            # nbgrader finds its configuration in the working directory: the repository root's
+            # nbgrader_config.py loads autograder/nbgrader_config.py, which reads the course root
+            # from $GANCOURSE_COURSE_ROOT.
+            proc = subprocess.run(cmd, cwd=HERE.parent, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                  timeout=timeout, start_new_session=True)
+            if proc.returncode != 0 and not result.problems:
+                result.problems.append(f"nbgrader could not finish grading (exit code {proc.returncode}); "
+                                       f"see grading_logs/{assignment}/{student}.log")
+        except subprocess.TimeoutExpired:
+            result.problems.append(f"grading took longer than {timeout:.0f} s and was stopped")
+    result.seconds = time.perf_counter() - start
+    if "No nbgrader_config.py file found" in (log_dir / f"{student}.log").read_text():
+        raise RuntimeError("nbgrader ran without the course configuration; run the grading command from "
+                           "an installed checkout of the course")
+    _read_scores(assignment, result)
+    return result
+
+
+def _read_scores(assignment: str, result: Result) -> None:
+    from nbgrader.api import Gradebook, MissingEntry
+
+    root = course_root()
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
+        try:
+            sub = gb.find_submission(assignment, result.student)
+        except MissingEntry:
+            source = gb.find_assignment(assignment)
+            for nb in source.notebooks:
+                for cell in nb.grade_cells:
+                    result.scores[cell.name] = (0.0, float(cell.max_score))
+            result.problems.append("no grades were recorded; every part counts as zero")
+            return
+        for nb in sub.notebooks:
+            messages = failure_messages(root / "autograded" / result.student / assignment / f"{nb.name}.ipynb")
+            for grade in nb.grades:
+                score = grade.score or 0.0  # nbgrader: manual score if set, else auto score, else 0
+                result.scores[grade.name] = (float(score), float(grade.max_score))
+                if grade.name in messages and (score or 0.0) < grade.max_score:
+                    result.problems.append(f"{grade.name}: {messages[grade.name]}")
+                elif grade.auto_score is None and grade.manual_score is None and not result.problems:
+                    result.problems.append(f"{grade.name}: the test cell was missing or not run")
+
+
+def list_students(assignment: str) -> list[str]:
+    submitted = course_root() / "submitted"
+    return sorted(p.parent.name for p in submitted.glob(f"*/{assignment}") if p.is_dir())
+
+
+def report(results: list[Result]) -> str:
+    lines = []
+    for r in results:
+        lines.append(f"{r.student}: {r.total:g}/{r.max_total:g} points in {r.seconds:.1f} s")
+        for name, (score, max_score) in r.scores.items():
+            lines.append(f"    {name:<40} {score:g}/{max_score:g}")
+        for problem in r.problems:
+            lines.append(f"    ! {problem}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("assignment")
+    parser.add_argument("--student", action="append", help="grade only this student (repeatable)")
+    parser.add_argument("--timeout", type=float, default=900.0,
+                        help="wall-clock seconds allowed for one student (default 900)")
+    args = parser.parse_args(argv)
+    students = args.student or list_students(args.assignment)
+    if not students:
+        print(f"No submissions of {args.assignment} under {course_root() / 'submitted'}.", file=sys.stderr)
+        return 1
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:  # pragma: no cover
+        def tqdm(x, **_):
+            return x
+    results = [grade_student(args.assignment, s, args.timeout) for s in tqdm(students, desc="grading")]
+    print(report(results))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,14 @@
+"""Runs inside every grading kernel before the first cell of a submission (see nbgrader_config.py).
+
+It caps the kernel's memory, so that a memory hog fails its own cell instead of the machine, and
+imports the hidden-test checks while the kernel is still pristine, so that the helpers they rely on
+are the real ones whatever the submission redefines later.
+"""
+
+import os
+import resource
+
+_limit = int(os.environ.get("GANCOURSE_GRADING_MEMORY_MB", "6144")) * 2**20
+resource.setrlimit(resource.RLIMIT_DATA, (_limit, _limit))
+
+import autograder.checks  # noqa: E402,F401  (import for its side effect: the pristine snapshot)

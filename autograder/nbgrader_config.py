@@ -1,0 +1,46 @@
+"""nbgrader configuration of the GAN course.
+
+Run nbgrader from the repository root with ``--config autograder/nbgrader_config.py``, or use the
+grading command ``python -m autograder.grade`` which does that for you. The instructor run-time
+state (gradebook.db, submitted/, autograded/, feedback/) lives in the course root, by default the
+repository root, and is git-ignored; set $GANCOURSE_COURSE_ROOT to keep it elsewhere.
+"""
+
+import os
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = Path(os.environ.get("GANCOURSE_COURSE_ROOT", HERE.parent)).resolve()
+
+c = get_config()  # noqa: F821 - provided by traitlets when it loads this file
+
+c.CourseDirectory.root = str(ROOT)
+c.CourseDirectory.source_directory = "solutions"
+c.CourseDirectory.release_directory = "exercises"
+c.CourseDirectory.db_url = f"sqlite:///{ROOT / 'gradebook.db'}"
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback"]
+
+# Students: registered by the grading command as it meets them; no roster is needed to autograde.
+c.Autograde.create_student = True
+
+# Every grading kernel starts by running kernel_startup.py (memory cap, pristine checks), with no
+# history file. A cell that runs longer than the timeout is interrupted and fails its own part.
+c.Execute.extra_arguments = [
+    "--HistoryManager.hist_file=:memory:",
+    f"--IPKernelApp.exec_files={HERE / 'kernel_startup.py'}",
+]
+c.Execute.timeout = int(os.environ.get("GANCOURSE_CELL_TIMEOUT", "60"))
+c.Execute.interrupt_on_timeout = True
+
+# Before anything runs, screen the submission: cells that tamper with the grading environment or
+# read files are replaced by a cell that fails with a clear message (see autograder/screen.py).
+from autograder.screen import ScreenSubmission  # noqa: E402
+
+c.Autograde.sanitize_preprocessors = [
+    "nbgrader.preprocessors.ClearOutput",
+    "nbgrader.preprocessors.DeduplicateIds",
+    "nbgrader.preprocessors.OverwriteKernelspec",
+    "nbgrader.preprocessors.OverwriteCells",
+    ScreenSubmission,
+    "nbgrader.preprocessors.CheckCellMetadata",
+]

@@ -1,0 +1,1 @@
+"""The GAN course library."""

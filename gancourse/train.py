@@ -1,0 +1,253 @@
+"""The alternating training algorithm of chapter 1, with device choice, seeding and checkpoints.
+
+Phase I updates the discriminator k times on real and (detached) fake batches; Phase II updates
+the generator once. :func:`alternating_step` is one such round; :func:`train_gan` repeats it with a
+progress bar and records a :class:`History` of what the game looks like from the inside.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from . import losses
+
+LossOnLogits = Callable[..., torch.Tensor]
+
+
+# --- device and seeding -------------------------------------------------------------------------
+
+def pick_device(name: str | None = None) -> torch.device:
+    """The device to train on: ``name`` or $GANCOURSE_DEVICE if given, else cuda, then mps, then cpu.
+
+    Asking for a device this machine does not have raises a clear error instead of failing later.
+    """
+    name = name or os.environ.get("GANCOURSE_DEVICE") or None
+    if name is None:
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    device = torch.device(name)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError(f"device {name!r} was asked for, but this machine has no CUDA GPU; "
+                           "use pick_device() or 'cpu'.")
+    if device.type == "mps" and not torch.backends.mps.is_available():
+        raise RuntimeError(f"device {name!r} was asked for, but MPS is not available here; "
+                           "use pick_device() or 'cpu'.")
+    return device
+
+
+def seed_everything(seed: int) -> torch.Generator:
+    """Seed Python, NumPy and torch so that a CPU run repeats exactly; returns a seeded generator."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+    return torch.Generator().manual_seed(seed)
+
+
+# --- one round of the game ----------------------------------------------------------------------
+
+def alternating_step(
+    generator: nn.Module,
+    discriminator: nn.Module,
+    g_opt: torch.optim.Optimizer,
+    d_opt: torch.optim.Optimizer,
+    next_real: Callable[[], torch.Tensor],
+    sample_z: Callable[[int], torch.Tensor],
+    k: int = 1,
+    d_loss_fn: LossOnLogits = losses.discriminator_loss,
+    g_loss_fn: LossOnLogits = losses.non_saturating_generator_loss,
+) -> dict[str, float]:
+    """k discriminator updates followed by one generator update; returns what the round measured.
+
+    ``next_real()`` gives the next batch of real samples and ``sample_z(n)`` n latent vectors.
+    The returned floats are the last D loss, the G loss, mean D(x), mean D(G(z)) seen by D, and
+    mean D(G(z)) seen by G after D's update.
+    """
+    for _ in range(k):
+        # Phase I -- update D: maximize log D(x) + log(1 - D(G(z))), i.e. minimize d_loss_fn.
+        real = next_real()
+        with torch.no_grad():
+            fake = generator(sample_z(real.shape[0]))
+        real_logits, fake_logits = discriminator(real), discriminator(fake)
+        d_loss = d_loss_fn(real_logits, fake_logits)
+        d_opt.zero_grad(set_to_none=True)
+        d_loss.backward()
+        d_opt.step()
+
+    # Phase II -- update G: maximize log D(G(z)) (non-saturating), i.e. minimize g_loss_fn.
+    g_logits = discriminator(generator(sample_z(real.shape[0])))
+    g_loss = g_loss_fn(g_logits)
+    g_opt.zero_grad(set_to_none=True)
+    g_loss.backward()
+    g_opt.step()
+    return {
+        "d_loss": d_loss.item(),
+        "g_loss": g_loss.item(),
+        "d_real": torch.sigmoid(real_logits).mean().item(),
+        "d_fake": torch.sigmoid(fake_logits).mean().item(),
+        "d_fake_g": torch.sigmoid(g_logits).mean().item(),
+    }
+
+
+@dataclass
+class History:
+    """Per-step record of a run: both losses and the mean outputs of D (chapter 1 plots these)."""
+
+    d_loss: list[float] = field(default_factory=list)
+    g_loss: list[float] = field(default_factory=list)
+    d_real: list[float] = field(default_factory=list)
+    d_fake: list[float] = field(default_factory=list)
+    d_fake_g: list[float] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def append(self, record: dict[str, float]) -> None:
+        for key, value in record.items():
+            getattr(self, key).append(value)
+
+    def __len__(self) -> int:
+        return len(self.d_loss)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def real_batches(
+    data: torch.Tensor, batch_size: int, generator: torch.Generator | None = None
+) -> Iterator[torch.Tensor]:
+    """Endless shuffled minibatches of a tensor that already sits on the training device.
+
+    Indexing one tensor avoids a DataLoader's per-sample Python work, which dominates small GANs.
+    """
+    n = data.shape[0]
+    if not 0 < batch_size <= n:
+        raise ValueError(f"batch_size must be between 1 and the number of samples ({n}), got {batch_size}")
+    while True:
+        order = torch.randperm(n, generator=generator).to(data.device)
+        for start in range(0, n - batch_size + 1, batch_size):
+            yield data[order[start:start + batch_size]]
+
+
+def train_gan(
+    generator: nn.Module,
+    discriminator: nn.Module,
+    data: torch.Tensor,
+    *,
+    steps: int,
+    batch_size: int = 64,
+    k: int = 1,
+    lr: float = 2e-4,
+    betas: tuple[float, float] = (0.5, 0.999),
+    g_loss_fn: LossOnLogits = losses.non_saturating_generator_loss,
+    d_loss_fn: LossOnLogits = losses.discriminator_loss,
+    g_opt: torch.optim.Optimizer | None = None,
+    d_opt: torch.optim.Optimizer | None = None,
+    device: str | torch.device | None = None,
+    seed: int = 0,
+    history: History | None = None,
+    progress: bool = True,
+    callback: Callable[[int, dict[str, float]], None] | None = None,
+) -> History:
+    """Train a GAN with the alternating algorithm for ``steps`` rounds and return its history.
+
+    ``data`` holds the real samples (images or toy points). Adam with the DCGAN settings is used
+    unless optimizers are passed. With the same seed, a CPU run gives the same history every time.
+    """
+    device = pick_device(str(device)) if device is not None else pick_device()
+    rng = seed_everything(seed)
+    generator.to(device).train()
+    discriminator.to(device).train()
+    g_opt = g_opt or torch.optim.Adam(generator.parameters(), lr=lr, betas=betas)
+    d_opt = d_opt or torch.optim.Adam(discriminator.parameters(), lr=lr, betas=betas)
+    batches = real_batches(data.to(device), batch_size, rng)
+    latent_dim = generator.latent_dim
+
+    def sample_z(n: int) -> torch.Tensor:
+        return torch.randn(n, latent_dim, generator=rng).to(device)
+
+    history = history if history is not None else History()
+    start = time.perf_counter()
+    bar = tqdm(range(steps), desc="training", disable=not progress, mininterval=0.5)
+    for step in bar:
+        record = alternating_step(generator, discriminator, g_opt, d_opt, lambda: next(batches),
+                                  sample_z, k=k, d_loss_fn=d_loss_fn, g_loss_fn=g_loss_fn)
+        history.append(record)
+        if step % 25 == 0 or step == steps - 1:
+            bar.set_postfix(Loss_D=f"{record['d_loss']:.3f}", Loss_G=f"{record['g_loss']:.3f}",
+                            D_x=f"{record['d_real']:.2f}", D_G_z=f"{record['d_fake']:.2f}")
+        if callback is not None:
+            callback(step, record)
+    history.seconds += time.perf_counter() - start
+    return history
+
+
+@torch.no_grad()
+def sample(generator: nn.Module, n: int, seed: int = 0, device: str | torch.device | None = None) -> torch.Tensor:
+    """n samples from G in eval mode, on the CPU, from a seeded latent draw (for figures)."""
+    device = next(generator.parameters()).device if device is None else torch.device(device)
+    z = torch.randn(n, generator.latent_dim, generator=torch.Generator().manual_seed(seed)).to(device)
+    was_training = generator.training
+    generator.eval()
+    out = generator(z).cpu()
+    generator.train(was_training)
+    return out
+
+
+# --- checkpoints --------------------------------------------------------------------------------
+
+def save_checkpoint(
+    path: str | os.PathLike,
+    generator: nn.Module,
+    discriminator: nn.Module,
+    g_opt: torch.optim.Optimizer | None = None,
+    d_opt: torch.optim.Optimizer | None = None,
+    history: History | None = None,
+    **extra,
+) -> Path:
+    """Save both nets, their optimizers and the history to one file, written atomically."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    state = {
+        "generator": generator.state_dict(),
+        "discriminator": discriminator.state_dict(),
+        "g_opt": g_opt.state_dict() if g_opt is not None else None,
+        "d_opt": d_opt.state_dict() if d_opt is not None else None,
+        "history": history.as_dict() if history is not None else None,
+        "extra": extra,
+    }
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    torch.save(state, tmp)
+    tmp.replace(path)
+    return path
+
+
+def load_checkpoint(
+    path: str | os.PathLike,
+    generator: nn.Module,
+    discriminator: nn.Module | None = None,
+    g_opt: torch.optim.Optimizer | None = None,
+    d_opt: torch.optim.Optimizer | None = None,
+    map_location: str | torch.device = "cpu",
+) -> tuple[History | None, dict]:
+    """Restore what :func:`save_checkpoint` wrote; returns (history, extra). Tensors only: safe to load."""
+    state = torch.load(path, map_location=map_location, weights_only=True)
+    generator.load_state_dict(state["generator"])
+    if discriminator is not None:
+        discriminator.load_state_dict(state["discriminator"])
+    if g_opt is not None and state["g_opt"] is not None:
+        g_opt.load_state_dict(state["g_opt"])
+    if d_opt is not None and state["d_opt"] is not None:
+        d_opt.load_state_dict(state["d_opt"])
+    history = History(**state["history"]) if state["history"] is not None else None
+    return history, state["extra"]

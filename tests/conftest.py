@@ -1,0 +1,76 @@
+"""Shared fixtures: a throw-away nbgrader course root, and students' notebooks made from the release."""
+
+from __future__ import annotations
+
+import copy
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+VENV_BIN = Path(sys.executable).parent
+
+
+def nbgrader_env(root: Path, **extra: str) -> dict[str, str]:
+    """Environment for running nbgrader on a course root other than the repository."""
+    return dict(os.environ, GANCOURSE_COURSE_ROOT=str(root),
+                PATH=f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}", **extra)
+
+
+def run(cmd: list[str], root: Path, timeout: float = 900, **extra: str) -> subprocess.CompletedProcess:
+    return subprocess.run(cmd, cwd=REPO, env=nbgrader_env(root, **extra), capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def make_course(root: Path, assignment: str) -> Path:
+    """A course root whose source is the repository's solutions/, with the assignment generated."""
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "solutions").symlink_to(REPO / "solutions")
+    proc = run([sys.executable, "-m", "nbgrader", "generate_assignment", assignment, "--force"], root)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return root
+
+
+def student_notebook(release: Path, answers: dict[str, str], extra_cells: list[tuple[int, str]] = (),
+                     edit=None) -> nbformat.NotebookNode:
+    """The release notebook with answer cells filled in by grade_id, as a student would submit it."""
+    nb = nbformat.read(release, as_version=4)
+    nb = copy.deepcopy(nb)
+    for cell in nb.cells:
+        gid = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if gid in answers:
+            cell.source = answers[gid].strip("\n")
+    for index, source in extra_cells:
+        nb.cells.insert(index, nbformat.v4.new_code_cell(source))
+    if edit is not None:
+        edit(nb)
+    return nb
+
+
+def submit(root: Path, assignment: str, student: str, nb_or_text, name: str) -> None:
+    folder = root / "submitted" / student / assignment
+    folder.mkdir(parents=True, exist_ok=True)
+    if isinstance(nb_or_text, str):
+        (folder / name).write_text(nb_or_text)
+    else:
+        nbformat.write(nb_or_text, folder / name)
+
+
+def scores(root: Path, assignment: str) -> dict[str, dict[str, float]]:
+    """student -> {grade_id: score} read straight from the gradebook."""
+    from nbgrader.api import Gradebook
+
+    out: dict[str, dict[str, float]] = {}
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
+        for sub in gb.assignment_submissions(assignment):
+            out[sub.student_id] = {g.name: float(g.score or 0.0) for nb in sub.notebooks for g in nb.grades}
+    return out
+
+
+@pytest.fixture(scope="session")
+def repo() -> Path:
+    return REPO
