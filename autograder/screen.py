@@ -92,18 +92,20 @@ KNOWN_MODULE_NAMES = {"torch", "nn", "F", "np", "numpy", "math", "gancourse", "l
 
 
 def neutralised_source(reasons: list[str]) -> str:
-    listed = "; ".join(reasons)
-    return (
-        "# This cell was not run by the autograder.\n"
-        f"raise RuntimeError({('Autograder: this cell was not run because it ' + listed + '. Graded notebooks may only use tensors, the course library and plain Python; ask your instructor if you think this is a mistake.')!r})\n"
-    )
+    """The cell that stands in for a screened-out one: it fails with the reasons, so feedback shows them."""
+    message = ("Autograder: this cell was not run because it " + "; ".join(reasons) + ". Graded notebooks may "
+               "only use tensors, the course library and plain Python; ask your instructor if you think this "
+               "is a mistake.")
+    return f"# This cell was not run by the autograder.\nraise RuntimeError({message!r})\n"
 
 
 class ScreenSubmission(NbGraderPreprocessor):
     """nbgrader preprocessor: replace student code cells that may not run during grading."""
 
     def preprocess_cell(self, cell, resources, index):
-        if cell.cell_type != "code" or is_locked(cell) or (is_grade(cell) and not cell.metadata.get("nbgrader", {}).get("solution", False)):
+        meta = cell.metadata.get("nbgrader", {})
+        instructors = is_locked(cell) or (is_grade(cell) and not meta.get("solution", False))
+        if cell.cell_type != "code" or instructors:
             return cell, resources
         reasons = problems(cell.source)
         if reasons:

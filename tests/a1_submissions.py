@@ -108,7 +108,8 @@ WRONG = {
         "swapped_labels": "def discriminator_loss(r, f):\n    return F.softplus(r).mean() + F.softplus(-f).mean()",
         "sum_not_mean": "def discriminator_loss(r, f):\n    return F.softplus(-r).sum() + F.softplus(f).sum()",
         "naive_log_sigmoid": ("def discriminator_loss(r, f):\n"
-                              "    return -torch.log(torch.sigmoid(r)).mean() - torch.log(1 - torch.sigmoid(f)).mean()"),
+                              "    real_term = -torch.log(torch.sigmoid(r)).mean()\n"
+                              "    return real_term - torch.log(1 - torch.sigmoid(f)).mean()"),
         "mean_over_concatenation": ("def discriminator_loss(r, f):\n    logits = torch.cat([r, f])\n"
                                     "    labels = torch.cat([torch.ones_like(r), torch.zeros_like(f)])\n"
                                     "    return F.binary_cross_entropy_with_logits(logits, labels)"),
@@ -135,8 +136,7 @@ WRONG = {
         "library_object": "non_saturating_generator_loss = losses.non_saturating_generator_loss",
     },
     "alternating_step": {
-        "missing_detach": STEP_NO_GRAD.replace("        with torch.no_grad():\n            fake =", "        fake =")
-                                      .replace("\n        d_loss = d_loss_fn", "\n        d_loss = d_loss_fn"),
+        "missing_detach": STEP_NO_GRAD.replace("        with torch.no_grad():\n            fake =", "        fake ="),
         "swapped_real_fake": STEP_NO_GRAD.replace("d_loss_fn(discriminator(real), discriminator(fake))",
                                                   "d_loss_fn(discriminator(fake), discriminator(real))"),
         "ignores_k": STEP_NO_GRAD.replace("for _ in range(k):", "for _ in range(1):"),
