@@ -44,3 +44,12 @@ c.Autograde.sanitize_preprocessors = [
     ScreenSubmission,
     "nbgrader.preprocessors.CheckCellMetadata",
 ]
+
+# Feedback for students shows the visible tests and each failure's message, not the hidden tests.
+from autograder.feedback import HideHiddenTests  # noqa: E402
+
+c.GenerateFeedback.preprocessors = [
+    "nbgrader.preprocessors.GetGrades",
+    HideHiddenTests,
+    "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
+]

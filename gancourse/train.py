@@ -75,6 +75,8 @@ def alternating_step(
     The returned floats are the last D loss, the G loss, mean D(x), mean D(G(z)) seen by D, and
     mean D(G(z)) seen by G after D's update.
     """
+    if k < 1:
+        raise ValueError(f"k, the number of discriminator updates per round, must be at least 1, got {k}")
     for _ in range(k):
         # Phase I -- update D: maximize log D(x) + log(1 - D(G(z))), i.e. minimize d_loss_fn.
         real = next_real()

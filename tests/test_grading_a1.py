@@ -225,11 +225,24 @@ def test_regrading_gives_identical_grades(graded_class):
     assert {s: after[s] for s in again} == {s: before[s] for s in again}
 
 
-def test_grading_one_student_alone_reports_its_time(graded_class):
+def test_grading_one_student_alone_reports_its_time(graded_class, capsys):
     """Not a timed test: it prints the measured time, which the README records (target <= 30 s)."""
-    root, _, _ = graded_class
+    root, _, class_seconds = graded_class
     start = time.perf_counter()
     proc = run([sys.executable, "-m", "autograder.grade", ASSIGNMENT, "--student", "solution"], root)
     seconds = time.perf_counter() - start
-    print(f"\nautograding one student on {ASSIGNMENT}: {seconds:.1f} s (grading command, wall clock)")
+    with capsys.disabled():
+        print(f"\n[measured] autograding one student on {ASSIGNMENT}: {seconds:.1f} s (grading command, "
+              f"wall clock); the class of {len(CLASS) + 3}: {class_seconds:.0f} s")
     assert proc.returncode == 0 and "solution: 12/12" in proc.stdout, proc.stdout
+
+
+def test_feedback_explains_lost_points_without_revealing_hidden_tests(graded_class):
+    root, _, _ = graded_class
+    proc = run([sys.executable, "-m", "nbgrader", "generate_feedback", ASSIGNMENT, "--student", "wrong_step",
+                "--force"], root)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    html = (root / "feedback" / "wrong_step" / ASSIGNMENT / NOTEBOOK.replace(".ipynb", ".html")).read_text()
+    assert "must be detached" in html  # the reason for the lost points
+    for secret in ("BEGIN HIDDEN TESTS", "autograder.checks", "check_alternating_step", "_Referee"):
+        assert secret not in html, secret

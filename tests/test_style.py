@@ -1,0 +1,12 @@
+"""The course's Python is ruff-clean (rules in pyproject.toml), as STYLE.md asks."""
+
+import subprocess
+import sys
+
+from tests.conftest import REPO
+
+
+def test_library_grader_and_tests_are_ruff_clean():
+    proc = subprocess.run([sys.executable, "-m", "ruff", "check", "gancourse", "autograder", "tests"],
+                          cwd=REPO, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout[-3000:]
