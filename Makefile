@@ -11,9 +11,12 @@ STAMP := $(VENV)/.installed
 PIPNOISE := grep -v -e 'is ignored: it is neither a file nor a directory' || true
 ASSIGNMENTS := $(notdir $(wildcard solutions/*))
 
+VENDOR := book/_static/vendor
+VENDOR_STAMP := $(VENDOR)/.installed
+
 .PHONY: book test exercises setup clean
 
-setup: $(STAMP)
+setup: $(STAMP) $(VENDOR_STAMP)
 
 $(STAMP): requirements.txt pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,13 +25,26 @@ $(STAMP): requirements.txt pyproject.toml
 	@$(BIN)/python -c "import torch, torchvision, nbgrader, jupyter_book, gancourse, autograder"
 	@touch $@
 
+# MathJax, RequireJS and the widget manager come from the npm registry and are served by the book
+# itself (book/_static/vendor, git-ignored): the rendered pages then need no CDN.
+$(VENDOR_STAMP): book/package.json
+	@echo "Installing the book's offline scripts from npm ..."
+	@npm install --prefix book --no-audit --no-fund --silent --no-save
+	@rm -rf $(VENDOR) && mkdir -p $(VENDOR)/html-manager
+	@cp -r book/node_modules/mathjax/es5 $(VENDOR)/mathjax
+	@cp book/node_modules/requirejs/require.js $(VENDOR)/require.js
+	@cp book/node_modules/@jupyter-widgets/html-manager/dist/embed-amd.js $(VENDOR)/html-manager/
+	@find book/node_modules/@jupyter-widgets/html-manager/dist -maxdepth 1 \
+	  \( -name '*.woff*' -o -name '*.ttf' -o -name '*.eot' -o -name '*.svg' \) -exec cp {} $(VENDOR)/html-manager/ \;
+	@touch $@
+
 ## make book: build the HTML book into _build/html, executing every chapter (cached).
-book: $(STAMP)
+book: $(STAMP) $(VENDOR_STAMP)
 	jupyter-book build . -W -n --keep-going
 	@echo "Open _build/html/index.html"
 
 ## make test: the whole test suite (library, grader through nbgrader, exercises drift, book build).
-test: $(STAMP)
+test: $(STAMP) $(VENDOR_STAMP)
 	$(BIN)/python -m pytest
 
 ## make exercises: regenerate exercises/ from solutions/ with nbgrader (never edit exercises/ by hand).

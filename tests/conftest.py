@@ -6,6 +6,7 @@ import copy
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import nbformat
@@ -74,3 +75,18 @@ def scores(root: Path, assignment: str) -> dict[str, dict[str, float]]:
 @pytest.fixture(scope="session")
 def repo() -> Path:
     return REPO
+
+
+@pytest.fixture(scope="session")
+def built_book(tmp_path_factory):
+    """The book built from scratch (execution included) into a temporary folder, once per session.
+
+    Returns (html folder, build log, seconds).
+    """
+    out = tmp_path_factory.mktemp("book")
+    start = time.perf_counter()
+    proc = subprocess.run(["jupyter-book", "build", str(REPO), "-W", "-n", "--keep-going", "--path-output", str(out)],
+                          cwd=REPO, env=nbgrader_env(out), capture_output=True, text=True, timeout=1800)
+    seconds = time.perf_counter() - start
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
+    return out / "_build" / "html", proc.stdout + proc.stderr, seconds

@@ -3,23 +3,6 @@
 from __future__ import annotations
 
 import re
-import subprocess
-import time
-
-import pytest
-
-from tests.conftest import REPO, nbgrader_env
-
-
-@pytest.fixture(scope="module")
-def built_book(tmp_path_factory):
-    out = tmp_path_factory.mktemp("book")
-    start = time.perf_counter()
-    proc = subprocess.run(["jupyter-book", "build", str(REPO), "-W", "-n", "--keep-going", "--path-output", str(out)],
-                          cwd=REPO, env=nbgrader_env(out), capture_output=True, text=True, timeout=1800)
-    seconds = time.perf_counter() - start
-    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
-    return out / "_build" / "html", proc.stdout + proc.stderr, seconds
 
 
 def test_book_builds_without_warnings(built_book, capsys):

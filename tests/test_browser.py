@@ -1,0 +1,137 @@
+"""Every page of the rendered book works in a real browser with no internet.
+
+The built book is served on loopback and visited in Debian's chromium through Playwright. A page
+fails on a console error, a failed or 4xx/5xx request, math that MathJax did not typeset, an image
+that did not load, a broken internal link or anchor, or a widget that did not render. A screenshot
+of every page is saved under artifacts/screenshots/.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import threading
+from pathlib import Path
+from urllib.parse import urldefrag, urljoin, urlparse
+
+import pytest
+from playwright.sync_api import sync_playwright
+
+from tests.conftest import REPO
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+# pydata-sphinx-theme logs this on a first visit, before a theme preference is stored.
+ALLOWED_CONSOLE = ("Got invalid theme mode",)
+SHOTS = REPO / "artifacts" / "screenshots"
+
+
+@pytest.fixture(scope="module")
+def site(built_book):
+    html, _, _ = built_book
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(html))
+    handler.log_message = lambda *a, **k: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield html, f"http://127.0.0.1:{server.server_address[1]}/"
+    server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    assert Path(CHROMIUM).exists(), "Debian's chromium is missing: apt-get install chromium (done by .ci/run)"
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
+def book_pages(html: Path) -> list[str]:
+    pages = [p.relative_to(html).as_posix() for p in html.rglob("*.html")]
+    return sorted(p for p in pages if not p.startswith(("_", "genindex", "search")))
+
+
+def visit(browser, base: str, page_path: str) -> tuple[list[str], dict]:
+    """Open one page; return its problems and what it contains."""
+    problems: list[str] = []
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.on("console", lambda m: m.type == "error" and not m.text.startswith(ALLOWED_CONSOLE)
+            and problems.append(f"console error: {m.text[:200]}"))
+    page.on("pageerror", lambda e: problems.append(f"page error: {str(e)[:200]}"))
+    page.on("requestfailed", lambda r: problems.append(f"request failed: {r.url} ({r.failure})"))
+    page.on("response", lambda r: r.status >= 400 and problems.append(f"HTTP {r.status}: {r.url}"))
+    page.goto(urljoin(base, page_path), wait_until="networkidle")
+    page.wait_for_function("() => !window.MathJax || !MathJax.startup || MathJax.startup.promise", timeout=20000)
+    page.evaluate("() => window.MathJax && MathJax.startup && MathJax.startup.promise")
+    page.wait_for_timeout(500)
+    facts = page.evaluate("""() => ({
+        math: document.querySelectorAll('.math').length,
+        raw_math: [...document.querySelectorAll('.math')].filter(m => !m.querySelector('mjx-container'))
+                    .map(m => m.textContent.slice(0, 60)),
+        broken_images: [...document.images].filter(i => !i.complete || i.naturalWidth === 0).map(i => i.src),
+        images: document.images.length,
+        widget_views: document.querySelectorAll('script[type="application/vnd.jupyter.widget-view+json"]').length,
+        widgets_rendered: document.querySelectorAll('.jupyter-widgets, .widget-inline-hbox, .widget-slider').length,
+        links: [...document.querySelectorAll('a[href]')].map(a => a.href),
+        ids: [...document.querySelectorAll('[id]')].map(e => e.id),
+    })""")
+    problems += [f"math not typeset: {m!r}" for m in facts["raw_math"]]
+    problems += [f"image did not load: {src}" for src in facts["broken_images"]]
+    if facts["widget_views"] and not facts["widgets_rendered"]:
+        problems.append(f"{facts['widget_views']} widget(s) embedded but none rendered")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / (page_path.replace("/", "__") + ".png")), full_page=True)
+    page.close()
+    return problems, facts
+
+
+def test_every_page_renders_offline_with_math_images_and_widgets(site, browser):
+    html, base = site
+    pages = book_pages(html)
+    assert "index.html" in pages and "book/01_two_networks.html" in pages
+    seen = {}
+    for path in pages:
+        problems, facts = visit(browser, base, path)
+        seen[path] = facts
+        assert not problems, f"{path}: " + "; ".join(problems[:10])
+    chapter = seen["book/01_two_networks.html"]
+    assert chapter["math"] >= 10 and chapter["images"] >= 5
+    assert chapter["widget_views"] >= 1 and chapter["widgets_rendered"] >= 1
+
+
+def page_ids(browser, url: str) -> set[str]:
+    page = browser.new_page()
+    page.goto(url, wait_until="networkidle")
+    ids = set(page.evaluate("() => [...document.querySelectorAll('[id]')].map(e => e.id)"))
+    page.close()
+    return ids
+
+
+def test_internal_links_and_anchors_resolve(site, browser):
+    html, base = site
+    broken, anchors = [], []
+    for path in book_pages(html):
+        page = browser.new_page()
+        page.goto(urljoin(base, path), wait_until="networkidle")  # index.html redirects
+        links = page.evaluate("() => [...document.querySelectorAll('a[href]')].map(a => a.href)")
+        page.close()
+        for link in links:
+            target, fragment = urldefrag(link)
+            if not target.startswith(base):
+                continue  # external links are not followed: the test machine is offline
+            rel = urlparse(target).path.lstrip("/") or "index.html"
+            if rel.endswith("/"):
+                rel += "index.html"
+            if not (html / rel).exists():
+                broken.append(f"{path} -> {rel}")
+            elif fragment and rel.endswith(".html"):
+                anchors.append((path, rel, fragment))
+    ids: dict[str, set[str]] = {}
+    for path, rel, fragment in anchors:
+        if rel not in ids:
+            ids[rel] = page_ids(browser, urljoin(base, rel))
+        if fragment not in ids[rel]:
+            broken.append(f"{path} -> {rel}#{fragment}")
+    assert not broken, broken[:20]
