@@ -7,6 +7,7 @@ progress bar and records a :class:`History` of what the game looks like from the
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import time
@@ -199,11 +200,19 @@ def sample(generator: nn.Module, n: int, seed: int = 0, device: str | torch.devi
     """n samples from G in eval mode, on the CPU, from a seeded latent draw (for figures)."""
     device = next(generator.parameters()).device if device is None else torch.device(device)
     z = torch.randn(n, generator.latent_dim, generator=torch.Generator().manual_seed(seed)).to(device)
-    was_training = generator.training
-    generator.eval()
-    out = generator(z).cpu()
-    generator.train(was_training)
-    return out
+    with evaluating(generator):
+        return generator(z).cpu()
+
+
+@contextlib.contextmanager
+def evaluating(net: nn.Module) -> Iterator[nn.Module]:
+    """Put a net in eval mode (no dropout, BatchNorm running stats) for a block, then restore its mode."""
+    was_training = net.training
+    net.eval()
+    try:
+        yield net
+    finally:
+        net.train(was_training)
 
 
 # --- checkpoints --------------------------------------------------------------------------------

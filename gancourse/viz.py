@@ -7,7 +7,7 @@ import numpy as np
 import torch
 from torchvision.utils import make_grid
 
-from .train import History
+from .train import History, evaluating
 
 
 def _axes(ax, figsize=(5, 5)):
@@ -93,11 +93,8 @@ def plot_1d(real: torch.Tensor, fake: torch.Tensor, discriminator=None, ax=None,
     if discriminator is not None:
         xs = torch.linspace(-lim, lim, 400).unsqueeze(1)
         device = next(discriminator.parameters()).device
-        was_training = discriminator.training
-        discriminator.eval()  # no dropout noise in the drawn curve
-        with torch.no_grad():
+        with torch.no_grad(), evaluating(discriminator):  # no dropout noise in the drawn curve
             d = torch.sigmoid(discriminator(xs.to(device))).cpu()
-        discriminator.train(was_training)
         twin = ax.twinx()
         twin.plot(xs.squeeze(1), d, color="black", lw=1.5, label="D(x)")
         twin.axhline(0.5, color="grey", ls="--", lw=1)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import os
 import subprocess
 import sys
@@ -39,8 +38,7 @@ def make_course(root: Path, assignment: str) -> Path:
 def student_notebook(release: Path, answers: dict[str, str], extra_cells: list[tuple[int, str]] = (),
                      edit=None) -> nbformat.NotebookNode:
     """The release notebook with answer cells filled in by grade_id, as a student would submit it."""
-    nb = nbformat.read(release, as_version=4)
-    nb = copy.deepcopy(nb)
+    nb = nbformat.read(release, as_version=4)  # a fresh object for every student
     for cell in nb.cells:
         gid = cell.metadata.get("nbgrader", {}).get("grade_id")
         if gid in answers:
