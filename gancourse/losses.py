@@ -19,6 +19,51 @@ def discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> 
     return F.softplus(-real_logits).mean() + F.softplus(fake_logits).mean()
 
 
+def smoothed_discriminator_loss(
+    real_logits: torch.Tensor, fake_logits: torch.Tensor, real_target: float = 0.9
+) -> torch.Tensor:
+    """D's loss with one-sided label smoothing: real samples get the target ``real_target``, fakes 0.
+
+    Chapter 2 (Salimans et al. 2016): D's best answer on real data becomes ``real_target`` instead
+    of 1, so D stops pushing its logits to infinity. Fake targets stay at 0 (hence "one-sided").
+    """
+    if not 0.0 <= real_target <= 1.0:
+        raise ValueError(f"real_target is a probability, in [0, 1]; got {real_target}")
+    # Cross-entropy against target t on a logit r: t * softplus(-r) + (1 - t) * softplus(r).
+    real_term = real_target * F.softplus(-real_logits) + (1.0 - real_target) * F.softplus(real_logits)
+    return real_term.mean() + F.softplus(fake_logits).mean()
+
+
+def flipped_labels(n: int, label: float, flip_prob: float, generator: torch.Generator | None = None) -> torch.Tensor:
+    """n copies of a 0/1 label of which each is flipped (1 - label) with probability ``flip_prob``.
+
+    The noisy labels of chapter 2; pass a seeded ``torch.Generator`` to get the same flips every run.
+    """
+    if not 0.0 <= flip_prob <= 1.0:
+        raise ValueError(f"flip_prob is a probability, in [0, 1]; got {flip_prob}")
+    flip = torch.rand(n, generator=generator) < flip_prob
+    labels = torch.full((n,), float(label))
+    return torch.where(flip, 1.0 - labels, labels)
+
+
+def noisy_label_discriminator_loss(
+    real_logits: torch.Tensor,
+    fake_logits: torch.Tensor,
+    flip_prob: float = 0.05,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
+    """D's loss after flipping each real/fake label with probability ``flip_prob`` (chapter 2).
+
+    A few "real" samples are labelled fake and a few fakes real, so no answer of D is ever certain.
+    """
+    real_targets = flipped_labels(real_logits.shape[0], 1.0, flip_prob, generator)
+    fake_targets = flipped_labels(fake_logits.shape[0], 0.0, flip_prob, generator)
+    real_targets = real_targets.to(device=real_logits.device, dtype=real_logits.dtype)
+    fake_targets = fake_targets.to(device=fake_logits.device, dtype=fake_logits.dtype)
+    return (F.binary_cross_entropy_with_logits(real_logits, real_targets)
+            + F.binary_cross_entropy_with_logits(fake_logits, fake_targets))
+
+
 def saturating_generator_loss(fake_logits: torch.Tensor) -> torch.Tensor:
     """G's loss in the original minimax game: mean log(1 - D(G(z))), to be minimized.
 
@@ -30,3 +75,37 @@ def saturating_generator_loss(fake_logits: torch.Tensor) -> torch.Tensor:
 def non_saturating_generator_loss(fake_logits: torch.Tensor) -> torch.Tensor:
     """G's non-saturating loss: mean -log D(G(z)). Same fixed point, strong gradient early on."""
     return F.softplus(-fake_logits).mean()
+
+
+# --- the Wasserstein GAN (chapter 5): a critic's raw scores instead of logits --------------------
+
+def wasserstein_critic_loss(real_scores: torch.Tensor, fake_scores: torch.Tensor) -> torch.Tensor:
+    """The WGAN critic's loss, mean f(G(z)) - mean f(x), to be minimized (chapter 5).
+
+    Minimizing it maximizes the gap between the scores of real and fake samples, which estimates the
+    Wasserstein-1 distance when the critic f is 1-Lipschitz (weight clipping or a gradient penalty).
+    """
+    return fake_scores.mean() - real_scores.mean()
+
+
+def wasserstein_generator_loss(fake_scores: torch.Tensor) -> torch.Tensor:
+    """The WGAN generator's loss, -mean f(G(z)): G raises the critic's score of its samples (chapter 5)."""
+    return -fake_scores.mean()
+
+
+def gradient_penalty(
+    critic: torch.nn.Module,
+    real: torch.Tensor,
+    fake: torch.Tensor,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
+    """WGAN-GP's penalty mean (||grad f(x_hat)||_2 - 1)^2 on random interpolates x_hat (chapter 5).
+
+    x_hat = eps x + (1 - eps) G(z) with one eps ~ U(0, 1) per sample pair. The graph is kept
+    (create_graph=True), so the penalty trains the critic; multiply it by lambda (10 in the paper).
+    """
+    eps_shape = (real.shape[0],) + (1,) * (real.dim() - 1)
+    eps = torch.rand(eps_shape, generator=generator).to(device=real.device, dtype=real.dtype)
+    x_hat = (eps * real.detach() + (1 - eps) * fake.detach()).requires_grad_(True)
+    (grad,) = torch.autograd.grad(critic(x_hat).sum(), x_hat, create_graph=True)
+    return ((grad.reshape(grad.shape[0], -1).norm(2, dim=1) - 1) ** 2).mean()

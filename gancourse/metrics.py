@@ -15,6 +15,7 @@ import warnings
 
 import numpy as np
 import scipy.linalg
+import scipy.spatial
 import torch
 
 
@@ -77,3 +78,61 @@ def frechet_distance_from_features(real: np.ndarray | torch.Tensor, fake: np.nda
     features come from an image classifier. Say which extractor: distances from different
     extractors are not comparable."""
     return frechet_distance(*feature_statistics(real), *feature_statistics(fake))
+
+
+def _as_float64(x: np.ndarray | torch.Tensor) -> np.ndarray:
+    if isinstance(x, torch.Tensor):
+        x = x.detach().cpu().numpy()
+    return np.asarray(x, dtype=np.float64)
+
+
+def mode_coverage(
+    samples: np.ndarray | torch.Tensor, modes: np.ndarray | torch.Tensor, std: float
+) -> tuple[int, float]:
+    """Count the modes a toy GAN covers and the share of high-quality samples (chapter 5).
+
+    A sample is *high quality* when it lies within 3 standard deviations of its nearest mode; a mode
+    is *covered* when it is the nearest mode of at least one high-quality sample (the protocol of
+    VEEGAN and PacGAN). Returns ``(modes_covered, fraction_high_quality)``.
+    """
+    x, centres = _as_float64(samples), _as_float64(modes)
+    if x.ndim != 2 or centres.ndim != 2 or x.shape[1] != centres.shape[1]:
+        raise ValueError(f"samples {x.shape} and modes {centres.shape} must be (n, d) and (m, d)")
+    if len(x) == 0:
+        raise ValueError("mode_coverage needs at least one sample")
+    distances = scipy.spatial.distance.cdist(x, centres)
+    nearest = distances.argmin(axis=1)
+    good = distances[np.arange(len(x)), nearest] <= 3.0 * std
+    return int(np.unique(nearest[good]).size), float(good.mean())
+
+
+def _kth_neighbour_radii(features: np.ndarray, k: int) -> np.ndarray:
+    # Distance from each point to its k-th nearest neighbour in the same set (itself excluded).
+    tree = scipy.spatial.cKDTree(features)
+    distances, _ = tree.query(features, k=k + 1)
+    return distances[:, k]
+
+
+def _inside_manifold(reference: np.ndarray, radii: np.ndarray, queries: np.ndarray) -> np.ndarray:
+    # A query lies on the manifold when it falls inside at least one reference point's k-NN ball.
+    distances = scipy.spatial.distance.cdist(queries, reference)
+    return (distances <= radii[None, :]).any(axis=1)
+
+
+def precision_recall(
+    real: np.ndarray | torch.Tensor, fake: np.ndarray | torch.Tensor, k: int = 3
+) -> tuple[float, float]:
+    """Improved precision and recall of Kynkäänniemi et al. (2019) on features (chapter 6).
+
+    Each set's manifold is the union of balls around its points, each ball reaching that point's
+    k-th nearest neighbour. Precision is the share of fake points inside the real manifold
+    (fidelity); recall is the share of real points inside the fake manifold (diversity).
+    """
+    r, f = _as_float64(real), _as_float64(fake)
+    if r.ndim != 2 or f.ndim != 2 or r.shape[1] != f.shape[1]:
+        raise ValueError(f"real {r.shape} and fake {f.shape} must be (n, d) feature matrices of equal width")
+    if min(len(r), len(f)) <= k:
+        raise ValueError(f"precision/recall with k={k} needs more than {k} samples in each set")
+    precision = _inside_manifold(r, _kth_neighbour_radii(r, k), f).mean()
+    recall = _inside_manifold(f, _kth_neighbour_radii(f, k), r).mean()
+    return float(precision), float(recall)

@@ -72,31 +72,51 @@ class DCGANGenerator(nn.Module):
 
     z -> Dense 7*7*256 -> ConvT 128 (7x7) -> ConvT 64 (14x14) -> ConvT 1 (28x28) -> tanh, with
     BatchNorm and ReLU after every layer but the output, as the DCGAN guidelines ask.
+
+    The keyword switches exist for chapter 3's ablations; their defaults are the guidelines.
+    ``width`` scales every channel count, ``upsample="resize"`` replaces each strided transposed
+    convolution by nearest-neighbour upsampling and a convolution (the checkerboard-free
+    alternative), ``output_batchnorm`` puts BatchNorm before the output, and ``output="linear"``
+    drops the tanh.
     """
 
-    def __init__(self, latent_dim: int = 100) -> None:
+    def __init__(
+        self,
+        latent_dim: int = 100,
+        *,
+        width: int = 256,
+        upsample: str = "transposed",
+        output_batchnorm: bool = False,
+        output: str = "tanh",
+    ) -> None:
         super().__init__()
-        self.latent_dim = latent_dim
-        self.project = nn.Sequential(
-            nn.Linear(latent_dim, 7 * 7 * 256, bias=False), nn.BatchNorm1d(7 * 7 * 256), nn.ReLU()
-        )
+        if upsample not in ("transposed", "resize") or output not in ("tanh", "linear"):
+            raise ValueError(f"upsample must be 'transposed' or 'resize' and output 'tanh' or 'linear', "
+                             f"got {upsample!r} and {output!r}")
+        self.latent_dim, self.width = latent_dim, width
+        c1, c2, c3 = width, width // 2, width // 4
+        self.project = nn.Sequential(nn.Linear(latent_dim, 7 * 7 * c1, bias=False), nn.BatchNorm1d(7 * 7 * c1),
+                                     nn.ReLU())
 
-        def up(c_in: int, c_out: int, stride: int) -> list[nn.Module]:
-            return [
-                nn.ConvTranspose2d(c_in, c_out, 5, stride, padding=2, output_padding=stride - 1, bias=False),
-                nn.BatchNorm2d(c_out),
-                nn.ReLU(),
-            ]
+        def conv_up(c_in: int, c_out: int, stride: int) -> list[nn.Module]:
+            if stride == 1 or upsample == "transposed":
+                return [nn.ConvTranspose2d(c_in, c_out, 5, stride, padding=2, output_padding=stride - 1, bias=False)]
+            return [nn.Upsample(scale_factor=stride, mode="nearest"), nn.Conv2d(c_in, c_out, 5, 1, padding=2,
+                                                                                bias=False)]
 
+        tail: list[nn.Module] = conv_up(c3, 1, 2)
+        if output_batchnorm:
+            tail.append(nn.BatchNorm2d(1))
+        if output == "tanh":
+            tail.append(nn.Tanh())
         self.upsample = nn.Sequential(
-            *up(256, 128, 1),
-            *up(128, 64, 2),
-            nn.ConvTranspose2d(64, 1, 5, 2, padding=2, output_padding=1, bias=False),
-            nn.Tanh(),
+            *conv_up(c1, c2, 1), nn.BatchNorm2d(c2), nn.ReLU(),
+            *conv_up(c2, c3, 2), nn.BatchNorm2d(c3), nn.ReLU(),
+            *tail,
         )
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        return self.upsample(self.project(z).view(-1, 256, 7, 7))
+        return self.upsample(self.project(z).view(-1, self.width, 7, 7))
 
 
 class DCGANDiscriminator(nn.Module):
@@ -104,16 +124,39 @@ class DCGANDiscriminator(nn.Module):
 
     Conv 64 (stride 2) -> Conv 128 (stride 2), each with LeakyReLU(0.2) and Dropout(0.3), then a
     linear layer to one logit. Strided convolutions replace pooling.
+
+    ``in_channels`` > 1 lets a conditional D read label planes next to the image (chapter 4). The
+    other switches exist for chapter 3's ablations, defaults being the guidelines:
+    ``downsample="pool"`` uses stride-1 convolutions followed by 2x2 max-pooling,
+    ``input_batchnorm`` normalises the input image, and ``activation="relu"`` replaces LeakyReLU.
     """
 
-    def __init__(self, dropout: float = 0.3) -> None:
+    def __init__(
+        self,
+        dropout: float = 0.3,
+        in_channels: int = 1,
+        *,
+        width: int = 64,
+        downsample: str = "strided",
+        input_batchnorm: bool = False,
+        activation: str = "leaky",
+    ) -> None:
         super().__init__()
+        if downsample not in ("strided", "pool") or activation not in ("leaky", "relu"):
+            raise ValueError(f"downsample must be 'strided' or 'pool' and activation 'leaky' or 'relu', "
+                             f"got {downsample!r} and {activation!r}")
+
+        def conv_down(c_in: int, c_out: int) -> list[nn.Module]:
+            act = nn.LeakyReLU(0.2) if activation == "leaky" else nn.ReLU()
+            if downsample == "strided":
+                return [nn.Conv2d(c_in, c_out, 5, 2, padding=2), act, nn.Dropout(dropout)]
+            return [nn.Conv2d(c_in, c_out, 5, 1, padding=2), nn.MaxPool2d(2), act, nn.Dropout(dropout)]
+
+        head: list[nn.Module] = [nn.BatchNorm2d(in_channels)] if input_batchnorm else []
         self.features = nn.Sequential(
-            nn.Conv2d(1, 64, 5, 2, padding=2), nn.LeakyReLU(0.2), nn.Dropout(dropout),
-            nn.Conv2d(64, 128, 5, 2, padding=2), nn.LeakyReLU(0.2), nn.Dropout(dropout),
-            nn.Flatten(),
+            *head, *conv_down(in_channels, width), *conv_down(width, 2 * width), nn.Flatten(),
         )
-        self.logit = nn.Linear(128 * 7 * 7, 1)
+        self.logit = nn.Linear(2 * width * 7 * 7, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.logit(self.features(x)).squeeze(1)

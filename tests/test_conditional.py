@@ -1,0 +1,119 @@
+"""Conditional generation (chapter 4): where the label enters, and the extra losses of ACGAN and InfoGAN."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from gancourse import conditional as C
+from gancourse import data, pretrained
+
+
+def test_one_hot_rows_have_a_single_one_at_the_label():
+    labels = torch.tensor([3, 0, 9, 3])
+    rows = C.one_hot(labels)
+    assert rows.shape == (4, 10) and rows.dtype == torch.float32
+    assert torch.equal(rows.sum(1), torch.ones(4))
+    assert torch.equal(rows.argmax(1), labels)
+
+
+def test_conditional_generator_output_depends_on_the_label():
+    torch.manual_seed(0)
+    G = C.ConditionalGenerator().eval()
+    z = torch.randn(3, 100)
+    a, b = G(z, torch.tensor([1, 1, 1])), G(z, torch.tensor([7, 7, 7]))
+    assert a.shape == (3, 1, 28, 28) and a.abs().max() <= 1
+    assert (a - b).abs().max() > 1e-4
+
+
+def test_conditional_discriminator_sees_the_label_as_image_planes():
+    torch.manual_seed(0)
+    D = C.ConditionalDiscriminator().eval()
+    x = torch.randn(4, 1, 28, 28)
+    out = D(x, torch.tensor([0, 1, 2, 3]))
+    assert out.shape == (4,)
+    assert (out - D(x, torch.tensor([5, 6, 7, 8]))).abs().max() > 1e-5
+    # The label is one plane per class: the first conv has 1 + 10 input channels.
+    assert D.features[0].in_channels == 11
+    # Changing one sample's label changes only that sample's logit (the label is per sample, not per batch).
+    changed = D(x, torch.tensor([0, 1, 2, 9]))
+    assert torch.allclose(changed[:3], out[:3]) and not torch.allclose(changed[3], out[3])
+
+
+def test_acgan_auxiliary_loss_is_the_class_cross_entropy():
+    logits = torch.tensor([[2.0, 0.0, -1.0], [0.5, 0.5, 3.0]])
+    labels = torch.tensor([0, 1])
+    p = np.exp(logits.numpy()) / np.exp(logits.numpy()).sum(1, keepdims=True)
+    expected = -(math.log(p[0, 0]) + math.log(p[1, 1])) / 2
+    assert C.acgan_auxiliary_loss(logits, labels).item() == pytest.approx(expected, rel=1e-6)
+
+
+def test_infogan_information_loss_is_zero_only_when_codes_are_recovered():
+    category = torch.tensor([2, 0])
+    continuous = torch.tensor([[0.5, -0.5], [0.1, 0.9]])
+    confident = torch.full((2, 10), -50.0)
+    confident[0, 2] = confident[1, 0] = 50.0
+    assert C.infogan_information_loss(confident, continuous, category, continuous).item() == pytest.approx(0, abs=1e-6)
+    worse = C.infogan_information_loss(confident, continuous + 1.0, category, continuous).item()
+    assert worse == pytest.approx(0.5, rel=1e-5)  # half the mean squared error of 1
+
+
+@pytest.mark.parametrize("kind", ["cgan", "acgan", "infogan"])
+def test_a_short_training_run_moves_both_players_and_stays_finite(kind):
+    (images, labels), _ = data.split_held_out(*data.load_mnist_embedded())
+    G_cls, D_cls = pretrained.BUILDERS[kind]
+    torch.manual_seed(0)
+    G, D = G_cls(), D_cls()
+    g0 = [p.detach().clone() for p in G.parameters()]
+    d0 = [p.detach().clone() for p in D.parameters()]
+    history = C.train_conditional(kind, G, D, images[:256], labels[:256], steps=3, batch_size=32,
+                                  device="cpu", progress=False)
+    assert len(history) == 3 and all(math.isfinite(v) for v in history.d_loss + history.g_loss)
+    assert any(not torch.equal(a, b) for a, b in zip(g0, G.parameters()))
+    assert any(not torch.equal(a, b) for a, b in zip(d0, D.parameters()))
+
+
+def test_infogan_step_gives_the_discriminator_only_the_information_gradient():
+    # The adversarial part of G's loss must not update D: with the information weight at 0,
+    # D's parameters after Phase II equal those after Phase I.
+    torch.manual_seed(0)
+    G, D = C.InfoGANGenerator(), C.InfoGANDiscriminator(dropout=0.0)
+    g_opt = torch.optim.SGD(G.parameters(), lr=0.1)
+    d_opt = torch.optim.SGD(D.parameters(), lr=0.1)
+    real = torch.rand(8, 1, 28, 28) * 2 - 1
+    original_step = d_opt.step
+    calls = []
+
+    def step(*args, **kwargs):
+        out = original_step(*args, **kwargs)
+        calls.append([p.detach().clone() for p in D.parameters()])
+        return out
+
+    d_opt.step = step
+    C.infogan_step(G, D, g_opt, d_opt, real, torch.zeros(8, dtype=torch.long),
+                   lambda n: torch.randn(n, 62), lambda n: torch.randint(10, (n,)), info_weight=0.0)
+    assert len(calls) == 2
+    assert all(torch.equal(a, b) for a, b in zip(calls[0], calls[1]))
+
+
+def test_train_conditional_refuses_an_unknown_kind():
+    with pytest.raises(ValueError, match="kind must be one of"):
+        C.train_conditional("stylegan", None, None, torch.zeros(1), torch.zeros(1), steps=1)
+
+
+def test_pretrained_loader_names_the_script_when_weights_are_missing(tmp_path):
+    with pytest.raises(FileNotFoundError, match="scripts/train_models.py --models cgan"):
+        pretrained.load_generator("cgan", folder=tmp_path)
+    with pytest.raises(ValueError, match="unknown model"):
+        pretrained.load_generator("biggan", folder=tmp_path)
+
+
+def test_pretrained_round_trip_keeps_the_generator_up_to_half_precision(tmp_path):
+    torch.manual_seed(0)
+    G = C.ConditionalGenerator().eval()
+    pretrained.save_generator(G, "cgan", {"model": "cgan"}, folder=tmp_path)
+    loaded = pretrained.load_generator("cgan", folder=tmp_path)
+    z, y = torch.randn(5, 100), torch.arange(5)
+    assert (loaded(z, y) - G(z, y)).abs().max() < 2e-2
+    assert pretrained.load_metadata("cgan", folder=tmp_path) == {"model": "cgan"}
