@@ -14,7 +14,7 @@ ASSIGNMENTS := $(notdir $(wildcard solutions/*))
 VENDOR := book/_static/vendor
 VENDOR_STAMP := $(VENDOR)/.installed
 
-.PHONY: book test exercises setup clean
+.PHONY: book test exercises reference setup clean
 
 setup: $(STAMP) $(VENDOR_STAMP)
 
@@ -54,6 +54,11 @@ exercises: $(STAMP)
 	  GANCOURSE_COURSE_ROOT=$$GANCOURSE_COURSE_ROOT nbgrader generate_assignment $$a --force \
 	    --CourseDirectory.release_directory=$(CURDIR)/exercises --log-level=WARN; \
 	done
+
+## make reference: rerun every solution and regenerate the hidden tests' artifacts in autograder/reference/
+## (held-out feature statistics, the portfolio's thresholds over 5 seeds) on the best device: cuda, mps, cpu.
+reference: $(STAMP)
+	$(BIN)/python scripts/reference.py
 
 clean:
 	rm -rf _build

@@ -2,12 +2,19 @@
 
     python -m autograder.grade a1_two_networks                # every student in submitted/
     python -m autograder.grade a1_two_networks --student ana  # one student
+    python -m autograder.grade a1_two_networks --jobs 4       # four students at a time
 
 Each student is graded by nbgrader's own ``autograde`` in a separate process with a wall-clock
 limit, so a submission that hangs, crashes its kernel or is not even valid JSON is reported and
 scored zero while every other student is graded normally. The gradebook keeps all results; this
 command prints a table of per-part scores with the reason for every lost point, and writes each
 student's nbgrader log under ``grading_logs/``.
+
+With ``--jobs N`` (default: one per CPU core) N students are graded at once. Every grading kernel
+runs torch on the same number of threads whatever N is (``kernel_startup.py``; one unless
+$GANCOURSE_GRADING_THREADS says otherwise), so its arithmetic, and so the grades, do not depend on
+N. A student whose grades could not be saved because another process held the gradebook is graded
+again alone, so nothing is lost.
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ import os
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -39,6 +47,8 @@ class Result:
     seconds: float = 0.0
     scores: dict[str, tuple[float, float]] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
+    locked_out: bool = False  # the gradebook was busy when nbgrader tried to save: grade again
+    pending: list[str] = field(default_factory=list)  # written answers still to grade in formgrader
 
     @property
     def total(self) -> float:
@@ -85,6 +95,9 @@ def failure_messages(notebook: Path) -> dict[str, str]:
     return messages
 
 
+LOCKED = "database is locked"
+
+
 def grade_student(assignment: str, student: str, timeout: float) -> Result:
     """Autograde one student's submission with nbgrader in its own process."""
     root = course_root()
@@ -110,10 +123,11 @@ def grade_student(assignment: str, student: str, timeout: float) -> Result:
         except subprocess.TimeoutExpired:
             result.problems.append(f"grading took longer than {timeout:.0f} s and was stopped")
     result.seconds = time.perf_counter() - start
-    if "No nbgrader_config.py file found" in (log_dir / f"{student}.log").read_text():
+    log_text = (log_dir / f"{student}.log").read_text()
+    if "No nbgrader_config.py file found" in log_text:
         raise RuntimeError("nbgrader ran without the course configuration; run the grading command from "
                            "an installed checkout of the course")
-    _read_scores(assignment, result)
+    result.locked_out = LOCKED in log_text
     return result
 
 
@@ -125,7 +139,11 @@ def _read_scores(assignment: str, result: Result) -> None:
         try:
             sub = gb.find_submission(assignment, result.student)
         except MissingEntry:
-            source = gb.find_assignment(assignment)
+            try:
+                source = gb.find_assignment(assignment)
+            except MissingEntry:
+                raise SystemExit(f"{assignment} is not in the gradebook {root / 'gradebook.db'}: run "
+                                 f"`nbgrader generate_assignment {assignment}` (or `make exercises`) first") from None
             for nb in source.notebooks:
                 for cell in nb.grade_cells:
                     result.scores[cell.name] = (0.0, float(cell.max_score))
@@ -138,8 +156,44 @@ def _read_scores(assignment: str, result: Result) -> None:
                 result.scores[grade.name] = (float(score), float(grade.max_score))
                 if grade.name in messages and (score or 0.0) < grade.max_score:
                     result.problems.append(f"{grade.name}: {messages[grade.name]}")
+                elif grade.cell_type != "code":  # a written answer: graded by hand in formgrader
+                    if grade.manual_score is None:
+                        result.pending.append(grade.name)
                 elif grade.auto_score is None and grade.manual_score is None and not result.problems:
                     result.problems.append(f"{grade.name}: the test cell was missing or not run")
+
+
+def grade_class(assignment: str, students: list[str], timeout: float, jobs: int = 1, progress=None) -> list[Result]:
+    """Grade many students, ``jobs`` at a time (each grading kernel runs torch on one thread)."""
+    bar = progress(total=len(students), desc="grading") if progress else None
+    results: dict[str, Result] = {}
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:  # threads only wait on nbgrader processes
+        futures = {pool.submit(grade_student, assignment, s, timeout): s for s in students}
+        for future in as_completed(futures):
+            results[futures[future]] = future.result()
+            if bar is not None:
+                bar.update()
+    if bar is not None:
+        bar.close()
+    for student, result in results.items():
+        if result.locked_out:  # nothing is lost: grade that student again, alone
+            results[student] = grade_student(assignment, student, timeout)
+    ordered = [results[s] for s in students]
+    for result in ordered:
+        _read_scores(assignment, result)
+    return ordered
+
+
+def assignment_known(assignment: str) -> bool:
+    """Whether nbgrader knows the assignment (generate_assignment records it in the gradebook)."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    with Gradebook(f"sqlite:///{course_root() / 'gradebook.db'}") as gb:
+        try:
+            gb.find_assignment(assignment)
+        except MissingEntry:
+            return False
+    return True
 
 
 def list_students(assignment: str) -> list[str]:
@@ -155,6 +209,8 @@ def report(results: list[Result]) -> str:
             lines.append(f"    {name:<40} {score:g}/{max_score:g}")
         for problem in r.problems:
             lines.append(f"    ! {problem}")
+        if r.pending:
+            lines.append(f"    (to grade by hand in formgrader: {', '.join(r.pending)})")
     return "\n".join(lines)
 
 
@@ -164,6 +220,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--student", action="append", help="grade only this student (repeatable)")
     parser.add_argument("--timeout", type=float, default=900.0,
                         help="wall-clock seconds allowed for one student (default 900)")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
+                        help="students graded at once (default: one per CPU core)")
     args = parser.parse_args(argv)
     students = args.student or list_students(args.assignment)
     if not students:
@@ -174,8 +232,14 @@ def main(argv: list[str] | None = None) -> int:
     except ImportError:  # pragma: no cover
         def tqdm(x, **_):
             return x
-    results = [grade_student(args.assignment, s, args.timeout) for s in tqdm(students, desc="grading")]
+    if not assignment_known(args.assignment):
+        print(f"{args.assignment} is not in the gradebook {course_root() / 'gradebook.db'}: run `nbgrader "
+              f"generate_assignment {args.assignment}` (or `make exercises`) first.", file=sys.stderr)
+        return 2
+    start = time.perf_counter()
+    results = grade_class(args.assignment, students, args.timeout, args.jobs, tqdm)
     print(report(results))
+    print(f"graded {len(results)} submission(s) in {time.perf_counter() - start:.1f} s with {args.jobs} job(s)")
     return 0
 
 

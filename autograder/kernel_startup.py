@@ -11,4 +11,9 @@ import resource
 _limit = int(os.environ.get("GANCOURSE_GRADING_MEMORY_MB", "6144")) * 2**20
 resource.setrlimit(resource.RLIMIT_DATA, (_limit, _limit))
 
+import torch  # noqa: E402
+
+# The same arithmetic in every grading kernel, however many students are graded at once.
+torch.set_num_threads(int(os.environ.get("GANCOURSE_GRADING_THREADS", "1")))
+
 import autograder.checks  # noqa: E402,F401  (import for its side effect: the pristine snapshot)

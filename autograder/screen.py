@@ -47,6 +47,23 @@ def _root_name(node: ast.AST) -> str | None:
     return node.id if isinstance(node, ast.Name) else None
 
 
+def _changed_attributes(target: ast.AST):
+    """The attribute nodes an assignment target writes through, skipping index expressions.
+
+    ``torch.allclose = f`` and ``torch.x.y[0] = f`` write through ``torch.x``; ``buf[torch.randint(n,
+    (k,))] = x`` writes into ``buf`` only, so the ``torch.randint`` inside the index is not a change.
+    """
+    if isinstance(target, (ast.Tuple, ast.List)):
+        for element in target.elts:
+            yield from _changed_attributes(element)
+        return
+    node = target.value if isinstance(target, ast.Starred) else target
+    while isinstance(node, (ast.Attribute, ast.Subscript)):
+        if isinstance(node, ast.Attribute):
+            yield node
+        node = node.value
+
+
 def problems(source: str) -> list[str]:
     """Why a code cell may not run during grading; an empty list when it is fine."""
     lines = [ln for ln in source.splitlines() if not ln.lstrip().startswith(("%", "!"))]
@@ -80,8 +97,8 @@ def problems(source: str) -> list[str]:
         elif isinstance(node, ast.Delete):
             targets = list(node.targets)
         for target in targets:
-            for sub in ast.walk(target):
-                if isinstance(sub, ast.Attribute) and _root_name(sub) in KNOWN_MODULE_NAMES | modules:
+            for sub in _changed_attributes(target):
+                if _root_name(sub) in KNOWN_MODULE_NAMES | modules:
                     found.append(f"changes the library attribute `{ast.unparse(sub)}` (line {sub.lineno})")
     return sorted(set(found), key=found.index)
 

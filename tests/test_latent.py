@@ -1,0 +1,80 @@
+"""The latent paths of chapter 3, checked against geometry rather than against their own formula."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from gancourse.latent import lerp, slerp
+
+
+def _pair(d: int = 100, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    gen = torch.Generator().manual_seed(seed)
+    return torch.randn(d, generator=gen, dtype=torch.float64), torch.randn(d, generator=gen, dtype=torch.float64)
+
+
+def _angle(a: torch.Tensor, b: torch.Tensor) -> float:
+    return math.atan2(float(torch.linalg.norm(a - (a @ b) / (b @ b) * b) * b.norm()), float(a @ b))
+
+
+@pytest.mark.parametrize("path", [lerp, slerp])
+def test_both_paths_start_at_z0_and_end_at_z1(path):
+    z0, z1 = _pair()
+    assert torch.allclose(path(z0, z1, 0.0), z0, atol=1e-12)
+    assert torch.allclose(path(z0, z1, 1.0), z1, atol=1e-12)
+    ends = path(z0, z1, torch.tensor([0.0, 1.0], dtype=torch.float64))
+    assert torch.allclose(ends, torch.stack([z0, z1]), atol=1e-12)
+
+
+@pytest.mark.parametrize("path", [lerp, slerp])
+def test_a_batch_of_positions_gives_one_row_per_position(path):
+    z0, z1 = (z.float() for z in _pair(d=7))
+    ts = torch.linspace(0, 1, 5)
+    rows = path(z0, z1, ts)
+    assert rows.shape == (5, 7)
+    for t, row in zip(ts, rows):
+        assert torch.allclose(row, path(z0, z1, float(t)), atol=1e-6)
+
+
+def test_lerp_moves_along_the_straight_line_at_constant_speed():
+    z0, z1 = _pair(seed=1)
+    points = lerp(z0, z1, torch.linspace(0, 1, 11, dtype=torch.float64))
+    steps = (points[1:] - points[:-1]).norm(dim=1)
+    assert torch.allclose(steps, (z1 - z0).norm() / 10)
+
+
+def test_slerp_keeps_the_length_of_equal_norm_endpoints():
+    z0, z1 = _pair(seed=2)
+    z1 = z1 / z1.norm() * z0.norm()
+    points = slerp(z0, z1, torch.linspace(0, 1, 21, dtype=torch.float64))
+    assert torch.allclose(points.norm(dim=1), z0.norm().expand(21), rtol=1e-10)
+    midpoint = lerp(z0, z1, 0.5)
+    assert midpoint.norm() < 0.9 * z0.norm()  # what the straight line loses, for contrast
+
+
+def test_slerp_angle_from_z0_grows_linearly_in_t():
+    z0, z1 = _pair(seed=3)
+    z1 = z1 / z1.norm() * z0.norm()  # the great circle of the formula needs endpoints of one length
+    total = _angle(z1, z0)
+    for t in (0.1, 0.25, 0.5, 0.8):
+        assert math.isclose(_angle(slerp(z0, z1, t), z0), t * total, rel_tol=1e-9)
+        assert math.isclose(_angle(slerp(z0, z1, t), z1), (1 - t) * total, rel_tol=1e-9)
+
+
+def test_slerp_stays_in_the_plane_of_its_endpoints():
+    z0, z1 = _pair(seed=4)
+    basis, _ = torch.linalg.qr(torch.stack([z0, z1], dim=1))
+    point = slerp(z0, z1, 0.37)
+    assert torch.allclose(basis @ (basis.T @ point), point, atol=1e-10)
+
+
+@pytest.mark.parametrize("scale", [1.0, 2.5, 1 + 1e-9])
+def test_slerp_of_parallel_vectors_falls_back_to_the_straight_line(scale):
+    z0 = _pair(seed=5)[0].float()
+    z1 = z0 * scale
+    for t in (0.0, 0.3, torch.linspace(0, 1, 4)):
+        out = slerp(z0, z1, t)
+        assert torch.isfinite(out).all()
+        assert torch.allclose(out, lerp(z0, z1, t), rtol=1e-5, atol=1e-6)
