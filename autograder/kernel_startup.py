@@ -1,15 +1,21 @@
 """Runs inside every grading kernel before the first cell of a submission (see nbgrader_config.py).
 
-It caps the kernel's memory, so that a memory hog fails its own cell instead of the machine, and
-imports the hidden-test checks while the kernel is still pristine, so that the helpers they rely on
-are the real ones whatever the submission redefines later.
+It sends stderr to stdout (nbgrader counts any stderr output as a failed test), caps the kernel's
+memory, so that a memory hog fails its own cell instead of the machine, and imports the hidden-test
+checks while the kernel is still pristine, so that the helpers they rely on are the real ones
+whatever the submission redefines later.
 """
 
 import os
 import resource
+import sys
 
 _limit = int(os.environ.get("GANCOURSE_GRADING_MEMORY_MB", "6144")) * 2**20
 resource.setrlimit(resource.RLIMIT_DATA, (_limit, _limit))
+
+# nbgrader scores a test cell zero when anything reaches stderr, so a warning or a tqdm progress bar
+# printed by a correct answer would cost its points. Errors still fail the cell: they are not stderr.
+sys.stderr = sys.stdout
 
 import torch  # noqa: E402
 

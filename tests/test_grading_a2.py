@@ -101,8 +101,22 @@ STUB = {"smoothed_discriminator_loss": "def smoothed_discriminator_loss(r, f, sm
         "noisy_labels": "def noisy_labels(n, label, flip_prob, generator=None):\n    return torch.ones(n)",
         "diagnose": "def diagnose(d, g):\n    return 'healthy'"}
 
+
+
+def _warning_on_every_call(source: str) -> str:
+    """A correct answer that also emits a warning whenever it runs (nbgrader zeroes a grade cell that
+    writes to stderr, so the grading kernel must silence warnings)."""
+    lines = source.strip("\n").splitlines()
+    at = next(i for i, line in enumerate(lines) if line.startswith("def ")) + 1
+    lines.insert(at, '    warnings.warn("a note from the student", UserWarning)')
+    return "import warnings\n" + "\n".join(lines)
+
+
 CLASS = {
     "alt_bce": Student(answers=CORRECT["bce"], expected="full"),
+    "alt_softplus_with_warnings": Student(
+        answers={part: _warning_on_every_call(source) for part, source in CORRECT["softplus"].items()},
+        expected="full"),
     "alt_logsigmoid": Student(answers=CORRECT["logsigmoid"], expected="full"),
     "wrong_smoothing_and_flips": Student(
         answers={**CORRECT["softplus"],
