@@ -1,9 +1,9 @@
 """Runs inside every grading kernel before the first cell of a submission (see nbgrader_config.py).
 
 It sends stderr to stdout (nbgrader counts any stderr output as a failed test), caps the kernel's
-memory, so that a memory hog fails its own cell instead of the machine, and imports the hidden-test
-checks while the kernel is still pristine, so that the helpers they rely on are the real ones
-whatever the submission redefines later.
+memory, so that a memory hog fails its own cell instead of the machine, and imports every
+assignment's hidden-test checks while the kernel is still pristine, so that the helpers and the
+library objects they capture are the real ones whatever the submission redefines later.
 """
 
 import os
@@ -22,4 +22,10 @@ import torch  # noqa: E402
 # The same arithmetic in every grading kernel, however many students are graded at once.
 torch.set_num_threads(int(os.environ.get("GANCOURSE_GRADING_THREADS", "1")))
 
-import autograder.checks  # noqa: E402,F401  (import for its side effect: the pristine snapshot)
+import importlib  # noqa: E402
+import pkgutil  # noqa: E402
+
+import autograder.checks  # noqa: E402  (import for its side effect: the pristine snapshot)
+
+for _module in pkgutil.iter_modules(autograder.checks.__path__):
+    importlib.import_module(f"autograder.checks.{_module.name}")

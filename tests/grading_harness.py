@@ -8,6 +8,12 @@ release are always added, as ``solution`` (full marks) and ``untouched`` (zero).
              "wrong_axes": Student(answers={"adain": ADAIN_WRONG_AXES}, expected={"test_noise": 2})}
 
 ``expected`` is "full", 0, or ``{grade_id: points}`` for the parts that must score (all others 0).
+
+The tests every assignment shares come from two factories, so that each test file only states what
+is particular to its assignment:
+
+    globals().update(answer_tests(CHECK, CORRECT, WRONG, define))          # hidden checks, in-process
+    globals().update(class_tests(ASSIGNMENT, NOTEBOOK, CLASS, POINTS))     # a class through nbgrader
 """
 
 from __future__ import annotations
@@ -20,7 +26,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
+import pytest
 
+from autograder.checks import GradingFailure
+from autograder.screen import problems
 from tests.conftest import REPO, make_course, run, scores, student_notebook, submit
 
 
@@ -99,3 +108,63 @@ def report_time(graded: GradedClass) -> str:
     worst = max(per) if per else math.nan
     return (f"[measured] {graded.assignment}: class of {len(graded.students)} graded in {graded.seconds:.0f} s; "
             f"slowest student {worst:.1f} s, median {sorted(per)[len(per) // 2]:.1f} s")
+
+
+def answer_tests(check: dict[str, Callable], correct: dict[str, dict[str, str]],
+                 wrong: dict[str, dict[str, str]], define: Callable) -> dict[str, Callable]:
+    """The in-process tests of one assignment's hidden checks, to put into the test module's globals.
+
+    ``check`` maps each part to its hidden check, ``correct`` maps variant -> part -> source (answers
+    written differently that must all get full marks), ``wrong`` maps part -> mistake -> source, and
+    ``define(part, source, variant)`` runs a source the way the notebook would and returns the object
+    it defines (``variant`` names the correct answers that may run first; it is None for mistakes).
+    """
+
+    @pytest.mark.parametrize("variant", sorted(correct))
+    @pytest.mark.parametrize("part", sorted(check))
+    def test_correct_answers_written_differently_pass_every_hidden_check(part, variant):
+        check[part](define(part, correct[variant][part], variant))
+
+    @pytest.mark.parametrize("part,mistake", [(p, m) for p in wrong for m in wrong[p]])
+    def test_each_usual_mistake_fails_its_hidden_check(part, mistake):
+        with pytest.raises(GradingFailure):
+            check[part](define(part, wrong[part][mistake], None))
+
+    @pytest.mark.parametrize("variant", sorted(correct))
+    def test_screening_lets_correct_answers_run(variant):
+        for source in correct[variant].values():
+            assert problems(source) == []
+
+    return {f.__name__: f for f in (test_correct_answers_written_differently_pass_every_hidden_check,
+                                    test_each_usual_mistake_fails_its_hidden_check,
+                                    test_screening_lets_correct_answers_run)}
+
+
+def class_tests(assignment: str, notebook: str, students: dict[str, Student], points: dict[str, float],
+                **grade_options) -> dict[str, Callable]:
+    """The tests that grade one assignment's class through nbgrader, to put into the module's globals.
+
+    One module-scoped fixture grades the class (plus ``solution`` and ``untouched``) once; the tests
+    then check the points the notebook awards, each student's exact score, and print the time taken.
+    """
+
+    @pytest.fixture(scope="module")
+    def graded(tmp_path_factory):
+        return grade_class(tmp_path_factory.mktemp(assignment), assignment, notebook, students, **grade_options)
+
+    def test_the_notebook_awards_the_points_of_the_design(graded):
+        assert graded.points == {gid: float(p) for gid, p in points.items()}
+
+    @pytest.mark.parametrize("student", ["solution", "untouched", *sorted(students)])
+    def test_each_submission_gets_exactly_the_points_it_deserves(graded, student):
+        got = {gid: score for gid, score in graded.scores()[student].items() if gid in graded.points}
+        assert got == graded.expected(student), graded.report
+
+    def test_grading_the_class_reports_its_time(graded, capsys):
+        """Not a timed test: the measured time is printed for the README (budget: 60 s a student)."""
+        with capsys.disabled():
+            print("\n" + report_time(graded))
+
+    return {f.__name__: f for f in (graded, test_the_notebook_awards_the_points_of_the_design,
+                                    test_each_submission_gets_exactly_the_points_it_deserves,
+                                    test_grading_the_class_reports_its_time)}

@@ -15,10 +15,9 @@ from torch import nn
 
 from autograder.checks import GradingFailure
 from autograder.checks import a3 as checks
-from autograder.screen import problems
 from gancourse import data, latent, nets, pretrained, viz
 from tests.a3_submissions import CORRECT, WRONG
-from tests.grading_harness import Student, grade_class, report_time
+from tests.grading_harness import Student, answer_tests, class_tests
 
 ASSIGNMENT = "a3_dcgan"
 NOTEBOOK = "dcgan.ipynb"
@@ -27,23 +26,14 @@ CHECK = {"Generator": checks.check_Generator, "Discriminator": checks.check_Disc
 POINTS = {"test_Generator": 4, "test_Discriminator": 3, "test_weights_init": 2, "test_lerp": 1, "test_slerp": 2}
 
 
-def define(part: str, source: str):
+def define(part: str, source: str, variant: str | None = None):
     """Run an answer cell the way the notebook would (after its setup cell) and return what it defines."""
     namespace = {"torch": torch, "nn": nn, "F": F, "math": math, "data": data, "pretrained": pretrained, "viz": viz}
     exec(source, namespace)
     return namespace[part]
 
 
-@pytest.mark.parametrize("variant", sorted(CORRECT))
-@pytest.mark.parametrize("part", sorted(CHECK))
-def test_correct_answers_written_differently_pass_every_hidden_check(part, variant):
-    CHECK[part](define(part, CORRECT[variant][part]))
-
-
-@pytest.mark.parametrize("part,mistake", [(p, m) for p in WRONG for m in WRONG[p]])
-def test_each_usual_mistake_fails_its_hidden_check(part, mistake):
-    with pytest.raises(GradingFailure):
-        CHECK[part](define(part, WRONG[part][mistake]))
+globals().update(answer_tests(CHECK, CORRECT, WRONG, define))
 
 
 @pytest.mark.parametrize("part,mistake,message", [
@@ -85,12 +75,6 @@ def test_checks_refuse_to_grade_after_comparison_helpers_are_redefined(monkeypat
         checks.check_lerp(define("lerp", CORRECT["sequential"]["lerp"]))
 
 
-@pytest.mark.parametrize("variant", sorted(CORRECT))
-def test_screening_lets_correct_answers_run(variant):
-    for source in CORRECT[variant].values():
-        assert problems(source) == []
-
-
 # --- a class graded through nbgrader ------------------------------------------------------------
 
 STUBS = {
@@ -125,21 +109,4 @@ CLASS = {
 }
 
 
-@pytest.fixture(scope="module")
-def graded(tmp_path_factory):
-    return grade_class(tmp_path_factory.mktemp("course_a3"), ASSIGNMENT, NOTEBOOK, CLASS)
-
-
-def test_the_notebook_awards_the_points_of_the_design(graded):
-    assert graded.points == {gid: float(p) for gid, p in POINTS.items()}
-
-
-@pytest.mark.parametrize("student", ["solution", "untouched", *CLASS])
-def test_each_submission_gets_exactly_the_points_it_deserves(graded, student):
-    assert graded.scores()[student] == graded.expected(student), graded.report
-
-
-def test_grading_the_class_reports_its_time(graded, capsys):
-    """Not a timed test: the measured time is printed for the README (target <= 60 s per notebook)."""
-    with capsys.disabled():
-        print("\n" + report_time(graded))
+globals().update(class_tests(ASSIGNMENT, NOTEBOOK, CLASS, POINTS))

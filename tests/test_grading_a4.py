@@ -15,10 +15,9 @@ from torch import nn
 
 from autograder.checks import GradingFailure
 from autograder.checks import a4 as checks
-from autograder.screen import problems
 from gancourse import conditional
 from tests.a4_submissions import CORRECT, WRONG
-from tests.grading_harness import Student, grade_class, report_time
+from tests.grading_harness import Student, answer_tests, class_tests
 
 ASSIGNMENT = "a4_conditional"
 NOTEBOOK = "conditional.ipynb"
@@ -30,25 +29,16 @@ POINTS = {"test_one_hot": 2, "test_ConditionalGenerator": 4, "test_ConditionalDi
           "test_acgan_auxiliary_loss": 2}
 
 
-def define(part: str, source: str, variant: str = "planes"):
-    """Run an answer cell the way the notebook would (after that variant's one_hot cell) and return
-    what it defines."""
+def define(part: str, source: str, variant: str | None = None):
+    """Run an answer cell the way the notebook would (after a correct one_hot cell: the variant's,
+    or "planes" when none is named) and return what it defines."""
     namespace = {"torch": torch, "nn": nn, "F": F, "math": math, "conditional": conditional}
-    exec(CORRECT[variant]["one_hot"], namespace)
+    exec(CORRECT[variant or "planes"]["one_hot"], namespace)
     exec(source, namespace)
     return namespace[part]
 
 
-@pytest.mark.parametrize("variant", sorted(CORRECT))
-@pytest.mark.parametrize("part", sorted(CHECK))
-def test_correct_answers_written_differently_pass_every_hidden_check(part, variant):
-    CHECK[part](define(part, CORRECT[variant][part], variant))
-
-
-@pytest.mark.parametrize("part,mistake", [(p, m) for p in WRONG for m in WRONG[p]])
-def test_each_usual_mistake_fails_its_hidden_check(part, mistake):
-    with pytest.raises(GradingFailure):
-        CHECK[part](define(part, WRONG[part][mistake]))
+globals().update(answer_tests(CHECK, CORRECT, WRONG, define))
 
 
 @pytest.mark.parametrize("part,mistake,message", [
@@ -91,12 +81,6 @@ def test_checks_refuse_to_grade_after_comparison_helpers_are_redefined(monkeypat
         checks.check_one_hot(define("one_hot", CORRECT["planes"]["one_hot"]))
 
 
-@pytest.mark.parametrize("variant", sorted(CORRECT))
-def test_screening_lets_correct_answers_run(variant):
-    for source in CORRECT[variant].values():
-        assert problems(source) == []
-
-
 # --- a class graded through nbgrader ------------------------------------------------------------
 
 STUB = {
@@ -137,21 +121,4 @@ CLASS = {
 }
 
 
-@pytest.fixture(scope="module")
-def graded(tmp_path_factory):
-    return grade_class(tmp_path_factory.mktemp("a4_course"), ASSIGNMENT, NOTEBOOK, CLASS)
-
-
-def test_points_per_part_are_as_documented(graded):
-    assert graded.points == {k: float(v) for k, v in POINTS.items()}
-
-
-@pytest.mark.parametrize("student", ["solution", "untouched", *sorted(CLASS)])
-def test_each_submission_gets_exactly_the_points_it_deserves(graded, student):
-    assert graded.scores()[student] == graded.expected(student), graded.report
-
-
-def test_grading_time_is_reported(graded, capsys):
-    """Not a timed test: it prints the measured times (grading budget: <= 60 s per notebook)."""
-    with capsys.disabled():
-        print("\n" + report_time(graded))
+globals().update(class_tests(ASSIGNMENT, NOTEBOOK, CLASS, POINTS))

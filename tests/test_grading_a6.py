@@ -13,10 +13,9 @@ import torch
 
 from autograder.checks import GradingFailure
 from autograder.checks import a6 as checks
-from autograder.screen import problems
 from gancourse import metrics
 from tests.a6_submissions import CORRECT, WRONG
-from tests.grading_harness import Student, grade_class, report_time
+from tests.grading_harness import Student, answer_tests, class_tests
 
 ASSIGNMENT = "a6_evaluation"
 NOTEBOOK = "evaluation.ipynb"
@@ -25,7 +24,7 @@ CHECK = {"frechet_distance": checks.check_frechet_distance,
          "precision_recall": checks.check_precision_recall}
 
 
-def define(part: str, source: str):
+def define(part: str, source: str, variant: str | None = None):
     """Run an answer cell the way the notebook would (after the setup cell and a correct part 1)."""
     namespace = {"np": np, "scipy": scipy, "torch": torch}
     exec(CORRECT["scipy"]["frechet_distance"], namespace)  # so that distance=frechet_distance resolves
@@ -33,16 +32,7 @@ def define(part: str, source: str):
     return namespace[part]
 
 
-@pytest.mark.parametrize("variant", sorted(CORRECT))
-@pytest.mark.parametrize("part", sorted(CHECK))
-def test_correct_answers_written_differently_pass_every_hidden_check(part, variant):
-    CHECK[part](define(part, CORRECT[variant][part]))
-
-
-@pytest.mark.parametrize("part,mistake", [(p, m) for p in WRONG for m in WRONG[p]])
-def test_each_usual_mistake_fails_its_hidden_check(part, mistake):
-    with pytest.raises(GradingFailure):
-        CHECK[part](define(part, WRONG[part][mistake]))
+globals().update(answer_tests(CHECK, CORRECT, WRONG, define))
 
 
 @pytest.mark.parametrize("part,mistake,reason", [
@@ -99,12 +89,6 @@ def test_checks_refuse_to_grade_after_comparison_helpers_are_redefined(monkeypat
         checks.check_frechet_distance(define("frechet_distance", CORRECT["scipy"]["frechet_distance"]))
 
 
-@pytest.mark.parametrize("variant", sorted(CORRECT))
-def test_screening_lets_correct_answers_run(variant):
-    for source in CORRECT[variant].values():
-        assert problems(source) == []
-
-
 # --- the whole class through nbgrader ------------------------------------------------------------
 
 POINTS = {"test_frechet_distance": 4, "test_classifier_fid": 3, "test_precision_recall": 3}
@@ -127,21 +111,4 @@ CLASS = {  # with the solution and the untouched release added by grade_class: 7
 }
 
 
-@pytest.fixture(scope="module")
-def graded(tmp_path_factory):
-    return grade_class(tmp_path_factory.mktemp("course"), ASSIGNMENT, NOTEBOOK, CLASS)
-
-
-def test_the_points_are_those_the_notebook_announces(graded):
-    assert graded.points == {gid: float(p) for gid, p in POINTS.items()}
-
-
-@pytest.mark.parametrize("student", ["solution", "untouched", *CLASS])
-def test_each_submission_gets_exactly_the_points_it_deserves(graded, student):
-    assert graded.scores()[student] == graded.expected(student), graded.report
-
-
-def test_grading_time_is_reported(graded, capsys):
-    """Not a timed test: it prints the measured time (target <= 30 s per student, <= 60 s at most)."""
-    with capsys.disabled():
-        print("\n" + report_time(graded))
+globals().update(class_tests(ASSIGNMENT, NOTEBOOK, CLASS, POINTS))

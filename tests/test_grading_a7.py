@@ -16,10 +16,9 @@ from torch import nn
 
 from autograder.checks import GradingFailure
 from autograder.checks import a7 as checks
-from autograder.screen import problems
 from gancourse import cyclegan, stylegan
 from tests.a7_submissions import CORRECT, WRONG
-from tests.grading_harness import Student, grade_class, report_time
+from tests.grading_harness import Student, answer_tests, class_tests
 
 ASSIGNMENT = "a7_beyond"
 NOTEBOOK = "beyond.ipynb"
@@ -28,29 +27,14 @@ CHECK = {"adain": checks.check_adain,
          "cycle_consistency_loss": checks.check_cycle_consistency_loss}
 
 
-def define(part: str, source: str):
+def define(part: str, source: str, variant: str | None = None):
     """Run an answer cell the way the notebook would (after its setup cell) and return what it defines."""
     namespace = {"torch": torch, "F": F, "nn": nn, "math": math, "np": np, "__name__": "__main__"}
     exec(source, namespace)
     return namespace[part]
 
 
-@pytest.mark.parametrize("variant", sorted(CORRECT))
-@pytest.mark.parametrize("part", sorted(CHECK))
-def test_correct_answers_written_differently_pass_every_hidden_check(part, variant):
-    CHECK[part](define(part, CORRECT[variant][part]))
-
-
-@pytest.mark.parametrize("part,mistake", [(p, m) for p in WRONG for m in WRONG[p]])
-def test_each_usual_mistake_fails_its_hidden_check(part, mistake):
-    with pytest.raises(GradingFailure):
-        CHECK[part](define(part, WRONG[part][mistake]))
-
-
-@pytest.mark.parametrize("variant", sorted(CORRECT))
-def test_screening_lets_correct_answers_run(variant):
-    for source in CORRECT[variant].values():
-        assert problems(source) == []
+globals().update(answer_tests(CHECK, CORRECT, WRONG, define))
 
 
 @pytest.mark.parametrize("part", sorted(CHECK))
@@ -116,20 +100,4 @@ CLASS = {
 }
 
 
-@pytest.fixture(scope="module")
-def graded(tmp_path_factory):
-    return grade_class(tmp_path_factory.mktemp("course"), ASSIGNMENT, NOTEBOOK, CLASS)
-
-
-def test_solution_untouched_and_every_student_get_exactly_their_points(graded):
-    assert graded.points == {k: float(v) for k, v in POINTS.items()}
-    got = graded.scores()
-    assert set(got) == set(graded.students)
-    for student in graded.students:
-        assert got[student] == graded.expected(student), (student, graded.report)
-
-
-def test_grading_time_is_reported(graded, capsys):
-    """Not a timed test: it prints the measured time (target <= 30 s a student on 2 cores)."""
-    with capsys.disabled():
-        print("\n" + report_time(graded))
+globals().update(class_tests(ASSIGNMENT, NOTEBOOK, CLASS, POINTS))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 
+import nbformat
 import numpy as np
 import pytest
 import torch
@@ -23,7 +24,8 @@ from autograder.screen import problems
 from gancourse import conditional
 from gancourse.classifier import classifier_features, load_course_classifier, per_class_accuracy
 from gancourse.metrics import frechet_distance_from_features
-from tests.grading_harness import Student, grade_class, report_time
+from tests.conftest import REPO
+from tests.grading_harness import Student, class_tests
 from tests.portfolio_submissions import CORRECT, WRONG
 
 ASSIGNMENT = "portfolio_cgan"
@@ -138,6 +140,26 @@ def test_screening_lets_correct_answers_run(variant):
         assert problems(source) == []
 
 
+def _visible_training_test() -> str:
+    """The visible test of train_cgan, as the student's release notebook has it."""
+    nb = nbformat.read(REPO / "exercises" / ASSIGNMENT / NOTEBOOK, as_version=4)
+    return next(c.source for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "test_train_cgan")
+
+
+@pytest.mark.parametrize("answer", ["correct", "missing_detach"])
+def test_the_visible_training_test_explains_a_missing_detach_in_the_students_words(answer):
+    source = CORRECT["planes"]["train_cgan"] if answer == "correct" else WRONG["train_cgan"]["missing_detach"]
+    namespace = define("train_cgan", source)
+    gen = torch.Generator().manual_seed(0)
+    namespace.update(train_images=torch.rand(256, 1, 28, 28, generator=gen) * 2 - 1,
+                     train_labels=torch.randint(0, 10, (256,), generator=gen))
+    if answer == "correct":
+        exec(_visible_training_test(), namespace)
+    else:
+        with pytest.raises(AssertionError, match="detach"):
+            exec(_visible_training_test(), namespace)
+
+
 def test_reference_artifacts_are_small_and_say_how_they_were_made():
     record = json.loads(checks.THRESHOLDS_FILE.read_text())
     assert {"rule", "thresholds", "runs", "device", "torch", "python", "wall_seconds", "budget"} <= set(record)
@@ -188,25 +210,4 @@ CLASS = {
 assert len(CLASS) + 2 <= 7  # with the solution and the untouched release
 
 
-@pytest.fixture(scope="module")
-def graded(tmp_path_factory):
-    # 90 s per cell: four times the ~22 s the training check needs on one free core; the hanging
-    # student costs one cell timeout, while the other students are graded beside it.
-    return grade_class(tmp_path_factory.mktemp("course"), ASSIGNMENT, NOTEBOOK, CLASS, cell_timeout=90,
-                       student_timeout=600)
-
-
-def test_points_of_the_notebook_are_the_documented_ones(graded):
-    assert graded.points == {k: float(v) for k, v in POINTS.items()}
-
-
-@pytest.mark.parametrize("student", ["solution", "untouched", *sorted(CLASS)])
-def test_each_submission_gets_exactly_the_points_it_deserves(graded, student):
-    got = {gid: score for gid, score in graded.scores()[student].items() if gid in graded.points}
-    assert got == graded.expected(student), graded.report
-
-
-def test_grading_time_is_reported(graded, capsys):
-    """Not a timed test: it prints the measured times (budget: 60 s per student on 2 free cores)."""
-    with capsys.disabled():
-        print("\n" + report_time(graded))
+globals().update(class_tests(ASSIGNMENT, NOTEBOOK, CLASS, POINTS, cell_timeout=90, student_timeout=600))
