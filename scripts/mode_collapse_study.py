@@ -261,8 +261,10 @@ def main(argv: list[str] | None = None) -> None:
     jobs = [(d, m, seed, shared, str(device)) for d in args.datasets for m in args.methods for seed in seeds]
     cache = args.out / "runs"
     cache.mkdir(parents=True, exist_ok=True)
-    rows = [row for job in jobs if (row := load_finished(cache, job)) is not None]
-    todo = [job for job in jobs if load_finished(cache, job) is None]
+    rows, todo = [], []
+    for job in jobs:  # each saved run is read once: kept if its settings match, else trained again
+        row = load_finished(cache, job)
+        rows.append(row) if row is not None else todo.append(job)
     if rows:
         print(f"{len(rows)} of {len(jobs)} runs were already done with these settings ({cache}); training the rest")
     # The slowest rows (several critic steps per generator step) first, so the workers finish together.
