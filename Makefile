@@ -14,7 +14,7 @@ ASSIGNMENTS := $(notdir $(wildcard solutions/*))
 VENDOR := book/_static/vendor
 VENDOR_STAMP := $(VENDOR)/.installed
 
-.PHONY: book test exercises reference setup clean
+.PHONY: book test exercises notebooks reference setup clean
 
 setup: $(STAMP) $(VENDOR_STAMP)
 
@@ -54,6 +54,10 @@ exercises: $(STAMP)
 	  GANCOURSE_COURSE_ROOT=$$GANCOURSE_COURSE_ROOT nbgrader generate_assignment $$a --force \
 	    --CourseDirectory.release_directory=$(CURDIR)/exercises --log-level=WARN; \
 	done
+
+## make notebooks: rewrite book/<chapter>.ipynb, the launch buttons' copies of the chapters (never edit them by hand).
+notebooks: $(STAMP)
+	$(BIN)/python scripts/chapter_notebooks.py
 
 ## make reference: rerun every solution and regenerate the hidden tests' artifacts in autograder/reference/
 ## (held-out feature statistics, the portfolio's thresholds over 5 seeds) on the best device: cuda, mps, cpu.

@@ -28,3 +28,25 @@ def test_chapter_one_cites_goodfellow_2014(built_book):
     html, _, _ = built_book
     page = (html / "book" / "01_two_networks.html").read_text()
     assert "Goodfellow" in page and "2014" in page
+
+
+def test_launch_buttons_open_the_chapters_notebook(built_book):
+    import yaml
+
+    from tests.conftest import REPO
+
+    html, _, _ = built_book
+    config = yaml.safe_load((REPO / "_config.yml").read_text())
+    org_repo = config["repository"]["url"].removeprefix("https://github.com/")
+    page = (html / "book" / "03_dcgan.html").read_text().replace("&amp;", "&")
+    by_kind = {kind: url for url, kind in
+               re.findall(r'href="(https://[^"]*?(colab|mybinder|hub/user-redirect)[^"]*)"', page)}
+    assert set(by_kind) == {"colab", "mybinder", "hub/user-redirect"}, by_kind
+    assert by_kind["colab"] == (f"https://colab.research.google.com/github/{org_repo}/blob/"
+                                f"{config['repository']['branch']}/book/03_dcgan.ipynb")
+    assert by_kind["mybinder"].endswith("urlpath=lab/tree/book/03_dcgan.ipynb")
+    assert by_kind["hub/user-redirect"].startswith(config["launch_buttons"]["jupyterhub_url"])
+    assert "book/03_dcgan.ipynb" in by_kind["hub/user-redirect"]
+    exercise = (html / "exercises" / "a3_dcgan" / "dcgan.html").read_text()
+    assert "mybinder.org" in exercise and "colab.research.google.com" not in exercise, \
+        "assignment notebooks have no Colab set-up cell, so their pages must not offer Colab"
