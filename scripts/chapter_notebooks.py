@@ -58,12 +58,11 @@ def chapters() -> list[Path]:
     return [page for page in pages if page.exists() and "\nkernelspec:" in page.read_text().split("\n---", 1)[0]]
 
 
-def notebook_text(chapter: Path) -> str:
+def notebook_text(chapter: Path, setup_source: str) -> str:
     """The .ipynb for one chapter, as text: the setup cell, then the chapter's own cells."""
     nb = read_myst_markdown_notebook(chapter.read_text(), path=chapter)
     nb.metadata.pop("jupytext", None)
-    url, branch = repository()
-    setup = nbformat.v4.new_code_cell(SETUP.format(url=url, branch=branch), metadata={"tags": ["colab-setup"]})
+    setup = nbformat.v4.new_code_cell(setup_source, metadata={"tags": ["colab-setup"]})
     nb.cells.insert(0, setup)
     for number, cell in enumerate(nb.cells):
         cell["id"] = f"{chapter.stem.replace('_', '-')}-{number}"  # stable ids: reruns give the same file
@@ -76,10 +75,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--check", action="store_true", help="only report notebooks that differ from their chapter")
     args = parser.parse_args(argv)
-    stale = []
-    for chapter in chapters():
+    url, branch = repository()
+    setup_source = SETUP.format(url=url, branch=branch)
+    pages, stale = chapters(), []
+    for chapter in pages:
         target = chapter.with_suffix(".ipynb")
-        text = notebook_text(chapter)
+        text = notebook_text(chapter, setup_source)
         if target.exists() and target.read_text() == text:
             continue
         stale.append(target.relative_to(REPO))
@@ -88,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.check and stale:
         print("stale chapter notebooks (run `make notebooks`):", *stale, sep="\n  ")
         return 1
-    print(f"{len(chapters())} chapter notebooks " + ("up to date" if args.check else f"written ({len(stale)} changed)"))
+    print(f"{len(pages)} chapter notebooks " + ("up to date" if args.check else f"written ({len(stale)} changed)"))
     return 0
 
 

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import re
 
+import yaml
+
+from tests.conftest import REPO
+
 
 def test_book_builds_without_warnings(built_book, capsys):
     html, log, seconds = built_book
@@ -31,10 +35,6 @@ def test_chapter_one_cites_goodfellow_2014(built_book):
 
 
 def test_launch_buttons_open_the_chapters_notebook(built_book):
-    import yaml
-
-    from tests.conftest import REPO
-
     html, _, _ = built_book
     config = yaml.safe_load((REPO / "_config.yml").read_text())
     org_repo = config["repository"]["url"].removeprefix("https://github.com/")
