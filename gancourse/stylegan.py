@@ -9,9 +9,17 @@ discriminator is regularised with the R1 penalty on real data.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+
 import torch
 import torch.nn.functional as F
 from torch import nn
+from tqdm.auto import tqdm
+
+from . import losses
+from .fixes import MinibatchStdDev
+from .train import History, pick_device, real_batches, seed_everything
 
 
 class MappingNetwork(nn.Module):
@@ -145,13 +153,52 @@ class StyleGenerator(nn.Module):
         return self.synthesis(self.broadcast(self.mapping(z)), noise)
 
 
-def mix_styles(w_first: torch.Tensor, w_second: torch.Tensor, num_styles: int, crossover: int) -> torch.Tensor:
+class StyleDiscriminator(nn.Module):
+    """The discriminator trained against :class:`StyleGenerator` (chapter 7), at MNIST scale.
+
+    Two strided 5x5 convolutions (64 and 128 channels, LeakyReLU 0.2), then ProGAN's minibatch
+    standard deviation over groups of ``group_size`` samples, as StyleGAN's discriminator has, and a
+    linear layer to one logit. No dropout and no normalisation: the R1 penalty keeps D in check.
+    """
+
+    def __init__(self, width: int = 64, group_size: int = 4, in_channels: int = 1) -> None:
+        super().__init__()
+        self.features = nn.Sequential(
+            nn.Conv2d(in_channels, width, 5, 2, padding=2), nn.LeakyReLU(0.2),
+            nn.Conv2d(width, 2 * width, 5, 2, padding=2), nn.LeakyReLU(0.2),
+            MinibatchStdDev(group_size),
+        )
+        self.logit = nn.Linear((2 * width + 1) * 7 * 7, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.logit(self.features(x).flatten(1)).squeeze(1)
+
+
+def mix_styles(w_first: torch.Tensor, w_second: torch.Tensor, num_styles: int,
+               crossover: int | torch.Tensor) -> torch.Tensor:
     """Style mixing (chapter 7): layers before ``crossover`` read ``w_first``, the others ``w_second``.
 
     Both ws are (N, w_dim); the result is (N, num_styles, w_dim), ready for ``StyleGenerator.synthesis``.
+    ``crossover`` is one layer index for all samples, or a tensor of N indices (one per sample).
     """
-    use_first = (torch.arange(num_styles, device=w_first.device) < crossover)[None, :, None]
+    crossover = torch.as_tensor(crossover, device=w_first.device).reshape(-1, 1, 1)
+    use_first = torch.arange(num_styles, device=w_first.device)[None, :, None] < crossover
     return torch.where(use_first, w_first.unsqueeze(1), w_second.unsqueeze(1))
+
+
+def mixing_regularised_ws(generator: StyleGenerator, z: torch.Tensor, mixing_prob: float,
+                          rng: torch.Generator | None = None) -> torch.Tensor:
+    """Per-layer latents for a training batch with StyleGAN's mixing regularisation (chapter 7).
+
+    With probability ``mixing_prob`` a sample gets a second latent and a random crossover layer
+    in 1..num_styles-1; otherwise every layer reads the same w.
+    """
+    n, num_styles = z.shape[0], generator.num_styles
+    second = torch.randn(z.shape, generator=rng).to(z.device)
+    crossover = torch.randint(1, num_styles, (n,), generator=rng)
+    mixed = torch.rand(n, generator=rng) < mixing_prob
+    crossover = torch.where(mixed, crossover, torch.full_like(crossover, num_styles)).to(z.device)
+    return mix_styles(generator.mapping(z), generator.mapping(second), num_styles, crossover)
 
 
 def r1_penalty(discriminator: nn.Module, real: torch.Tensor, gamma: float = 1.0) -> torch.Tensor:
@@ -162,3 +209,72 @@ def r1_penalty(discriminator: nn.Module, real: torch.Tensor, gamma: float = 1.0)
     real = real.detach().requires_grad_(True)
     (grad,) = torch.autograd.grad(discriminator(real).sum(), real, create_graph=True)
     return 0.5 * gamma * grad.pow(2).flatten(1).sum(dim=1).mean()
+
+
+def train_stylegan(
+    generator: StyleGenerator,
+    discriminator: nn.Module,
+    images: torch.Tensor,
+    *,
+    steps: int,
+    batch_size: int = 64,
+    lr: float = 2e-4,
+    betas: tuple[float, float] = (0.0, 0.99),
+    mapping_lr_ratio: float = 0.01,
+    r1_gamma: float = 1.0,
+    mixing_prob: float = 0.9,
+    device: str | torch.device | None = None,
+    seed: int = 0,
+    progress: bool = True,
+    callback: Callable[[int, dict[str, float]], None] | None = None,
+) -> History:
+    """Train the tiny StyleGAN the way the paper does, at MNIST scale (chapter 7); returns the history.
+
+    Non-saturating loss, the R1 penalty on real images for D, style-mixing regularisation in G's
+    batches, and a mapping network that learns ``mapping_lr_ratio`` times slower than the rest of G.
+    The returned history has the usual loss fields plus ``r1``, the penalty of each step.
+    """
+    device = pick_device(str(device)) if device is not None else pick_device()
+    rng = seed_everything(seed)
+    generator.to(device).train()
+    discriminator.to(device).train()
+    synthesis = [p for name, p in generator.named_parameters() if not name.startswith("mapping.")]
+    g_opt = torch.optim.Adam([{"params": synthesis},
+                              {"params": generator.mapping.parameters(), "lr": lr * mapping_lr_ratio}],
+                             lr=lr, betas=betas)
+    d_opt = torch.optim.Adam(discriminator.parameters(), lr=lr, betas=betas)
+    batches = real_batches(images.to(device), batch_size, rng)
+
+    def fake_batch(n: int) -> torch.Tensor:
+        z = torch.randn(n, generator.latent_dim, generator=rng).to(device)
+        return generator.synthesis(mixing_regularised_ws(generator, z, mixing_prob, rng))
+
+    history, start = History(), time.perf_counter()
+    bar = tqdm(range(steps), desc="training stylegan", disable=not progress, mininterval=0.5)
+    for step in bar:
+        real = next(batches)
+        with torch.no_grad():
+            fake = fake_batch(real.shape[0])
+        real_logits, fake_logits = discriminator(real), discriminator(fake)
+        r1 = r1_penalty(discriminator, real, r1_gamma)
+        d_loss = losses.discriminator_loss(real_logits, fake_logits)
+        d_opt.zero_grad(set_to_none=True)
+        (d_loss + r1).backward()
+        d_opt.step()
+
+        g_logits = discriminator(fake_batch(real.shape[0]))
+        g_loss = losses.non_saturating_generator_loss(g_logits)
+        g_opt.zero_grad(set_to_none=True)
+        g_loss.backward()
+        g_opt.step()
+        record = {"d_loss": d_loss.item(), "g_loss": g_loss.item(),
+                  "d_real": torch.sigmoid(real_logits).mean().item(),
+                  "d_fake": torch.sigmoid(fake_logits).mean().item(),
+                  "d_fake_g": torch.sigmoid(g_logits).mean().item(), "r1": r1.item()}
+        history.append(record)
+        if step % 25 == 0 or step == steps - 1:
+            bar.set_postfix(Loss_D=f"{record['d_loss']:.3f}", Loss_G=f"{record['g_loss']:.3f}", R1=f"{r1.item():.3f}")
+        if callback is not None:
+            callback(step, record)
+    history.seconds = time.perf_counter() - start
+    return history

@@ -113,6 +113,7 @@ class History:
     d_real: list[float] = field(default_factory=list)
     d_fake: list[float] = field(default_factory=list)
     d_fake_g: list[float] = field(default_factory=list)
+    r1: list[float] = field(default_factory=list)  # the R1 penalty, filled by StyleGAN training only
     seconds: float = 0.0
 
     def append(self, record: dict[str, float]) -> None:

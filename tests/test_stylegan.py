@@ -161,3 +161,65 @@ def test_r1_penalty_backpropagates_into_the_discriminator_and_leaves_the_input_a
     expected = 4 * 0.7 * real.pow(2).sum(dim=1).mean()
     assert torch.allclose(D.a.grad, expected)
     assert not real.requires_grad and real.grad is None
+
+
+def test_mix_styles_takes_one_crossover_per_sample():
+    w1, w2 = torch.zeros(3, 2), torch.ones(3, 2)
+    ws = stylegan.mix_styles(w1, w2, num_styles=4, crossover=torch.tensor([1, 3, 4]))
+    # the number of layers that read w_first is each sample's crossover
+    assert ws[:, :, 0].eq(0).sum(dim=1).tolist() == [1, 3, 4]
+    assert torch.equal(ws[1, :, 0], torch.tensor([0.0, 0.0, 0.0, 1.0]))
+
+
+def test_mixing_regularisation_mixes_about_the_requested_share_of_samples():
+    torch.manual_seed(0)
+    G = stylegan.StyleGenerator(latent_dim=8, w_dim=8, channels=(8, 8, 4, 4))
+    z = torch.randn(2000, 8)
+    with torch.no_grad():
+        never = stylegan.mixing_regularised_ws(G, z, 0.0, torch.Generator().manual_seed(1))
+        mostly = stylegan.mixing_regularised_ws(G, z, 0.9, torch.Generator().manual_seed(1))
+    w = G.mapping(z).detach()
+    assert torch.allclose(never, G.broadcast(w))
+    first_layer_is_own_w = torch.allclose(mostly[:, 0], w)
+    changed = ~torch.isclose(mostly, w[:, None]).all(dim=2)  # (N, num_styles): layer reads another w
+    mixed_share = changed.any(dim=1).float().mean().item()
+    assert first_layer_is_own_w and 0.86 < mixed_share < 0.94
+    # a mixed sample switches once, from its own w to the second one, and never back
+    assert torch.equal(changed.int().diff(dim=1).clamp(max=0), torch.zeros(2000, G.num_styles - 1, dtype=torch.int))
+
+
+def test_a_short_stylegan_run_updates_both_players_records_r1_and_is_reproducible():
+    from gancourse import data
+
+    (images, _), _ = data.split_held_out(*data.load_mnist_embedded())
+
+    def run():
+        torch.manual_seed(0)
+        G = stylegan.StyleGenerator(latent_dim=8, w_dim=8, channels=(8, 8, 4, 4))
+        D = stylegan.StyleDiscriminator(width=8)
+        before = [p.detach().clone() for p in (*G.mapping.parameters(), G.const, *D.parameters())]
+        history = stylegan.train_stylegan(G, D, images[:128], steps=3, batch_size=16, device="cpu", progress=False)
+        after = [p.detach() for p in (*G.mapping.parameters(), G.const, *D.parameters())]
+        return history, before, after
+
+    history, before, after = run()
+    assert len(history) == 3 and len(history.r1) == 3 and all(r >= 0 for r in history.r1)
+    n_mapping = len(before) - 1 - len(list(stylegan.StyleDiscriminator(width=8).parameters()))
+    assert any(not torch.equal(a, b) for a, b in zip(before[:n_mapping], after[:n_mapping]))  # the mapping learns
+    assert not torch.equal(before[n_mapping], after[n_mapping])  # the constant input learns
+    assert any(not torch.equal(a, b) for a, b in zip(before[n_mapping + 1:], after[n_mapping + 1:]))  # D learns
+    assert run()[0].d_loss == history.d_loss
+
+
+def test_style_discriminator_judges_a_sample_together_with_its_group():
+    torch.manual_seed(0)
+    D = stylegan.StyleDiscriminator(width=8, group_size=4)
+    x = torch.randn(8, 1, 28, 28)
+    with torch.no_grad():
+        out = D(x)
+        collapsed = x.clone()
+        collapsed[1:4] = x[0]  # the first group becomes four copies of its first sample
+        changed = D(collapsed)
+    assert out.shape == (8,)
+    assert not torch.isclose(changed[0], out[0])  # same image, different group spread, different logit
+    assert torch.allclose(changed[4:], out[4:])  # the second group is untouched
