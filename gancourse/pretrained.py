@@ -1,7 +1,7 @@
 """The course's showcase generators, trained once by ``scripts/train_models.py`` and shipped as small files.
 
-Chapters 3, 4 and 6 load these instead of training for minutes: the DCGAN, the cGAN, the ACGAN and
-the InfoGAN of the embedded MNIST digits. Each ``<name>_generator.pt`` holds the generator's weights
+Chapters 3, 4, 6 and 7 load these instead of training for minutes: the DCGAN, the cGAN, the ACGAN,
+the InfoGAN and the tiny StyleGAN of the embedded MNIST digits. Each ``<name>_generator.pt`` holds the generator's weights
 in half precision (to keep the repository small; they are cast back to float32 on load), and
 ``<name>.json`` records how it was made: device, seed, versions, steps, wall time and loss history.
 """
@@ -14,7 +14,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from . import conditional, nets
+from . import conditional, nets, stylegan
 from .train import pick_device
 
 WEIGHTS = Path(__file__).resolve().parent / "weights"
@@ -24,6 +24,7 @@ BUILDERS = {
     "cgan": (conditional.ConditionalGenerator, conditional.ConditionalDiscriminator),
     "acgan": (conditional.ConditionalGenerator, conditional.ACGANDiscriminator),
     "infogan": (conditional.InfoGANGenerator, conditional.InfoGANDiscriminator),
+    "stylegan": (stylegan.StyleGenerator, stylegan.StyleDiscriminator),
 }
 
 
@@ -41,7 +42,7 @@ def _check(name: str, folder: Path | None) -> Path:
 
 
 def load_generator(name: str, device: str | torch.device | None = "cpu", folder: Path | None = None) -> nn.Module:
-    """The pretrained generator ``name`` (dcgan, cgan, acgan or infogan), in eval mode, float32."""
+    """The pretrained generator ``name`` (dcgan, cgan, acgan, infogan or stylegan), in eval mode, float32."""
     path = _check(name, folder)
     generator = BUILDERS[name][0]()
     state = torch.load(path, map_location="cpu", weights_only=True)

