@@ -16,17 +16,15 @@ Each step below is the alternating step of chapter 1 with its extra terms writte
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
 from torch import nn
-from tqdm.auto import tqdm
 
 from . import losses
 from .nets import DCGANDiscriminator, DCGANGenerator
-from .train import History, pick_device, real_batches, seed_everything
+from .train import History, pick_device, real_batches, round_record, run_rounds, seed_everything
 
 
 def one_hot(labels: torch.Tensor, n_classes: int = 10) -> torch.Tensor:
@@ -107,16 +105,6 @@ def infogan_information_loss(
 
 # --- one round of each game ---------------------------------------------------------------------
 
-def _record(d_loss, g_loss, real_logits, fake_logits, g_logits) -> dict[str, float]:
-    return {
-        "d_loss": d_loss.item(),
-        "g_loss": g_loss.item(),
-        "d_real": torch.sigmoid(real_logits).mean().item(),
-        "d_fake": torch.sigmoid(fake_logits).mean().item(),
-        "d_fake_g": torch.sigmoid(g_logits).mean().item(),
-    }
-
-
 def cgan_step(G, D, g_opt, d_opt, real, labels, sample_z, sample_labels) -> dict[str, float]:
     """One cGAN round: D judges (image, label) pairs; fakes carry the labels they were drawn with."""
     n = real.shape[0]
@@ -136,7 +124,7 @@ def cgan_step(G, D, g_opt, d_opt, real, labels, sample_z, sample_labels) -> dict
     g_opt.zero_grad(set_to_none=True)
     g_loss.backward()
     g_opt.step()
-    return _record(d_loss, g_loss, real_logits, fake_logits, g_logits)
+    return round_record(d_loss, g_loss, real_logits, fake_logits, g_logits)
 
 
 def acgan_step(G, D, g_opt, d_opt, real, labels, sample_z, sample_labels) -> dict[str, float]:
@@ -159,7 +147,7 @@ def acgan_step(G, D, g_opt, d_opt, real, labels, sample_z, sample_labels) -> dic
     g_opt.zero_grad(set_to_none=True)
     g_loss.backward()
     g_opt.step()
-    return _record(d_loss, g_loss, real_logits, fake_logits, g_logits)
+    return round_record(d_loss, g_loss, real_logits, fake_logits, g_logits)
 
 
 def infogan_step(G, D, g_opt, d_opt, real, labels, sample_z, sample_labels, info_weight: float = 1.0):
@@ -193,7 +181,7 @@ def infogan_step(G, D, g_opt, d_opt, real, labels, sample_z, sample_labels, info
     for p, grad in zip(d_params, info_grads):
         p.grad = grad
     d_opt.step()
-    return _record(d_loss, g_loss, real_logits, fake_logits, g_logits)
+    return round_record(d_loss, g_loss, real_logits, fake_logits, g_logits)
 
 
 STEPS: dict[str, Callable] = {"cgan": cgan_step, "acgan": acgan_step, "infogan": infogan_step}
@@ -235,15 +223,8 @@ def train_conditional(
     def sample_labels(n: int) -> torch.Tensor:
         return torch.randint(n_classes, (n,), generator=rng).to(device)
 
-    history, start = History(), time.perf_counter()
-    bar = tqdm(range(steps), desc=f"training {kind}", disable=not progress, mininterval=0.5)
-    for step in bar:
+    def one_round() -> dict[str, float]:
         idx = next(indices).to(device)
-        record = STEPS[kind](generator, discriminator, g_opt, d_opt, images[idx], labels[idx], sample_z, sample_labels)
-        history.append(record)
-        if step % 25 == 0 or step == steps - 1:
-            bar.set_postfix(Loss_D=f"{record['d_loss']:.3f}", Loss_G=f"{record['g_loss']:.3f}")
-        if callback is not None:
-            callback(step, record)
-    history.seconds = time.perf_counter() - start
-    return history
+        return STEPS[kind](generator, discriminator, g_opt, d_opt, images[idx], labels[idx], sample_z, sample_labels)
+
+    return run_rounds(one_round, steps, History(), desc=f"training {kind}", progress=progress, callback=callback)

@@ -3,8 +3,8 @@
 Chapters 3, 4, 6 and 7 load these instead of training for minutes: the DCGAN, the cGAN, the ACGAN,
 the InfoGAN and the tiny StyleGAN of the embedded MNIST digits. Each ``<name>_generator.pt`` holds
 the generator's weights in half precision (to keep the repository small; they are cast back to
-float32 on load), and
-``<name>.json`` records how it was made: device, seed, versions, steps, wall time and loss history.
+float32 on load), and ``<name>.json`` records how it was made: device, seed, versions, steps, wall
+time and loss history.
 """
 
 from __future__ import annotations

@@ -9,17 +9,15 @@ discriminator is regularised with the R1 penalty on real data.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
 from torch import nn
-from tqdm.auto import tqdm
 
 from . import losses
 from .fixes import MinibatchStdDev
-from .train import History, pick_device, real_batches, seed_everything
+from .train import History, pick_device, real_batches, round_record, run_rounds, seed_everything
 
 
 class MappingNetwork(nn.Module):
@@ -249,9 +247,7 @@ def train_stylegan(
         z = torch.randn(n, generator.latent_dim, generator=rng).to(device)
         return generator.synthesis(mixing_regularised_ws(generator, z, mixing_prob, rng))
 
-    history, start = History(), time.perf_counter()
-    bar = tqdm(range(steps), desc="training stylegan", disable=not progress, mininterval=0.5)
-    for step in bar:
+    def one_round() -> dict[str, float]:
         real = next(batches)
         with torch.no_grad():
             fake = fake_batch(real.shape[0])
@@ -267,14 +263,7 @@ def train_stylegan(
         g_opt.zero_grad(set_to_none=True)
         g_loss.backward()
         g_opt.step()
-        record = {"d_loss": d_loss.item(), "g_loss": g_loss.item(),
-                  "d_real": torch.sigmoid(real_logits).mean().item(),
-                  "d_fake": torch.sigmoid(fake_logits).mean().item(),
-                  "d_fake_g": torch.sigmoid(g_logits).mean().item(), "r1": r1.item()}
-        history.append(record)
-        if step % 25 == 0 or step == steps - 1:
-            bar.set_postfix(Loss_D=f"{record['d_loss']:.3f}", Loss_G=f"{record['g_loss']:.3f}", R1=f"{r1.item():.3f}")
-        if callback is not None:
-            callback(step, record)
-    history.seconds = time.perf_counter() - start
-    return history
+        return {**round_record(d_loss, g_loss, real_logits, fake_logits, g_logits), "r1": r1.item()}
+
+    return run_rounds(one_round, steps, History(), desc="training stylegan", progress=progress, callback=callback,
+                      postfix=lambda record: {"R1": f"{record['r1']:.3f}"})

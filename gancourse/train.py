@@ -95,6 +95,11 @@ def alternating_step(
     g_opt.zero_grad(set_to_none=True)
     g_loss.backward()
     g_opt.step()
+    return round_record(d_loss, g_loss, real_logits, fake_logits, g_logits)
+
+
+def round_record(d_loss, g_loss, real_logits, fake_logits, g_logits) -> dict[str, float]:
+    """What a round measured, as floats: both losses, mean D(x), mean D(G(z)) seen by D and by G."""
     return {
         "d_loss": d_loss.item(),
         "g_loss": g_loss.item(),
@@ -180,16 +185,38 @@ def train_gan(
     def sample_z(n: int) -> torch.Tensor:
         return torch.randn(n, latent_dim, generator=rng).to(device)
 
-    history = history if history is not None else History()
+    def one_round() -> dict[str, float]:
+        return alternating_step(generator, discriminator, g_opt, d_opt, lambda: next(batches),
+                                sample_z, k=k, d_loss_fn=d_loss_fn, g_loss_fn=g_loss_fn)
+
+    return run_rounds(one_round, steps, history if history is not None else History(), desc="training",
+                      progress=progress, callback=callback,
+                      postfix=lambda r: {"D_x": f"{r['d_real']:.2f}", "D_G_z": f"{r['d_fake']:.2f}"})
+
+
+def run_rounds(
+    one_round: Callable[[], dict[str, float]],
+    steps: int,
+    history: History,
+    *,
+    desc: str,
+    progress: bool = True,
+    callback: Callable[[int, dict[str, float]], None] | None = None,
+    postfix: Callable[[dict[str, float]], dict[str, str]] | None = None,
+) -> History:
+    """Play ``steps`` rounds, appending each round's record to ``history``, with a tqdm bar.
+
+    The bar shows both losses, plus what ``postfix(record)`` adds; ``callback(step, record)`` runs
+    after every round. The rounds' wall time is added to ``history.seconds``.
+    """
     start = time.perf_counter()
-    bar = tqdm(range(steps), desc="training", disable=not progress, mininterval=0.5)
+    bar = tqdm(range(steps), desc=desc, disable=not progress, mininterval=0.5)
     for step in bar:
-        record = alternating_step(generator, discriminator, g_opt, d_opt, lambda: next(batches),
-                                  sample_z, k=k, d_loss_fn=d_loss_fn, g_loss_fn=g_loss_fn)
+        record = one_round()
         history.append(record)
         if step % 25 == 0 or step == steps - 1:
             bar.set_postfix(Loss_D=f"{record['d_loss']:.3f}", Loss_G=f"{record['g_loss']:.3f}",
-                            D_x=f"{record['d_real']:.2f}", D_G_z=f"{record['d_fake']:.2f}")
+                            **(postfix(record) if postfix else {}))
         if callback is not None:
             callback(step, record)
     history.seconds += time.perf_counter() - start

