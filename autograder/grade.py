@@ -232,6 +232,12 @@ def main(argv: list[str] | None = None) -> int:
     except ImportError:  # pragma: no cover
         def tqdm(x, **_):
             return x
+    from autograder.probes import sandboxed
+    from autograder.sandbox import available
+
+    if sandboxed(args.assignment) and available() is not None:
+        print(f"Cannot grade {args.assignment}: the grading sandbox needs {available()}.", file=sys.stderr)
+        return 2
     if not assignment_known(args.assignment):
         print(f"{args.assignment} is not in the gradebook {course_root() / 'gradebook.db'}: run `nbgrader "
               f"generate_assignment {args.assignment}` (or `make exercises`) first.", file=sys.stderr)

@@ -7,12 +7,17 @@ repository root, and is git-ignored; set $GANCOURSE_COURSE_ROOT to keep it elsew
 """
 
 import os
+import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = Path(os.environ.get("GANCOURSE_COURSE_ROOT", HERE.parent)).resolve()
 
 c = get_config()  # noqa: F821 - provided by traitlets when it loads this file
+
+# nbgrader runs the `alembic` command of its own environment when it creates a gradebook: find it
+# there even when that environment is not activated.
+os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
 
 c.CourseDirectory.root = str(ROOT)
 c.CourseDirectory.source_directory = "solutions"
@@ -45,6 +50,26 @@ c.Autograde.sanitize_preprocessors = [
     "nbgrader.preprocessors.CheckCellMetadata",
 ]
 
+# Executing: the kernel runs in a bubblewrap sandbox holding only the submission, and the probes'
+# data goes to a separate judge process whose verdicts become nbgrader's own points
+# (autograder/sandbox.py, executor.py, judge.py).
+from autograder.executor import SandboxedExecute  # noqa: E402
+from autograder.judge import JudgeParts  # noqa: E402
+
+c.Autograde.autograde_preprocessors = [
+    SandboxedExecute,
+    JudgeParts,
+    "nbgrader.preprocessors.IgnorePattern",
+    "nbconvert.preprocessors.ClearMetadataPreprocessor",
+    "nbgrader.preprocessors.LimitOutput",
+    "nbgrader.preprocessors.SaveAutoGrades",
+    "nbgrader.preprocessors.AssignLatePenalties",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]
+c.SandboxedExecute.extra_arguments = c.Execute.extra_arguments
+c.SandboxedExecute.timeout = c.Execute.timeout
+c.SandboxedExecute.interrupt_on_timeout = True
+
 # Feedback for students shows the visible tests and each failure's message, not the hidden tests.
 from autograder.feedback import HideHiddenTests  # noqa: E402
 
@@ -53,3 +78,5 @@ c.GenerateFeedback.preprocessors = [
     HideHiddenTests,
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]
+# Only the HTML page goes back to the student: no file of the submission folder is copied along.
+c.GenerateFeedback.post_convert_hook = "autograder.feedback.keep_only_html"

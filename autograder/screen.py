@@ -120,6 +120,10 @@ class ScreenSubmission(NbGraderPreprocessor):
     """nbgrader preprocessor: replace student code cells that may not run during grading."""
 
     def preprocess_cell(self, cell, resources, index):
+        from autograder.probes import sandboxed
+
+        if sandboxed(resources.get("nbgrader", {}).get("assignment", "")):
+            return cell, resources  # graded in the sandbox: nothing is screened out
         meta = cell.metadata.get("nbgrader", {})
         instructors = is_locked(cell) or (is_grade(cell) and not meta.get("solution", False))
         if cell.cell_type != "code" or instructors:

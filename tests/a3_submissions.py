@@ -7,9 +7,9 @@ notebook's setup cell provides torch, nn, F, math and the course modules data, p
 # A Sequential generator with a linear projection and kernel-4 transposed convolutions, a
 # Sequential discriminator with a linear head, nn.init, and broadcasting for the paths.
 SEQUENTIAL = {
-    "Generator": """
-class Generator(nn.Module):
-    def __init__(self, latent_dim=100, width=64):
+    "DCGANGenerator": """
+class DCGANGenerator(nn.Module):
+    def __init__(self, latent_dim=100, width=256):
         super().__init__()
         c = 4 * width
         self.project = nn.Sequential(nn.Linear(latent_dim, c * 7 * 7, bias=False), nn.BatchNorm1d(c * 7 * 7),
@@ -25,14 +25,15 @@ class Generator(nn.Module):
     def forward(self, z):
         return self.upsample(self.project(z))
 """,
-    "Discriminator": """
-class Discriminator(nn.Module):
-    def __init__(self, width=64):
+    "DCGANDiscriminator": """
+class DCGANDiscriminator(nn.Module):
+    def __init__(self, dropout=0.3, in_channels=1, width=64):
         super().__init__()
         self.features = nn.Sequential(
-            nn.Conv2d(1, width, 4, stride=2, padding=1), nn.LeakyReLU(0.2),  # 28 -> 14, no BatchNorm
+            nn.Conv2d(in_channels, width, 4, stride=2, padding=1), nn.LeakyReLU(0.2),  # 28 -> 14, no BatchNorm
+            nn.Dropout(dropout),
             nn.Conv2d(width, 2 * width, 4, stride=2, padding=1, bias=False),  # 14 -> 7
-            nn.BatchNorm2d(2 * width), nn.LeakyReLU(0.2),
+            nn.BatchNorm2d(2 * width), nn.LeakyReLU(0.2), nn.Dropout(dropout),
             nn.Flatten(),
         )
         self.logit = nn.Linear(2 * width * 7 * 7, 1)
@@ -40,8 +41,8 @@ class Discriminator(nn.Module):
     def forward(self, x):
         return self.logit(self.features(x)).squeeze(1)
 """,
-    "weights_init": """
-def weights_init(module):
+    "dcgan_weights_init": """
+def dcgan_weights_init(module):
     if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d)):
         nn.init.normal_(module.weight, 0.0, 0.02)
     elif isinstance(module, (nn.BatchNorm1d, nn.BatchNorm2d)):
@@ -72,9 +73,9 @@ def slerp(z0, z1, t):
 # upsampling and a functional forward; a fully convolutional D returning (N, 1); the pytorch
 # example's class-name init; torch.lerp; the half-angle formula for the angle.
 CONVOLUTIONAL = {
-    "Generator": """
-class Generator(nn.Module):
-    def __init__(self, latent_dim=100, width=64):
+    "DCGANGenerator": """
+class DCGANGenerator(nn.Module):
+    def __init__(self, latent_dim=100, width=256):
         super().__init__()
         self.latent_dim = latent_dim
         self.convs = nn.ModuleList([
@@ -91,13 +92,14 @@ class Generator(nn.Module):
             h = F.relu(norm(conv(h)))
         return torch.tanh(self.to_pixels(h))
 """,
-    "Discriminator": """
-class Discriminator(nn.Module):
-    def __init__(self, width=64):
+    "DCGANDiscriminator": """
+class DCGANDiscriminator(nn.Module):
+    def __init__(self, dropout=0.3, in_channels=1, width=64):
         super().__init__()
         self.net = nn.Sequential(
-            nn.Conv2d(1, width, 5, 2, 2),
+            nn.Conv2d(in_channels, width, 5, 2, 2),
             nn.LeakyReLU(0.2, inplace=True),
+            nn.Dropout2d(dropout),
             nn.Conv2d(width, width * 2, 5, 2, 2, bias=False),
             nn.BatchNorm2d(width * 2),
             nn.LeakyReLU(0.2, inplace=True),
@@ -105,16 +107,16 @@ class Discriminator(nn.Module):
         )
 
     def forward(self, x):
-        return self.net(x).view(-1, 1)
+        return self.net(x).view(-1)  # as the PyTorch DCGAN tutorial flattens D's output
 """,
-    "weights_init": """
-def weights_init(m):
-    classname = type(m).__name__
+    "dcgan_weights_init": """
+def dcgan_weights_init(m):
+    classname = m.__class__.__name__  # the PyTorch DCGAN tutorial's way
     if classname.find("Conv") != -1:
-        m.weight.data.normal_(0.0, 0.02)
+        nn.init.normal_(m.weight.data, 0.0, 0.02)
     elif classname.find("BatchNorm") != -1:
-        m.weight.data.normal_(1.0, 0.02)
-        m.bias.data.fill_(0)
+        nn.init.normal_(m.weight.data, 1.0, 0.02)
+        nn.init.constant_(getattr(m, "bias").data, 0)
 """,
     "lerp": """
 def lerp(z0, z1, t):
@@ -138,9 +140,9 @@ def slerp(z0, z1, t):
 # convolutions; a functional discriminator with three strided convolutions and dropout; a manual
 # init with copy_; a loop for lerp; slerp with Python floats per position.
 FUNCTIONAL = {
-    "Generator": """
-class Generator(nn.Module):
-    def __init__(self, latent_dim=100, width=64):
+    "DCGANGenerator": """
+class DCGANGenerator(nn.Module):
+    def __init__(self, latent_dim=100, width=256):
         super().__init__()
         self.width = width
         self.fc = nn.Linear(latent_dim, 2 * width * 49)
@@ -157,26 +159,26 @@ class Generator(nn.Module):
         h = F.relu(self.bn2(self.up2(h)))
         return self.out(h).tanh()
 """,
-    "Discriminator": """
-class Discriminator(nn.Module):
-    def __init__(self, width=64):
+    "DCGANDiscriminator": """
+class DCGANDiscriminator(nn.Module):
+    def __init__(self, dropout=0.3, in_channels=1, width=64):
         super().__init__()
-        self.c1 = nn.Conv2d(1, width, 3, 2, 1)               # 28 -> 14
+        self.c1 = nn.Conv2d(in_channels, width, 3, 2, 1)     # 28 -> 14
         self.c2 = nn.Conv2d(width, 2 * width, 3, 2, 1)       # 14 -> 7
         self.b2 = nn.BatchNorm2d(2 * width)
         self.c3 = nn.Conv2d(2 * width, 4 * width, 3, 2, 1)   # 7 -> 4
         self.b3 = nn.BatchNorm2d(4 * width)
         self.head = nn.Linear(4 * width * 16, 1)
-        self.drop = nn.Dropout(0.2)
+        self.p = dropout
 
     def forward(self, x):
-        h = self.drop(F.leaky_relu(self.c1(x), 0.2))
-        h = self.drop(F.leaky_relu(self.b2(self.c2(h)), 0.2))
+        h = F.dropout(F.leaky_relu(self.c1(x), 0.2), self.p, self.training)
+        h = F.dropout(F.leaky_relu(self.b2(self.c2(h)), 0.2), self.p, self.training)
         h = F.leaky_relu(self.b3(self.c3(h)), 0.2)
         return self.head(h.flatten(1))[:, 0]
 """,
-    "weights_init": """
-def weights_init(module):
+    "dcgan_weights_init": """
+def dcgan_weights_init(module):
     with torch.no_grad():
         if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
             module.weight.copy_(0.02 * torch.randn_like(module.weight))
@@ -209,7 +211,20 @@ def slerp(z0, z1, t):
 """,
 }
 
-CORRECT = {"sequential": SEQUENTIAL, "convolutional": CONVOLUTIONAL, "functional": FUNCTIONAL}
+# slerp calling the notebook's own lerp: graded with the grader's lerp in its place.
+CALLS_LERP = dict(SEQUENTIAL, slerp="""
+def slerp(z0, z1, t):
+    cos_omega = torch.clamp(torch.dot(z0 / z0.norm(), z1 / z1.norm()), -1.0, 1.0)
+    omega = torch.arccos(cos_omega)
+    if omega < 1e-4:
+        return lerp(z0, z1, t)
+    w = torch.as_tensor(t, dtype=z0.dtype)
+    w = w[:, None] if w.dim() == 1 else w
+    return (torch.sin((1 - w) * omega) * z0 + torch.sin(w * omega) * z1) / torch.sin(omega)
+""")
+
+CORRECT = {"sequential": SEQUENTIAL, "convolutional": CONVOLUTIONAL, "functional": FUNCTIONAL,
+           "calls_lerp": CALLS_LERP}
 
 
 def _edit(source: str, old: str, new: str) -> str:
@@ -218,18 +233,18 @@ def _edit(source: str, old: str, new: str) -> str:
 
 
 # --- the usual mistakes -------------------------------------------------------------------------
-_G = SEQUENTIAL["Generator"]
-_D = SEQUENTIAL["Discriminator"]
-_INIT = SEQUENTIAL["weights_init"]
+_G = SEQUENTIAL["DCGANGenerator"]
+_D = SEQUENTIAL["DCGANDiscriminator"]
+_INIT = SEQUENTIAL["dcgan_weights_init"]
 
 WRONG = {
-    "Generator": {
+    "DCGANGenerator": {
         "output_batchnorm": _edit(_G, "nn.Tanh(),", "nn.BatchNorm2d(1), nn.Tanh(),"),
         "no_tanh": _edit(_G, "nn.Tanh(),", ""),
         "sigmoid_output": _edit(_G, "nn.Tanh(),", "nn.Sigmoid(),"),
         "size_32": """
-class Generator(nn.Module):
-    def __init__(self, latent_dim=100, width=64):
+class DCGANGenerator(nn.Module):
+    def __init__(self, latent_dim=100, width=256):
         super().__init__()
         self.project = nn.Sequential(nn.Linear(latent_dim, 4 * width * 16), nn.BatchNorm1d(4 * width * 16), nn.ReLU(),
                                      nn.Unflatten(1, (4 * width, 4, 4)))
@@ -242,41 +257,31 @@ class Generator(nn.Module):
         return self.up(self.project(z))
 """,
         "functional_batchnorm_at_output": _edit(
-            CONVOLUTIONAL["Generator"], "return torch.tanh(self.to_pixels(h))",
+            CONVOLUTIONAL["DCGANGenerator"], "return torch.tanh(self.to_pixels(h))",
             "x = self.to_pixels(h)\n        return torch.tanh(F.batch_norm(x, None, None, training=True))"),
         "hand_made_batchnorm_at_output": _edit(
-            FUNCTIONAL["Generator"], "return self.out(h).tanh()",
+            FUNCTIONAL["DCGANGenerator"], "return self.out(h).tanh()",
             "x = self.out(h)\n        x = (x - x.mean(dim=(0, 2, 3), keepdim=True))\n"
             "        x = x / x.std(dim=(0, 2, 3), keepdim=True)\n        return x.tanh()"),
-        "library_object": "from gancourse import nets\n\nGenerator = nets.DCGANGenerator\n",
-        "library_subclass": """
-from gancourse import nets
-
-class Generator(nets.DCGANGenerator):
-    def __init__(self, latent_dim=100, width=64):
-        super().__init__(latent_dim, width=width)
-""",
-        "library_wrapper": """
-from gancourse.nets import DCGANGenerator
-
-class Generator(nn.Module):
-    def __init__(self, latent_dim=100, width=64):
-        super().__init__()
-        self.inner = DCGANGenerator(latent_dim, width=width)
-
-    def forward(self, z):
-        return self.inner(z)
-""",
     },
-    "Discriminator": {
-        "input_batchnorm": _edit(_D, "nn.Conv2d(1, width, 4, stride=2, padding=1), nn.LeakyReLU(0.2),",
-                                 "nn.BatchNorm2d(1), nn.Conv2d(1, width, 4, stride=2, padding=1), nn.LeakyReLU(0.2),"),
+    "DCGANDiscriminator": {
+        "input_batchnorm": _edit(_D, "nn.Conv2d(in_channels, width, 4, stride=2, padding=1), nn.LeakyReLU(0.2),",
+                                 "nn.BatchNorm2d(in_channels), nn.Conv2d(in_channels, width, 4, stride=2, padding=1), "
+                                 "nn.LeakyReLU(0.2),"),
+        "default_leaky_slope": _edit(_D, "nn.BatchNorm2d(2 * width), nn.LeakyReLU(0.2)",
+                                     "nn.BatchNorm2d(2 * width), nn.LeakyReLU()"),
+        "relu": _edit(_D, "nn.BatchNorm2d(2 * width), nn.LeakyReLU(0.2)", "nn.BatchNorm2d(2 * width), nn.ReLU()"),
+        "squeeze_all": _edit(_D, "return self.logit(self.features(x)).squeeze(1)",
+                             "return self.logit(self.features(x)).squeeze()"),
+        "returns_column": _edit(_D, "return self.logit(self.features(x)).squeeze(1)",
+                                "return self.logit(self.features(x))"),
+        "dropout_ignored": _edit(_D, "nn.Dropout(dropout),\n", "").replace("nn.Dropout(dropout),", ""),
         "max_pooling": """
-class Discriminator(nn.Module):
-    def __init__(self, width=64):
+class DCGANDiscriminator(nn.Module):
+    def __init__(self, dropout=0.3, in_channels=1, width=64):
         super().__init__()
         self.features = nn.Sequential(
-            nn.Conv2d(1, width, 3, padding=1), nn.MaxPool2d(2), nn.LeakyReLU(0.2),
+            nn.Conv2d(in_channels, width, 3, padding=1), nn.MaxPool2d(2), nn.LeakyReLU(0.2), nn.Dropout(dropout),
             nn.Conv2d(width, 2 * width, 3, padding=1), nn.BatchNorm2d(2 * width), nn.MaxPool2d(2),
             nn.LeakyReLU(0.2), nn.Flatten())
         self.logit = nn.Linear(2 * width * 49, 1)
@@ -285,42 +290,24 @@ class Discriminator(nn.Module):
         return self.logit(self.features(x)).squeeze(1)
 """,
         "functional_avg_pooling": """
-class Discriminator(nn.Module):
-    def __init__(self, width=64):
+class DCGANDiscriminator(nn.Module):
+    def __init__(self, dropout=0.3, in_channels=1, width=64):
         super().__init__()
-        self.c1 = nn.Conv2d(1, width, 3, padding=1)
+        self.p = dropout
+        self.c1 = nn.Conv2d(in_channels, width, 3, padding=1)
         self.c2 = nn.Conv2d(width, 2 * width, 3, padding=1)
         self.bn = nn.BatchNorm2d(2 * width)
         self.head = nn.Linear(2 * width * 49, 1)
 
     def forward(self, x):
-        h = F.avg_pool2d(F.leaky_relu(self.c1(x), 0.2), 2)
+        h = F.dropout(F.avg_pool2d(F.leaky_relu(self.c1(x), 0.2), 2), self.p, self.training)
         h = F.avg_pool2d(F.leaky_relu(self.bn(self.c2(h)), 0.2), 2)
         return self.head(h.flatten(1)).squeeze(1)
 """,
         "sigmoid_output": _edit(_D, "return self.logit(self.features(x)).squeeze(1)",
                                 "return torch.sigmoid(self.logit(self.features(x))).squeeze(1)"),
-        "library_object": "from gancourse import nets\n\nDiscriminator = nets.DCGANDiscriminator\n",
-        "library_subclass": """
-import gancourse.nets
-
-class Discriminator(gancourse.nets.DCGANDiscriminator):
-    def __init__(self, width=64):
-        super().__init__(width=width)
-""",
-        "library_wrapper": """
-from gancourse import nets
-
-class Discriminator(nn.Module):
-    def __init__(self, width=64):
-        super().__init__()
-        self.inner = nets.DCGANDiscriminator(width=width)
-
-    def forward(self, x):
-        return self.inner(x)
-""",
     },
-    "weights_init": {
+    "dcgan_weights_init": {
         "std_one": _edit(_INIT, "nn.init.normal_(module.weight, 0.0, 0.02)", "nn.init.normal_(module.weight)"),
         "batchnorm_weight_zero": _edit(_INIT, "nn.init.normal_(module.weight, 1.0, 0.02)",
                                        "nn.init.normal_(module.weight, 0.0, 0.02)"),
@@ -328,15 +315,10 @@ class Discriminator(nn.Module):
         "uniform": _edit(_INIT, "nn.init.normal_(module.weight, 0.0, 0.02)",
                          "nn.init.uniform_(module.weight, -0.02 * 3 ** 0.5, 0.02 * 3 ** 0.5)"),
         "conv2d_only": _edit(_INIT, "(nn.Conv2d, nn.ConvTranspose2d)", "nn.Conv2d"),
-        "library_object": "from gancourse.nets import dcgan_weights_init as weights_init\n",
-        "library_wrapper": ("from gancourse import nets\n\ndef weights_init(module):\n"
-                            "    nets.dcgan_weights_init(module)\n"),
     },
     "lerp": {
         "swapped_endpoints": _edit(SEQUENTIAL["lerp"], "(1 - t) * z0 + t * z1", "t * z0 + (1 - t) * z1"),
         "no_batch_of_t": "def lerp(z0, z1, t):\n    return (1 - t) * z0 + t * z1\n",
-        "library_object": "from gancourse.latent import lerp\n",
-        "library_wrapper": "from gancourse import latent\n\ndef lerp(z0, z1, t):\n    return latent.lerp(z0, z1, t)\n",
     },
     "slerp": {
         "normalised_lerp": """
@@ -352,8 +334,38 @@ def slerp(z0, z1, t):
                                    "limit is the straight line\n        return (1 - t) * z0 + t * z1\n", ""),
         "swapped_endpoints": _edit(SEQUENTIAL["slerp"], "torch.sin((1 - t) * omega) * z0 + torch.sin(t * omega) * z1",
                                    "torch.sin(t * omega) * z0 + torch.sin((1 - t) * omega) * z1"),
-        "library_object": "from gancourse.latent import slerp\n",
-        "library_wrapper": "from gancourse.latent import slerp as _slerp\n\ndef slerp(z0, z1, t):\n"
-                           "    return _slerp(z0, z1, t)\n",
     },
+}
+
+
+# --- borrowed from the course library: in the grading sandbox these are stubs, so they earn nothing -----
+
+BORROWED = {
+    "DCGANGenerator": {
+        "library_object": "from gancourse.nets import DCGANGenerator\n",
+        "library_subclass": """
+from gancourse import nets
+
+class DCGANGenerator(nets.DCGANGenerator):
+    def __init__(self, latent_dim=100, width=256):
+        super().__init__(latent_dim, width=width)
+""",
+    },
+    "DCGANDiscriminator": {
+        "library_wrapper": """
+from gancourse import nets
+
+class DCGANDiscriminator(nn.Module):
+    def __init__(self, dropout=0.3, in_channels=1, width=64):
+        super().__init__()
+        self.inner = nets.DCGANDiscriminator(dropout, in_channels, width=width)
+
+    def forward(self, x):
+        return self.inner(x)
+""",
+    },
+    "dcgan_weights_init": {"library_object": "from gancourse.nets import dcgan_weights_init\n"},
+    "lerp": {"library_wrapper": "import gancourse.latent\n\ndef lerp(z0, z1, t):\n"
+                                "    return gancourse.latent.lerp(z0, z1, t)\n"},
+    "slerp": {"library_object": "from gancourse.latent import slerp\n"},
 }

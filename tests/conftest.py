@@ -50,9 +50,17 @@ def student_notebook(release: Path, answers: dict[str, str], extra_cells: list[t
     return nb
 
 
-def submit(root: Path, assignment: str, student: str, nb_or_text, name: str) -> None:
+def submit(root: Path, assignment: str, student: str, nb_or_text, name: str,
+           files: dict[str, str | bytes] | None = None) -> None:
     folder = root / "submitted" / student / assignment
     folder.mkdir(parents=True, exist_ok=True)
+    for relative, content in (files or {}).items():
+        path = folder / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content)
     if isinstance(nb_or_text, str):
         (folder / name).write_text(nb_or_text)
     else:

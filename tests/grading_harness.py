@@ -42,6 +42,7 @@ class Student:
     edit: Callable | None = None
     expected: str | int | dict = "full"
     raw_text: str | None = None  # submit this text instead of a notebook (e.g. invalid JSON)
+    files: dict[str, str | bytes] = field(default_factory=dict)  # shipped beside the notebook
 
 
 @dataclass
@@ -91,7 +92,7 @@ def grade_class(root: Path, assignment: str, notebook: str, students: dict[str, 
     for name, st in students.items():
         content = st.raw_text if st.raw_text is not None else student_notebook(release, st.answers, st.extra_cells,
                                                                                   st.edit)
-        submit(root, assignment, name, content, notebook)
+        submit(root, assignment, name, content, notebook, st.files)
     start = time.perf_counter()
     proc = run([sys.executable, "-m", "autograder.grade", assignment, "--timeout", str(student_timeout)], root,
                timeout=student_timeout * (len(everyone) + 1), GANCOURSE_CELL_TIMEOUT=str(cell_timeout))
@@ -138,6 +139,38 @@ def answer_tests(check: dict[str, Callable], correct: dict[str, dict[str, str]],
     return {f.__name__: f for f in (test_correct_answers_written_differently_pass_every_hidden_check,
                                     test_each_usual_mistake_fails_its_hidden_check,
                                     test_screening_lets_correct_answers_run)}
+
+
+def judged(assignment: str, part: str, *answers):
+    """The verdict on one part, probed in this process and judged: the same data path as in the sandbox."""
+    from autograder.judges import judge_record
+    from autograder.probes.record import Record, probe
+
+    return judge_record(assignment, part, Record.decode(probe(assignment, part, *answers).encode()))
+
+
+def judged_answer_tests(assignment: str, correct: dict[str, dict[str, str]], wrong: dict[str, dict[str, str]],
+                        define: Callable) -> dict[str, Callable]:
+    """The in-process tests of one assignment's probes and judges, to put into the test module's globals.
+
+    ``correct`` maps variant -> part -> source (answers written differently that must all pass),
+    ``wrong`` maps part -> mistake -> source; ``define(part, source)`` runs a source the way the
+    notebook would and returns the object it defines.
+    """
+
+    @pytest.mark.parametrize("variant", sorted(correct))
+    @pytest.mark.parametrize("part", sorted(next(iter(correct.values()))))
+    def test_correct_answers_written_differently_pass_every_hidden_check(part, variant):
+        verdict = judged(assignment, part, define(part, correct[variant][part]))
+        assert verdict.passed, verdict.message
+
+    @pytest.mark.parametrize("part,mistake", [(p, m) for p in wrong for m in wrong[p]])
+    def test_each_usual_mistake_fails_its_hidden_check(part, mistake):
+        verdict = judged(assignment, part, define(part, wrong[part][mistake]))
+        assert not verdict.passed, f"{mistake} passed"
+
+    return {f.__name__: f for f in (test_correct_answers_written_differently_pass_every_hidden_check,
+                                    test_each_usual_mistake_fails_its_hidden_check)}
 
 
 def class_tests(assignment: str, notebook: str, students: dict[str, Student], points: dict[str, float],

@@ -25,6 +25,6 @@ def test_every_assignments_checks_are_imported_before_student_code_and_stderr_go
     state = json.loads(proc.stdout.strip().splitlines()[-1])
     expected = sorted(f"autograder.checks.{p.stem}" for p in (REPO / "autograder" / "checks").glob("*.py")
                       if p.stem != "__init__")
-    assert state["checks"] == expected and len(expected) == 8
+    assert state["checks"] == expected and expected
     assert state["stderr_is_stdout"] is True
     assert state["threads"] == 1

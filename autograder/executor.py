@@ -1,0 +1,196 @@
+"""nbgrader's Execute, with the kernel in a sandbox and the probes' data collected for the judge.
+
+``SandboxedExecute`` replaces nbgrader's ``Execute`` in ``Autograde.autograde_preprocessors`` (see
+nbgrader_config.py). For every notebook it
+
+* starts the kernel inside a :class:`~autograder.sandbox.Sandbox` (bubblewrap, Unix sockets);
+* limits what the kernel may print: at most ``max_cell_output`` bytes a cell and
+  ``max_output`` a notebook are kept, the rest is dropped with a note;
+* takes the grader's probe data out of each test cell's outputs (a display message of type
+  ``PROBE_MIME``) into ``resources["gancourse"]["probes"]``, where :class:`~autograder.judge.JudgeParts`
+  finds it. Probe data shown by any other cell is thrown away;
+* after each test cell, puts that part's library counterpart back into the sandbox's library, so a
+  later part can be run with the grader's reference for it;
+* survives a kernel that dies (memory, CPU time, ``os._exit``) or stops answering after a timeout:
+  the cell gets an error saying so, the cells after it are not run, and the notebook is still saved,
+  so that every part gets its grade.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from jupyter_client.manager import AsyncKernelManager
+from jupyter_core.utils import run_sync
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
+from nbformat import NotebookNode
+from nbgrader.preprocessors import Execute
+from nbgrader.utils import is_grade
+from traitlets import Integer
+
+from autograder.sandbox import Sandbox
+
+PROBE_MIME = "application/vnd.gancourse.probe+json"
+
+
+def part_of(cell: NotebookNode) -> str | None:
+    """The part a graded test cell checks: its grade_id without the ``test_`` prefix."""
+    if cell.cell_type != "code" or not is_grade(cell):
+        return None
+    grade_id = cell.metadata["nbgrader"]["grade_id"]
+    return grade_id[5:] if grade_id.startswith("test_") else grade_id
+
+
+class SandboxedKernelManager(AsyncKernelManager):
+    """A kernel manager whose kernel runs inside ``self.sandbox`` and listens on Unix sockets."""
+
+    sandbox: Sandbox | None = None
+
+    async def _async_launch_kernel(self, kernel_cmd: list[str], **kw):
+        assert self.sandbox is not None
+        folder = kw.pop("cwd", None)
+        if folder:
+            self.sandbox.copy_submission(Path(folder))
+        self.sandbox.make_readable(Path(self.connection_file))
+        inner = [c for c in kernel_cmd if not c.startswith("--IPKernelApp.exec_files")]
+        env = {k: v for k, v in (kw.pop("env", None) or {}).items() if k == "NBGRADER_EXECUTION"}
+        command = self.sandbox.command(inner, env)
+        # A signal would reach bubblewrap, not the kernel: interrupt through the control channel instead.
+        self.kernel_spec.interrupt_mode = "message"
+        return await super()._async_launch_kernel(command, cwd=str(self.sandbox.box), env={"PATH": "/usr/bin:/bin"},
+                                                  **kw)
+
+
+class SandboxedExecute(Execute):
+    """nbgrader's Execute with a sandboxed kernel, output limits and probe collection (module doc)."""
+
+    max_cell_output = Integer(200_000, help="bytes of output kept per cell").tag(config=True)
+    max_output = Integer(2_000_000, help="bytes of output kept per notebook").tag(config=True)
+    max_probe = Integer(64_000_000, help="bytes of probe data accepted per test cell").tag(config=True)
+    unresponsive_grace = Integer(15, help="seconds a kernel gets to answer after a timed-out cell").tag(config=True)
+
+    def __init__(self, *args, **kwargs):
+        kwargs["kernel_manager_class"] = SandboxedKernelManager
+        super().__init__(*args, **kwargs)
+        self._sandbox: Sandbox | None = None
+
+    # --- the kernel ----------------------------------------------------------------------------------
+    def create_kernel_manager(self):
+        km = super().create_kernel_manager()
+        if self._sandbox is None:
+            return km
+        km.sandbox = self._sandbox
+        km.transport = "ipc"
+        km.ip = str(self._sandbox.ipc / "kernel")
+        km.connection_file = str(self._sandbox.ipc / "kernel.json")
+        return km
+
+    def preprocess(self, nb, resources=None, km=None):
+        from nbclient.client import NotebookClient
+
+        from autograder.probes import counterparts, sandboxed
+
+        assignment = (resources or {}).get("nbgrader", {}).get("assignment", "")
+        if not sandboxed(assignment):  # an assignment whose checks still run inside the kernel
+            self.kernel_manager_class = AsyncKernelManager
+            return super().preprocess(nb, resources, km)
+        self.kernel_manager_class = SandboxedKernelManager
+        self._sandbox = Sandbox(assignment, counterparts(assignment))
+        self._output_bytes: dict[int, int] = {}
+        self._dropped: set[int] = set()
+        store = resources.setdefault("gancourse", {})
+        store.setdefault("probes", {})
+        store["stopped"] = None
+        try:
+            NotebookClient.__init__(self, nb, km)
+            self.reset_execution_trackers()
+            self._check_assign_resources(resources)
+            with self.setup_kernel():
+                info = self.wait_for_reply(self.kc.kernel_info())
+                self.nb.metadata["language_info"] = info["content"]["language_info"]
+                for index, cell in enumerate(self.nb.cells):
+                    if store["stopped"]:
+                        if cell.cell_type == "code":
+                            cell.outputs = [self._note(f"This cell was not run: {store['stopped']}")]
+                        continue
+                    self._run_cell(cell, index, store)
+            self.set_widgets_metadata()
+        finally:
+            self._sandbox.cleanup()
+            self._sandbox = None
+        return self.nb, self.resources
+
+    def _run_cell(self, cell: NotebookNode, index: int, store: dict) -> None:
+        try:
+            self.preprocess_cell(cell, self.resources, index)
+        except DeadKernelError:
+            store["stopped"] = (f"the kernel stopped while cell {index} ran (it exceeded the memory, CPU-time or "
+                                "process limit of the grading sandbox, or the code ended the process)")
+            cell.outputs.append(self._error("KernelDied", store["stopped"]))
+            return
+        except CellTimeoutError:  # the kernel stopped sending output after an interrupted cell
+            cell.outputs.append(self._error("CellTimeoutError", f"cell {index} ran past the time limit"))
+        if cell.cell_type == "code" and any(o.get("ename") == "CellTimeoutError" for o in cell.outputs
+                                            if o.output_type == "error"):
+            if not self._answers():
+                store["stopped"] = (f"cell {index} ran past the time limit of {self.timeout} s and the kernel did "
+                                    "not respond to the interrupt, so it was stopped")
+                cell.outputs.append(self._error("KernelStopped", store["stopped"]))
+                run_sync(self.km.shutdown_kernel)(now=True)
+
+    def _answers(self) -> bool:
+        """Whether the kernel answers again after an interrupted cell (it may ignore the interrupt)."""
+        try:
+            run_sync(self.kc.kernel_info)(reply=True, timeout=self.unresponsive_grace)
+            return True
+        except Exception:  # noqa: BLE001 - any failure to answer means the kernel is gone or stuck
+            return False
+
+    # --- outputs ---------------------------------------------------------------------------------------
+    @staticmethod
+    def _error(ename: str, evalue: str) -> NotebookNode:
+        return NotebookNode(output_type="error", ename=ename, evalue=evalue, traceback=[f"{ename}: {evalue}"])
+
+    @staticmethod
+    def _note(text: str) -> NotebookNode:
+        return NotebookNode(output_type="stream", name="stdout", text=text + "\n")
+
+    def output(self, outs, msg, display_id, cell_index):
+        content = msg.get("content", {})
+        size = len(json.dumps(content.get("data", content.get("text", ""))))
+        probe = PROBE_MIME in content.get("data", {})
+        if probe:
+            if size > self.max_probe:
+                return None
+        else:
+            used = self._output_bytes.get(cell_index, 0)
+            total = sum(self._output_bytes.values())
+            if used + size > self.max_cell_output or total + size > self.max_output:
+                if cell_index not in self._dropped:
+                    self._dropped.add(cell_index)
+                    outs.append(self._note("... more output was dropped: the autograder keeps at most "
+                                           f"{self.max_cell_output // 1000} kB a cell and "
+                                           f"{self.max_output // 1000} kB a notebook."))
+                return None
+            self._output_bytes[cell_index] = used + size
+        return super().output(outs, msg, display_id, cell_index)
+
+    def on_cell_executed(self, **kwargs):
+        super().on_cell_executed(**kwargs)
+        cell = kwargs["cell"]
+        part = part_of(cell)
+        payloads = [o for o in cell.outputs if o.output_type == "display_data" and PROBE_MIME in o.get("data", {})]
+        cell.outputs = [o for o in cell.outputs if not (o.output_type == "display_data"
+                                                          and PROBE_MIME in o.get("data", {}))]
+        if part is None:
+            return
+        for output in reversed(payloads):
+            data = output["data"][PROBE_MIME]
+            if isinstance(data, str):
+                data = json.loads(data)
+            if isinstance(data, dict) and data.get("part") == part:
+                self.resources["gancourse"]["probes"][part] = data
+                break
+        if self._sandbox is not None:
+            self._sandbox.release(part)

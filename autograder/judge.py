@@ -1,0 +1,107 @@
+"""Turn the probes' data into nbgrader's own points, in a fresh judge process.
+
+``JudgeParts`` is an nbgrader preprocessor placed right after the sandboxed Execute (see
+nbgrader_config.py). For a notebook it hands the probe data of every graded part to
+
+    python -m autograder.judges <assignment> <probes.json> <verdicts.json>
+
+a new Python process with limits on memory and time, which has never run student code. Back come
+one verdict per part. The preprocessor then rewrites each test cell's outputs: the cell keeps what
+it printed, loses any error or stderr output from the sandbox, and ends with the judge's verdict (an
+error output when the part failed). nbgrader's SaveAutoGrades then scores the cells as usual, so the
+points are nbgrader's own and formgrader, feedback and export work unchanged.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from nbformat import NotebookNode
+from nbgrader.preprocessors import NbGraderPreprocessor
+from traitlets import Integer
+
+from autograder.executor import part_of
+
+MB = 2**20
+
+
+def _limit_judge(memory_mb: int, cpu_seconds: int):
+    def apply() -> None:
+        resource.setrlimit(resource.RLIMIT_DATA, (memory_mb * MB, memory_mb * MB))
+        resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds))
+    return apply
+
+
+def _first_line(text: str) -> str:
+    return (text or "").strip().splitlines()[0][:300] if (text or "").strip() else ""
+
+
+def missing_reason(cell: NotebookNode, stopped: str | None) -> str:
+    """Why a test cell sent no probe data, from what the cell showed."""
+    for output in cell.get("outputs", []):
+        if output.get("output_type") == "error":
+            name, value = output.get("ename", "Error"), _first_line(output.get("evalue", ""))
+            if name in ("KernelDied", "KernelStopped"):
+                return value
+            if name == "CellTimeoutError":
+                return "the test cell ran past the time limit"
+            return f"the visible test failed before the hidden one could run: {name}: {value}"
+    if stopped:
+        return f"the cell was not run: {stopped}"
+    return "the test cell did not reach the grader's probe"
+
+
+class JudgeParts(NbGraderPreprocessor):
+    """Decide every graded code cell's outcome from its probe data, in ``python -m autograder.judges``."""
+
+    memory_mb = Integer(4096, help="memory the judge process may use").tag(config=True)
+    cpu_seconds = Integer(600, help="CPU seconds the judge process may use").tag(config=True)
+
+    def preprocess(self, nb, resources):
+        store = resources.get("gancourse")
+        if store is None:  # not a sandboxed assignment
+            return nb, resources
+        assignment = resources["nbgrader"]["assignment"]
+        probes = store.get("probes", {})
+        verdicts = self._judge(assignment, probes) if probes else {}
+        for cell in nb.cells:
+            part = part_of(cell)
+            if part is None:
+                continue
+            if part in verdicts:
+                passed, message = verdicts[part]["passed"], verdicts[part]["message"]
+            else:
+                passed, message = False, f"[{part}] no points: {missing_reason(cell, store.get('stopped'))}."
+            kept = [o for o in cell.get("outputs", []) if o.get("output_type") not in ("error",)
+                    and not (o.get("output_type") == "stream" and o.get("name") == "stderr")]
+            if passed:
+                kept.append(NotebookNode(output_type="stream", name="stdout", text=message + "\n"))
+            else:
+                kept.append(NotebookNode(output_type="error", ename="GradingFailure", evalue=message,
+                                         traceback=[f"GradingFailure: {message}"]))
+            cell.outputs = kept
+        return nb, resources
+
+    def _judge(self, assignment: str, probes: dict) -> dict:
+        with tempfile.TemporaryDirectory(prefix="gancourse-judge-") as tmp:
+            data, out = Path(tmp) / "probes.json", Path(tmp) / "verdicts.json"
+            data.write_text(json.dumps(probes))
+            env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+            try:
+                proc = subprocess.run([sys.executable, "-m", "autograder.judges", assignment, str(data), str(out)],
+                                      capture_output=True, text=True, timeout=2 * self.cpu_seconds, env=env,
+                                      preexec_fn=_limit_judge(self.memory_mb, self.cpu_seconds))
+            except subprocess.TimeoutExpired:
+                return {part: {"passed": False, "message": f"[{part}] the grader ran out of time judging this "
+                               "part's data."} for part in probes}
+            if proc.returncode != 0 or not out.exists():
+                self.log.error("The judge failed (exit %s): %s", proc.returncode, proc.stderr[-2000:])
+                return {part: {"passed": False, "message": f"[{part}] the grader could not judge this part "
+                               "(the judge process failed; your instructor has the log)."} for part in probes}
+            return json.loads(out.read_text())

@@ -1,0 +1,97 @@
+"""The judges: decide each part's points from the data its probe sent, in a process that runs no student code.
+
+``judge_record(assignment, part, record)`` calls ``judge_<part>(record)`` of
+``autograder/judges/<a>.py``. A judge reads the record (:class:`autograder.probes.Record`), recomputes
+what a correct answer gives on the same inputs with its own float64 references (:mod:`.reference`),
+reruns traced networks (:mod:`.graph`), and raises :class:`GradingFailure` with a message for the
+student when something is wrong. The inputs come from the probe module's own input functions, called
+here again: the judge never trusts inputs the record claims.
+
+The judge runs in ``python -m autograder.judge``, a fresh process started by nbgrader's autograde
+(see :mod:`autograder.judge`), never in the sandbox.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from autograder.probes import module_name
+from autograder.probes.record import Record
+
+
+class GradingFailure(AssertionError):
+    """A part did not pass; the message tells the student what was observed."""
+
+
+def fail(message: str) -> None:
+    raise GradingFailure(message)
+
+
+@dataclass
+class Verdict:
+    passed: bool
+    message: str
+
+
+def judge_record(assignment: str, part: str, record: Record) -> Verdict:
+    """The verdict on one part: passed, or failed with the reason."""
+    module = importlib.import_module(f"autograder.judges.{module_name(assignment)}")
+    judge: Callable[[Record], None] | None = getattr(module, f"judge_{part}", None)
+    if judge is None:
+        return Verdict(False, f"[{part}] the grader has no judge for this part.")
+    if record.raised("probe"):
+        return Verdict(False, f"[{part}] your code could not be run by the grader: {record.raised('probe')}")
+    try:
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(0)
+            judge(record)
+    except GradingFailure as err:
+        return Verdict(False, f"[{part}] {err}")
+    except Exception as err:  # noqa: BLE001 - data that breaks the judge earns nothing, with the reason
+        return Verdict(False, f"[{part}] the grader could not use what your code returned "
+                              f"({type(err).__name__}: {str(err)[:300]}).")
+    return Verdict(True, f"[{part}] all hidden checks passed")
+
+
+# --- reading a record ------------------------------------------------------------------------------
+
+def answer(record: Record, name: str, what: str) -> torch.Tensor:
+    """The tensor an answer returned for ``name``; fails with the answer's own error or wrong type."""
+    error = record.raised(name)
+    if error:
+        fail(f"{what} raised {error}")
+    fact = record.facts.get(name)
+    if not isinstance(fact, dict) or fact.get("type") not in ("tensor", "ndarray"):
+        kind = fact.get("type") if isinstance(fact, dict) else "nothing"
+        fail(f"{what} must return a tensor, got {kind}.")
+    if not record.has(name):
+        fail(f"{what}: the grader received no values.")
+    return record.tensor(name)
+
+
+def to_numpy(x) -> np.ndarray:
+    """A float64 NumPy copy of a tensor, array or number."""
+    if isinstance(x, torch.Tensor):
+        x = x.detach().to("cpu", torch.float64).numpy()
+    return np.asarray(x, dtype=np.float64)
+
+
+def assert_close(actual, expected, what: str, rtol: float = 1e-4, atol: float = 1e-5) -> None:
+    """Fail unless ``actual`` matches ``expected`` elementwise, judged in float64."""
+    a, e = to_numpy(actual), to_numpy(expected)
+    if a.shape != e.shape:
+        fail(f"{what}: expected shape {e.shape}, got {a.shape}.")
+    if not np.all(np.isfinite(a)) and np.all(np.isfinite(e)):
+        fail(f"{what}: got inf or nan where {np.array2string(e.ravel()[:4], precision=5)} was expected "
+             "(the inputs include extreme values: use a numerically stable formulation).")
+    worst = float(np.max(np.abs(a - e) - rtol * np.abs(e))) if a.size else 0.0
+    if worst > atol or np.any(np.isnan(a) != np.isnan(e)):
+        near = float(np.max(np.abs(a - e) - 1e-2 * np.abs(e))) <= 1e-3 if a.size else False
+        hint = " (close, but not accurate enough: is every log computed in a numerically stable way?)" if near else ""
+        fail(f"{what}: expected {np.array2string(e.ravel()[:4], precision=5)}, "
+             f"got {np.array2string(a.ravel()[:4], precision=5)}{hint}.")

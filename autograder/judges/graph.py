@@ -1,0 +1,133 @@
+"""Rerun a network that a probe traced (:mod:`autograder.probes.graph`), in the judge.
+
+The graph is data: a list of ATen operations with their arguments. :class:`Graph` rebuilds it from
+``torch.ops.aten`` only (no Python from the submission is ever run), refusing operations that read or
+write files, and runs it with inputs and parameters the judge chooses. Gradients flow through it as
+through the original network.
+"""
+
+from __future__ import annotations
+
+import operator
+from typing import Any
+
+import torch
+
+from autograder.judges import fail
+from autograder.probes.record import Record
+
+NAMESPACES = {"aten", "prims"}
+# Operations a network's forward pass never needs and which reach files, devices or raw memory.
+REFUSED = ("file", "save", "load", "print", "storage", "pin_memory", "record_stream", "set_", "cuda", "mps",
+           "mkldnn")
+
+
+def _operation(name: str):
+    if name == "getitem":
+        return operator.getitem
+    namespace, _, rest = name.partition("::")
+    opname, _, overload = rest.rpartition(".")
+    if namespace not in NAMESPACES or not opname or any(word in opname for word in REFUSED):
+        fail(f"the traced forward pass uses the operation {name}, which a network does not need.")
+    try:
+        return getattr(getattr(getattr(torch.ops, namespace), opname), overload)
+    except AttributeError:
+        fail(f"the traced forward pass uses an unknown operation {name}.")
+
+
+def _enum(kind: str, name: str):
+    if kind == "device":
+        return torch.device("cpu")  # the judge runs everything on the CPU
+    value = getattr(torch, str(name), None)
+    expected = {"dtype": torch.dtype, "layout": torch.layout, "memory_format": torch.memory_format}[kind]
+    if not isinstance(value, expected):
+        fail(f"the traced graph names an unknown {kind} {name!r}.")
+    return value
+
+
+def _decode(value: Any, env: dict[str, Any]) -> Any:
+    if isinstance(value, dict):
+        if "node" in value:
+            return env[value["node"]]
+        if "list" in value:
+            return [_decode(v, env) for v in value["list"]]
+        if "int" in value:
+            return int(value["int"])
+        if "float" in value:
+            return float(value["float"])
+        for kind in ("dtype", "device", "layout", "memory_format"):
+            if kind in value:
+                return _enum(kind, value[kind])
+        fail("the traced graph holds an argument the judge cannot read.")
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    fail("the traced graph holds an argument the judge cannot read.")
+
+
+class Graph:
+    """A traced forward pass, rebuilt from a record; call it like the network it came from."""
+
+    def __init__(self, record: Record, name: str) -> None:
+        spec = record.facts.get(name)
+        if not isinstance(spec, dict) or "nodes" not in spec:
+            error = record.raised(name)
+            fail(f"the network could not be traced by the grader{': ' + error if error else ''}.")
+        self.name = name
+        self.placeholders: dict[str, str] = spec["placeholders"]
+        self.nodes: list[dict] = spec["nodes"]
+        self.shapes: dict[str, list[int]] = spec["shapes"]
+        self.dtypes: dict[str, str] = spec.get("dtypes", {})
+        self.parameter_names: list[str] = [k for k in spec.get("parameters", []) if k in self.shapes]
+        self.input_shapes: list[list[int]] = spec.get("inputs", [])
+        self.constants = {n["name"]: record.tensor(f"{name}/const/{n['name']}")
+                          for n in self.nodes if n.get("op") == "constant"}
+        self.state = {k: record.tensor(f"{name}/{k}") for k in self.shapes if record.has(f"{name}/{k}")}
+        self._ops = [(n, _operation(n["op"])) if n["op"] not in ("constant", "output") else (n, None)
+                     for n in self.nodes]
+
+    @property
+    def operations(self) -> list[str]:
+        """The names of the operations in the order the forward pass ran them (e.g. 'convolution')."""
+        return [n["op"].partition("::")[2].rpartition(".")[0] or n["op"] for n in self.nodes
+                if n["op"] not in ("constant", "output", "getitem")]
+
+    def calls(self, operation: str) -> list[dict]:
+        """The nodes that ran ``operation`` (e.g. 'convolution'), for reading their arguments."""
+        return [n for n in self.nodes if n["op"].partition("::")[2].rpartition(".")[0] == operation]
+
+    def argument(self, node: dict, index: int) -> Any:
+        """A constant argument of a node (a stride, a flag), as a Python value."""
+        args = node.get("args", {}).get("list", [])
+        return _decode(args[index], {}) if index < len(args) and not (
+            isinstance(args[index], dict) and "node" in args[index]) else None
+
+    def parameters(self, requires_grad: bool = False) -> dict[str, torch.Tensor]:
+        """Fresh copies of the recorded parameters and buffers (parameters requiring grad, if asked)."""
+        state = {k: v.clone() for k, v in self.state.items()}
+        if requires_grad:
+            for k in self.parameter_names:
+                if k in state and state[k].is_floating_point():
+                    state[k].requires_grad_(True)
+        return state
+
+    def __call__(self, *inputs: torch.Tensor, state: dict[str, torch.Tensor] | None = None) -> torch.Tensor:
+        state = self.parameters() if state is None else state
+        env: dict[str, Any] = {}
+        for node_name, label in self.placeholders.items():
+            kind, _, key = label.partition(":")
+            if kind == "param":
+                if key not in state:
+                    fail(f"the grader has no value for the network's parameter {key}.")
+                env[node_name] = state[key]
+            else:
+                env[node_name] = inputs[int(key)]
+        for node, op in self._ops:
+            if node["op"] == "constant":
+                env[node["name"]] = self.constants[node["name"]].clone()
+            elif node["op"] == "output":
+                out = _decode(node["args"], env)[0]
+                return out[0] if isinstance(out, list) and len(out) == 1 else out
+            else:
+                env[node["name"]] = op(*_decode(node["args"], env), **{k: _decode(v, env)
+                                                                       for k, v in node["kwargs"].items()})
+        fail("the traced graph has no output.")

@@ -1,0 +1,116 @@
+"""What the judges check on any traced network: gradients, layer order, per-sample behaviour, weights.
+
+Every function takes a :class:`~autograder.judges.graph.Graph` (a network a probe traced) and runs it
+with inputs the judge draws, so that the network is judged by what it does, however it is written:
+``nn.Sequential`` or functional calls, a linear projection or a 1x1 transposed convolution.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from autograder.judges import assert_close, fail
+from autograder.judges.graph import Graph
+
+# Operations that multiply by learned weights: the "layers" of a network, in ATen's names.
+WEIGHTED = {"convolution", "mm", "addmm", "bmm", "baddbmm", "matmul", "linear", "_convolution", "einsum"}
+POOLING = ("pool",)
+
+
+def is_batch_norm(operation: str) -> bool:
+    return "batch_norm" in operation
+
+
+def batch_norm_after_last_layer(graph: Graph) -> bool:
+    ops = graph.operations
+    last = max((i for i, op in enumerate(ops) if op in WEIGHTED), default=-1)
+    return any(is_batch_norm(op) for op in ops[last + 1:])
+
+
+def first_layer_is_batch_norm(graph: Graph) -> bool:
+    first = next((op for op in graph.operations if op in WEIGHTED or is_batch_norm(op)), None)
+    return first is not None and is_batch_norm(first)
+
+
+def pooling(graph: Graph) -> list[str]:
+    return sorted({op for op in graph.operations if any(word in op for word in POOLING)})
+
+
+def conv_strides(graph: Graph) -> list[int]:
+    """The largest stride of every non-transposed convolution, in order."""
+    strides = []
+    for node in graph.calls("convolution"):
+        stride, transposed = graph.argument(node, 3), graph.argument(node, 6)
+        if not transposed and stride is not None:
+            strides.append(max(stride) if isinstance(stride, list) else int(stride))
+    return strides
+
+
+def leaky_slopes(graph: Graph) -> list[float]:
+    slopes = []
+    for node in graph.calls("leaky_relu") + graph.calls("leaky_relu_"):
+        slope = graph.argument(node, 1)
+        slopes.append(0.01 if slope is None else float(slope))
+    return slopes
+
+
+def parameter_count(graph: Graph) -> int:
+    return sum(math.prod(graph.shapes[k]) for k in graph.parameter_names)
+
+
+def every_parameter_learns(graph: Graph, inputs: list[torch.Tensor], what: str, gen: torch.Generator) -> None:
+    """A random weighting of the outputs sends a finite, non-zero gradient to every parameter."""
+    state = graph.parameters(requires_grad=True)
+    params = [(k, state[k]) for k in graph.parameter_names if state[k].requires_grad]
+    if not params:
+        fail(f"{what} has no trainable parameters (register its layers as attributes of the module).")
+    out = graph(*inputs, state=state)
+    loss = (out * torch.randn(out.shape, generator=gen, dtype=out.dtype)).sum()
+    grads = torch.autograd.grad(loss, [p for _, p in params], allow_unused=True)
+    for (name, _), grad in zip(params, grads):
+        if grad is None or not bool(torch.isfinite(grad).all()) or float(grad.abs().max()) == 0.0:
+            fail(f"no gradient reaches {what}'s parameter `{name}`: every layer must be used in forward().")
+
+
+def depends_on_input(graph: Graph, inputs: list[torch.Tensor], index: int, what: str) -> None:
+    x = inputs[index].clone().requires_grad_(True)
+    args = list(inputs)
+    args[index] = x
+    (grad,) = torch.autograd.grad(graph(*args).sum(), x, allow_unused=True)
+    if grad is None or float(grad.abs().max()) == 0.0:
+        fail(f"{what}'s output does not depend on its input.")
+
+
+def large_weights(graph: Graph, gen: torch.Generator, std: float = 1.0) -> dict[str, torch.Tensor]:
+    """The graph's state with every parameter redrawn from N(0, std^2): the last layer then sees huge inputs."""
+    state = graph.parameters()
+    for name in graph.parameter_names:
+        if state[name].is_floating_point():
+            state[name] = torch.randn(state[name].shape, generator=gen) * std
+    return state
+
+
+def random_state(graph: Graph, gen: torch.Generator) -> dict[str, torch.Tensor]:
+    """Parameters of the recorded shapes for a graph traced without its weights (buffers at their defaults)."""
+    state = {}
+    for name, shape in graph.shapes.items():
+        dtype = getattr(torch, graph.dtypes.get(name, "float32"))
+        if name in graph.parameter_names:
+            state[name] = torch.randn(shape, generator=gen).to(dtype) * 0.05
+        elif "var" in name:
+            state[name] = torch.ones(shape, dtype=dtype)
+        else:
+            state[name] = torch.zeros(shape, dtype=dtype)
+    return state
+
+
+def batch_independent(batch: Graph, single: Graph, inputs: list[torch.Tensor], what: str, atol: float = 1e-4) -> None:
+    """In eval mode each sample's output depends on that sample only: one at a time equals the batch."""
+    with torch.no_grad():
+        together = batch(*inputs)
+        alone = torch.cat([single(*[x[i:i + 1] for x in inputs], state=batch.parameters())
+                           for i in range(len(inputs[0]))])
+    assert_close(alone.reshape(together.shape) if alone.numel() == together.numel() else alone, together,
+                 f"{what} in eval mode, samples one at a time vs. in a batch", atol=atol)

@@ -1,0 +1,79 @@
+"""The grader's probes: run a student's answer on inputs the grader chooses, and send back plain data.
+
+A hidden test cell asks for one part to be probed::
+
+    from autograder.probes import run
+    run("a3_dcgan", "DCGANGenerator", DCGANGenerator)
+
+The probe of that part (``probe_<part>`` in ``autograder/probes/<a>.py``) calls the answer on fixed
+inputs, and writes what it observed into a :class:`Record`: tensors (outputs, gradients, parameters
+after a step, traced forward graphs) and JSON facts (which calls raised, what they raised). The
+record travels as one ``.npz`` file (no pickle) in a display message, which the grader's executor
+takes out of the notebook. A separate judge process (``autograder/judges``), which never runs
+student code, compares the data with its own float64 references and decides the points.
+
+Nothing here decides a grade and nothing here is secret: the probes run inside the grading sandbox,
+next to the student's code, which could change anything they do. What they send is checked by the
+judge against computations it makes itself; a forged record has to contain correct numbers.
+
+Outside the sandbox (an instructor running a solution notebook), :func:`run` also asks the judge at
+once and prints its verdict, so that a solution's hidden tests can be seen to pass.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import os
+from pathlib import Path
+
+PROBE_MIME = "application/vnd.gancourse.probe+json"
+HERE = Path(__file__).resolve().parent
+
+
+def module_name(assignment: str) -> str:
+    """The probe and judge module of an assignment: ``a3_dcgan`` -> ``a3``, ``portfolio_cgan`` -> ``portfolio``."""
+    return assignment.split("_")[0]
+
+
+def probe_module(assignment: str):
+    return importlib.import_module(f"autograder.probes.{module_name(assignment)}")
+
+
+def sandboxed(assignment: str) -> bool:
+    """Whether the assignment is graded by probes in the sandbox (it has a probe module)."""
+    return bool(assignment) and (HERE / f"{module_name(assignment)}.py").is_file()
+
+
+def counterparts(assignment: str) -> dict[str, str]:
+    """part -> the course library's object of the same concept, stubbed in the sandbox until the part is done.
+
+    Read from the probe module's ``COUNTERPARTS`` without importing it (the grader's own process has
+    no need for torch).
+    """
+    path = HERE / f"{module_name(assignment)}.py"
+    if not assignment or not path.is_file():
+        return {}
+    for node in ast.parse(path.read_text()).body:
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "COUNTERPARTS" for t in node.targets):
+            return dict(ast.literal_eval(node.value))
+    return {}
+
+
+def run(assignment: str, part: str, *answers) -> None:
+    """The hidden test of one part: probe it, send the data to the grader, and (outside the sandbox) judge it."""
+    from IPython.display import display
+
+    from autograder.probes.record import Record, probe
+
+    record = probe(assignment, part, *answers)
+    display({PROBE_MIME: {"part": part, "npz": record.encode()}}, raw=True)
+    if os.environ.get("GANCOURSE_SANDBOX"):
+        print(f"[{part}] probed; the grader judges the result outside this notebook")
+        return
+    from autograder.judges import judge_record  # only in the instructor's copy, never in the sandbox
+
+    verdict = judge_record(assignment, part, Record.decode(record.encode()))
+    if not verdict.passed:
+        raise AssertionError(verdict.message)
+    print(verdict.message)

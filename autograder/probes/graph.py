@@ -1,0 +1,97 @@
+"""Record a network's forward pass as a graph of ATen operations, so that the judge can rerun it.
+
+A student's network is code, and the judge runs no student code. So the probe traces one forward pass
+with ``make_fx``: the result lists every tensor operation in order (convolutions, batch norms, tanh,
+views...), with the parameters and buffers as inputs. That list is data. The judge rebuilds it from
+a fixed set of operations (:mod:`autograder.judges.graph`) and runs it on inputs and parameters of its
+own choosing: other values, other weights, gradients, train and eval mode. A graph that merely looks
+right on the probe's inputs would fail there.
+
+Python control flow in ``forward`` is fixed at the traced values (shapes, branches); the probe traces
+each mode and batch size the judge needs.
+"""
+
+from __future__ import annotations
+
+import operator
+from typing import Any
+
+import torch
+from torch import nn
+from torch.fx.experimental.proxy_tensor import make_fx
+from torch.utils import _pytree
+
+from autograder.probes.record import Record
+
+_ENUMS = {torch.dtype: "dtype", torch.device: "device", torch.layout: "layout", torch.memory_format: "memory_format"}
+
+
+def _encode(value: Any, nodes: set[str]) -> Any:
+    if isinstance(value, torch.fx.Node):
+        return {"node": value.name}
+    if isinstance(value, (list, tuple, torch.Size)):
+        return {"list": [_encode(v, nodes) for v in value]}
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return value
+    if isinstance(value, int):
+        return {"int": value}
+    if isinstance(value, float):
+        return {"float": repr(value)}
+    for kind, tag in _ENUMS.items():
+        if isinstance(value, kind):
+            return {tag: str(value).replace("torch.", "")}
+    raise TypeError(f"cannot record an argument of type {type(value).__name__} in a traced graph")
+
+
+def _target(node: torch.fx.Node) -> str:
+    if node.target is operator.getitem:
+        return "getitem"
+    if isinstance(node.target, torch._ops.OpOverload):
+        return f"{node.target.namespace}::{node.target._opname}.{node.target._overloadname}"
+    raise TypeError(f"the forward pass called {node.target}, which is not a tensor operation")
+
+
+def trace(record: Record, name: str, net: nn.Module, *inputs: torch.Tensor, weights: bool = True) -> None:
+    """Trace ``net(*inputs)`` in its current mode (train or eval) into ``record`` under ``name``.
+
+    The parameters and buffers are stored too (unless ``weights`` is False: then only their shapes,
+    for a judge that draws its own), with their names, so that the judge can set or replace them.
+    The network itself is not changed: the pass runs on copies of its parameters and buffers.
+    """
+    state = {k: v.detach().clone() for k, v in {**dict(net.named_parameters()), **dict(net.named_buffers())}.items()}
+
+    def forward(params, *xs):
+        return torch.func.functional_call(net, params, xs)
+
+    gm = make_fx(forward)({k: v.clone() for k, v in state.items()}, *inputs)
+    leaves, _ = _pytree.tree_flatten((dict(state), *inputs))
+    labels = [f"param:{k}" for k in state] + [f"input:{i}" for i in range(len(inputs))]
+    if len(labels) != len(leaves):
+        raise TypeError("the network's inputs must be tensors")
+    placeholders, nodes, constants = [], [], {}
+    names: set[str] = set()
+    for node in gm.graph.nodes:
+        if node.op == "placeholder":
+            placeholders.append(node.name)
+        elif node.op == "get_attr":
+            value = getattr(gm, node.target)
+            constants[node.name] = value
+            nodes.append({"name": node.name, "op": "constant"})
+        elif node.op == "call_function":
+            nodes.append({"name": node.name, "op": _target(node), "args": _encode(list(node.args), names),
+                          "kwargs": {k: _encode(v, names) for k, v in node.kwargs.items()}})
+        elif node.op == "output":
+            nodes.append({"name": node.name, "op": "output", "args": _encode(list(node.args), names)})
+        else:
+            raise TypeError(f"unexpected graph node {node.op}")
+        names.add(node.name)
+    record.fact(name, {"placeholders": dict(zip(placeholders, labels)), "nodes": nodes,
+                       "shapes": {k: list(v.shape) for k, v in state.items()},
+                       "parameters": [k for k, _ in net.named_parameters()],
+                       "dtypes": {k: str(v.dtype).replace("torch.", "") for k, v in state.items()},
+                       "inputs": [list(x.shape) for x in inputs]})
+    if weights:
+        for key, value in state.items():
+            record.array(f"{name}/{key}", value)
+    for key, value in constants.items():
+        record.array(f"{name}/const/{key}", value)

@@ -1,0 +1,178 @@
+"""What a probe records, how it travels, and the helpers every probe uses (see autograder/probes/__init__.py)."""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import importlib
+import io
+import json
+import sys
+import traceback
+import warnings
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import numpy as np
+import torch
+
+from autograder.probes import counterparts, probe_module
+
+FACTS = "__facts__"
+
+
+class Record:
+    """What a probe observed: named arrays and JSON facts, encoded together as one .npz file."""
+
+    def __init__(self, arrays: dict[str, np.ndarray] | None = None, facts: dict[str, Any] | None = None) -> None:
+        self.arrays: dict[str, np.ndarray] = dict(arrays or {})
+        self.facts: dict[str, Any] = dict(facts or {})
+
+    # --- writing (in the sandbox) -----------------------------------------------------------------
+    def array(self, name: str, value) -> None:
+        if isinstance(value, torch.Tensor):
+            value = value.detach().to("cpu")
+            if value.dtype in (torch.bfloat16, torch.float16):
+                value = value.float()
+            value = value.resolve_conj().resolve_neg().contiguous().numpy().copy()
+        self.arrays[name] = np.asarray(value)
+
+    def fact(self, name: str, value: Any) -> None:
+        self.facts[name] = value
+
+    def error(self, name: str, err: BaseException) -> None:
+        last = traceback.extract_tb(err.__traceback__)[-1:] if err.__traceback__ else []
+        where = f" (line {last[0].lineno})" if last else ""
+        self.facts[name] = {"error": type(err).__name__, "message": str(err)[:400] + where}
+
+    def call(self, name: str, fn: Callable, *args, **kwargs):
+        """fn(*args, **kwargs), recording an exception under ``name`` instead of raising it (None then)."""
+        try:
+            return fn(*args, **kwargs)
+        except Exception as err:  # noqa: BLE001 - a failing answer is data for the judge
+            self.error(name, err)
+            return None
+
+    def output(self, name: str, value) -> None:
+        """Record a returned value: a tensor or array as an array, anything else by its type and repr."""
+        if isinstance(value, (torch.Tensor, np.ndarray)):
+            self.array(name, value)
+            kind = "tensor" if isinstance(value, torch.Tensor) else "ndarray"
+            self.facts[name] = {"type": kind, "dtype": str(value.dtype),
+                                "requires_grad": bool(getattr(value, "requires_grad", False))}
+        elif isinstance(value, (bool, int, float, str)) or value is None:
+            self.facts[name] = {"type": type(value).__name__, "value": value if not isinstance(value, float)
+                                or np.isfinite(value) else repr(value)}
+        else:
+            self.facts[name] = {"type": type(value).__name__, "value": repr(value)[:200]}
+
+    def encode(self) -> str:
+        buffer = io.BytesIO()
+        facts = np.frombuffer(json.dumps(self.facts, default=repr).encode(), dtype=np.uint8)
+        np.savez_compressed(buffer, **{FACTS: facts}, **self.arrays)
+        return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+    # --- reading (in the judge) -------------------------------------------------------------------
+    @classmethod
+    def decode(cls, text: str, max_bytes: int = 256_000_000) -> Record:
+        raw = base64.b64decode(text.encode("ascii"), validate=True)
+        arrays: dict[str, np.ndarray] = {}
+        with np.load(io.BytesIO(raw), allow_pickle=False) as npz:
+            total = 0
+            for name in npz.files:
+                value = npz[name]
+                total += value.nbytes
+                if total > max_bytes:
+                    raise ValueError("the probe data is larger than the judge accepts")
+                arrays[name] = value
+        facts = json.loads(arrays.pop(FACTS).tobytes().decode()) if FACTS in arrays else {}
+        return cls(arrays, facts)
+
+    def tensor(self, name: str, dtype: torch.dtype | None = None) -> torch.Tensor:
+        value = torch.from_numpy(np.array(self.arrays[name]))
+        return value.to(dtype) if dtype is not None else value
+
+    def has(self, name: str) -> bool:
+        return name in self.arrays
+
+    def raised(self, name: str) -> str | None:
+        """The error an answer raised for ``name`` (as "Type: message"), or None."""
+        fact = self.facts.get(name)
+        if isinstance(fact, dict) and "error" in fact:
+            return f"{fact['error']}: {fact['message']}"
+        return None
+
+
+def reference(target: str):
+    """The course library's object ``target`` ("gancourse.latent.lerp"), imported afresh.
+
+    In the sandbox the library's counterparts of graded parts are stubs until their part's test
+    has run (see autograder/sandbox.py); a fresh import reads the library as it is now, without
+    disturbing the modules the notebook imported.
+    """
+    module, _, name = target.rpartition(".")
+    ours = {k: v for k, v in sys.modules.items() if k == "gancourse" or k.startswith("gancourse.")}
+    for key in ours:
+        del sys.modules[key]
+    importlib.invalidate_caches()
+    try:
+        return getattr(importlib.import_module(module), name)
+    finally:
+        for key in [k for k in sys.modules if k == "gancourse" or k.startswith("gancourse.")]:
+            del sys.modules[key]
+        sys.modules.update(ours)
+
+
+def _namespace(answer) -> dict | None:
+    """The global namespace an answer looks names up in (a function's, or a class's methods')."""
+    if isinstance(answer, type):
+        for value in vars(answer).values():
+            if hasattr(value, "__globals__"):
+                return value.__globals__
+        return None
+    return getattr(answer, "__globals__", None)
+
+
+@contextlib.contextmanager
+def with_references(assignment: str, answer, parts: list[str]) -> Iterator[None]:
+    """While the probe runs, the names of earlier ``parts`` in the answer's namespace mean the grader's
+    references (the course library's versions), so that each part is judged on its own."""
+    namespace = _namespace(answer)
+    table = counterparts(assignment)
+    missing = object()
+    saved = {}
+    if namespace is not None:
+        for part in parts:
+            saved[part] = namespace.get(part, missing)
+            namespace[part] = reference(table[part])
+    try:
+        yield
+    finally:
+        if namespace is not None:
+            for part, value in saved.items():
+                if value is missing:
+                    namespace.pop(part, None)
+                else:
+                    namespace[part] = value
+
+
+@contextlib.contextmanager
+def quiet() -> Iterator[None]:
+    """Keep what the answer prints or warns out of the notebook while it is probed."""
+    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()), \
+            contextlib.redirect_stderr(io.StringIO()):
+        warnings.simplefilter("ignore")
+        yield
+
+
+def probe(assignment: str, part: str, *answers) -> Record:
+    """Run the probe of ``part`` on the student's answers, seeded, and return what it recorded."""
+    record = Record()
+    fn = getattr(probe_module(assignment), f"probe_{part}")
+    with torch.random.fork_rng(devices=[]), quiet():
+        torch.manual_seed(0)
+        try:
+            fn(record, *answers)
+        except Exception as err:  # noqa: BLE001 - whatever broke, the judge reads the record
+            record.error("probe", err)
+    return record

@@ -1,0 +1,294 @@
+"""The grading sandbox: a student's notebook runs in a bubblewrap container holding only that submission.
+
+nbgrader's ``Execute`` starts one Jupyter kernel per notebook. Here that kernel is started inside
+Debian's ``bubblewrap`` with:
+
+* a fresh, size-limited home folder holding a copy of the one submission (its notebook excluded:
+  the kernel receives cells one at a time, and the graded copy holds the test cells);
+* read-only system folders and Python environment, with the course library as a generated copy in
+  which the functions and classes this assignment grades are stubs (``build_library``). As each
+  part's test cell finishes, that part's library counterpart is put back, so that a later part can
+  be run with the grader's reference for it (``Sandbox.release``);
+* no solutions, gradebook, judges, reference artifacts, instructor files or other submissions:
+  nothing of the course folder is mounted, and any installed copy of ``autograder`` or
+  ``gancourse`` is hidden;
+* no network (a network namespace with only loopback; the kernel talks to nbgrader over Unix
+  sockets in a folder of its own), its own process and IPC namespaces, and, when the grader runs as
+  root, an unprivileged user id of its own;
+* limits on memory, CPU time, processes, file size, open files and disk (``Limits``).
+
+The student's code and the grader's probes (``autograder.probes``) run in there. The probes send
+plain data back through the kernel's output messages; verdicts are made outside, by
+``autograder.judges`` (see ``autograder/executor.py``).
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import shutil
+import stat
+import sys
+import tempfile
+from dataclasses import dataclass, fields
+from importlib import util
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+LIBRARY = HERE.parent / "gancourse"
+MOUNT = Path("/grading")  # inside the sandbox: the generated library, the probes and the start-up script
+HOME = Path("/home/student")
+SUBMISSION = Path("/submission")  # inside the sandbox: a read-only copy of the submission folder
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one grading kernel may use. Each field can be set with $GANCOURSE_GRADING_<FIELD>."""
+
+    memory_mb: int = 4096  # address space the kernel may allocate for data (RLIMIT_DATA)
+    cpu_seconds: int = 900  # CPU time of the whole kernel, all cells together (RLIMIT_CPU)
+    processes: int = 256  # processes and threads of the sandbox user (RLIMIT_NPROC)
+    file_mb: int = 64  # largest file the kernel may write (RLIMIT_FSIZE)
+    disk_mb: int = 512  # size of the home folder and of /tmp (tmpfs)
+    open_files: int = 512  # RLIMIT_NOFILE
+
+    @classmethod
+    def from_env(cls) -> Limits:
+        values = {}
+        for f in fields(cls):
+            raw = os.environ.get(f"GANCOURSE_GRADING_{f.name.upper()}")
+            if raw:
+                values[f.name] = int(raw)
+        return cls(**values)
+
+
+def available() -> str | None:
+    """None when this machine can run the sandbox, else why not (in words an instructor can act on)."""
+    if shutil.which("bwrap") is None:
+        return "bubblewrap is not installed (Debian/Ubuntu: apt-get install bubblewrap)"
+    if os.geteuid() == 0 and shutil.which("setpriv") is None:
+        return "setpriv (util-linux) is missing; it drops the sandbox to an unprivileged user"
+    return None
+
+
+# --- the course library, with the graded parts stubbed -------------------------------------------
+
+def stub_message(qualified: str) -> str:
+    return (f"{qualified} is the course library's own version of a part you write in this assignment; "
+            "it is not available while your notebook is graded. Write the part yourself.")
+
+
+def _stub_body(qualified: str, docstring: str | None) -> list[ast.stmt]:
+    body: list[ast.stmt] = [ast.Expr(ast.Constant(docstring))] if docstring else []
+    body.append(ast.Raise(ast.Call(ast.Name("NotImplementedError", ast.Load()),
+                                   [ast.Constant(stub_message(qualified))], [])))
+    return body
+
+
+def stubbed_source(source: str, module: str, names: set[str]) -> str:
+    """``source`` with the top-level functions and classes in ``names`` replaced by stubs.
+
+    A stubbed function raises NotImplementedError; a stubbed class keeps its name and bases but
+    raises as soon as it is instantiated, so a subclass of it fails too. Their code is not in the
+    result at all, only their docstrings.
+    """
+    tree = ast.parse(source)
+    found = set()
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name in names:
+            node.body = _stub_body(f"{module}.{node.name}", ast.get_docstring(node))
+            node.decorator_list = []
+            found.add(node.name)
+        elif isinstance(node, ast.ClassDef) and node.name in names:
+            init = ast.parse("def __init__(self, *args, **kwargs):\n    pass").body[0]
+            init.body = _stub_body(f"{module}.{node.name}", None)
+            doc = ast.get_docstring(node)
+            node.body = ([ast.Expr(ast.Constant(doc))] if doc else []) + [init]
+            node.decorator_list = []
+            found.add(node.name)
+    missing = names - found
+    if missing:
+        raise ValueError(f"{module} defines no top-level {', '.join(sorted(missing))} to stub")
+    return ast.unparse(ast.fix_missing_locations(tree)) + "\n"
+
+
+def build_library(dest: Path, stubbed: dict[str, set[str]]) -> None:
+    """Write the course library into ``dest/gancourse`` with ``{module: names}`` stubbed.
+
+    Files are replaced atomically, so a running kernel that imports while the library is rebuilt
+    sees either version, never half of one. The committed weights are mounted separately.
+    """
+    target = dest / "gancourse"
+    target.mkdir(parents=True, exist_ok=True)
+    for path in sorted(LIBRARY.glob("*.py")):
+        module = f"gancourse.{path.stem}" if path.stem != "__init__" else "gancourse"
+        source = path.read_text()
+        if stubbed.get(module):
+            source = stubbed_source(source, module, stubbed[module])
+        tmp = target / f".{path.name}.tmp"
+        tmp.write_text(source)
+        os.replace(tmp, target / path.name)
+    (target / "weights").mkdir(exist_ok=True)
+
+
+def _hidden_installs() -> list[Path]:
+    """Installed copies of the course's packages that must not be visible in the sandbox."""
+    found = []
+    for name in ("autograder", "gancourse"):
+        spec = util.find_spec(name)
+        if spec is not None and spec.submodule_search_locations:
+            found += [Path(p).resolve() for p in spec.submodule_search_locations]
+    return found
+
+
+# --- the container ----------------------------------------------------------------------------------
+
+def _system_mounts() -> list[str]:
+    args: list[str] = []
+    for top in ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64"):
+        path = Path(top)
+        if path.is_symlink():
+            args += ["--symlink", os.readlink(path), top]
+        elif path.exists():
+            args += ["--ro-bind", top, top]
+    for name in ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime", "nsswitch.conf", "hosts", "fonts"):
+        if (Path("/etc") / name).exists():
+            args += ["--ro-bind", f"/etc/{name}", f"/etc/{name}"]
+    return args
+
+
+def _python_mounts() -> list[str]:
+    args: list[str] = []
+    roots = {Path(sys.base_prefix).resolve(), Path(sys.prefix).resolve()}
+    for root in sorted(roots):
+        if not any(str(root).startswith(top) for top in ("/usr/", "/bin/", "/lib")):
+            args += ["--ro-bind", str(root), str(root)]
+    # The venv's python is a symlink to the base interpreter, possibly under a private home folder.
+    exe = Path(sys.executable)
+    if exe.parent != Path(sys.prefix) / "bin":
+        args += ["--ro-bind", str(exe.parent), str(exe.parent)]
+    return args
+
+
+def _masks(bound: list[str]) -> list[str]:
+    """Empty read-only folders over anything secret that sits inside a mounted folder."""
+    secret = _hidden_installs() + [Path("/usr/local/share/nbgrader"), Path("/srv/nbgrader")]
+    mounted = [Path(p) for p in bound]
+    args: list[str] = []
+    for path in secret:
+        if path.exists() and any(path == m or m in path.parents for m in mounted):
+            args += ["--tmpfs", str(path), "--remount-ro", str(path)]
+    return args
+
+
+def _parents(paths) -> list[str]:
+    """Create the folders above each mount point readable by everyone (bubblewrap run as root makes them 0700)."""
+    args: list[str] = []
+    seen: set[Path] = set()
+    for path in paths:
+        for parent in reversed(Path(path).parents):
+            if parent != Path("/") and parent not in seen:
+                seen.add(parent)
+                args += ["--perms", "0755", "--dir", str(parent)]
+    return args
+
+
+class Sandbox:
+    """The folders and command line of one grading kernel's container (one notebook of one student)."""
+
+    def __init__(self, assignment: str, counterparts: dict[str, str] | None = None,
+                 limits: Limits | None = None) -> None:
+        self.assignment = assignment
+        self.limits = limits or Limits.from_env()
+        self.counterparts = dict(counterparts or {})  # part -> "gancourse.module.Name"
+        self.released: set[str] = set()
+        self.box = Path(tempfile.mkdtemp(prefix="gancourse-sandbox-"))
+        self.lib = self.box / "lib"
+        self.ipc = self.box / "ipc"
+        self.submission = self.box / "submission"
+        for folder in (self.lib, self.ipc, self.submission):
+            folder.mkdir()
+        self.uid = 1_900_000 + os.getpid() % 100_000 if os.geteuid() == 0 else os.getuid()
+        if os.geteuid() == 0:
+            os.chown(self.ipc, self.uid, self.uid)
+        self._write_grading_folder()
+        self._write_accounts()
+
+    # the library, the probes and the start-up script, mounted read-only at /grading
+    def _write_grading_folder(self) -> None:
+        build_library(self.lib, self._stubbed())
+        probes = self.lib / "autograder" / "probes"
+        shutil.copytree(HERE / "probes", probes, ignore=shutil.ignore_patterns("__pycache__"))
+        (self.lib / "autograder" / "__init__.py").write_text('"""The grader\'s probes, as mounted in the sandbox."""\n')
+        shutil.copy(HERE / "sandbox_start.py", self.lib / "sandbox_start.py")
+
+    def _stubbed(self) -> dict[str, set[str]]:
+        stubbed: dict[str, set[str]] = {}
+        for part, target in self.counterparts.items():
+            if part not in self.released and target:
+                module, _, name = target.rpartition(".")
+                stubbed.setdefault(module, set()).add(name)
+        return stubbed
+
+    def release(self, part: str) -> None:
+        """Put back the library's version of ``part`` once that part's test has run (see the module doc)."""
+        if part in self.counterparts and part not in self.released:
+            self.released.add(part)
+            build_library(self.lib, self._stubbed())
+
+    def _write_accounts(self) -> None:
+        (self.box / "passwd").write_text(f"root:x:0:0:root:/root:/usr/sbin/nologin\n"
+                                         f"student:x:{self.uid}:{self.uid}:student:{HOME}:/usr/sbin/nologin\n")
+        (self.box / "group").write_text(f"root:x:0:\nstudent:x:{self.uid}:\n")
+
+    def copy_submission(self, folder: Path) -> None:
+        """A copy of the submission's files, notebooks excluded (the kernel gets its cells one by one)."""
+        shutil.copytree(folder, self.submission, dirs_exist_ok=True, symlinks=True,
+                        ignore=shutil.ignore_patterns("*.ipynb", ".ipynb_checkpoints"))
+
+    def command(self, inner: list[str], env: dict[str, str]) -> list[str]:
+        """The bubblewrap command line that runs ``inner`` in this sandbox, with only ``env`` set."""
+        lim = self.limits
+        root = os.geteuid() == 0
+        args = ["bwrap", "--die-with-parent", "--new-session", "--clearenv",
+                "--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try",
+                "--hostname", "grading"]
+        if not root:
+            args += ["--unshare-user", "--disable-userns", "--cap-drop", "ALL"]
+        args += ["--proc", "/proc", "--dev", "/dev",
+                 "--size", str(lim.disk_mb * 2**20), "--perms", "1777", "--tmpfs", "/dev/shm",
+                 "--size", str(lim.disk_mb * 2**20), "--perms", "1777", "--tmpfs", "/tmp"]
+        mounts = _system_mounts() + _python_mounts()
+        args += _parents([mounts[i + 2] for i, a in enumerate(mounts) if a == "--ro-bind"] + ["/etc/passwd"])
+        args += mounts + _masks([mounts[i + 2] for i, a in enumerate(mounts) if a == "--ro-bind"])
+        args += _parents([str(self.ipc)])
+        args += ["--ro-bind", str(self.box / "passwd"), "/etc/passwd",
+                 "--ro-bind", str(self.box / "group"), "/etc/group",
+                 "--ro-bind", str(self.lib), str(MOUNT),
+                 "--ro-bind", str(LIBRARY / "weights"), str(MOUNT / "gancourse" / "weights"),
+                 "--ro-bind", str(self.submission), str(SUBMISSION),
+                 "--bind", str(self.ipc), str(self.ipc),
+                 "--size", str(lim.disk_mb * 2**20), "--perms", "1777", "--tmpfs", str(HOME),
+                 "--chdir", str(HOME)]
+        base = {"HOME": str(HOME), "USER": "student", "LANG": "C.UTF-8", "TMPDIR": "/tmp",
+                "PATH": f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin",
+                "PYTHONPATH": str(MOUNT), "PYTHONDONTWRITEBYTECODE": "1",
+                "MPLCONFIGDIR": f"{HOME}/.config/matplotlib", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+                "GANCOURSE_SANDBOX": "1", "GANCOURSE_ASSIGNMENT": self.assignment, "GANCOURSE_DEVICE": "cpu"}
+        for key, value in {**base, **env}.items():
+            args += ["--setenv", key, value]
+        if root:
+            args += ["--", "setpriv", f"--reuid={self.uid}", f"--regid={self.uid}", "--clear-groups",
+                     "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs"]
+        else:
+            args += ["--"]
+        start = [sys.executable, str(MOUNT / "sandbox_start.py"),
+                 *(f"{f.name}={getattr(lim, f.name)}" for f in fields(Limits)), "--"]
+        return args + start + inner
+
+    def make_readable(self, path: Path) -> None:
+        """Let the sandbox user read a file the grader wrote (the kernel's connection file)."""
+        path.chmod(path.stat().st_mode | stat.S_IRGRP | stat.S_IROTH)
+
+    def cleanup(self) -> None:
+        shutil.rmtree(self.box, ignore_errors=True)

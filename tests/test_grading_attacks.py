@@ -1,0 +1,215 @@
+"""Submissions that try to game the grader get nothing, and nothing leaks: through the real grading command.
+
+Every attacker below starts from the untouched release of assignment 3 (whose stubs earn 0 points)
+and adds cells, or files beside the notebook, that try one route to points or to hidden material:
+the routes students used against the first grader (reading the instructor's solutions by every
+file reader, replacing check functions through sys.modules, saving library code objects, printing
+the checks' source, files written during grading), and classes of route around them (forging the
+probes' data, reaching the network, breaking the kernel). Each must score no more than the
+untouched notebook, and a correct submission graded in the same batch keeps its full marks.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import pickle
+import re
+import subprocess
+import sys
+
+import pytest
+
+from tests.a3_submissions import CORRECT
+from tests.conftest import REPO, nbgrader_env, run
+from tests.grading_harness import Student, class_tests
+from tests.test_grading_a3 import ASSIGNMENT, NOTEBOOK, POINTS
+
+# Finds the instructor's solution notebook wherever it may be, and defines its solution cells. Every
+# attack that reads files ends here; it only succeeds if the file is reachable.
+FIND_AND_USE = r'''
+import json as _json, os as _os
+def _places():
+    yield REPO + "/solutions/a3_dcgan/dcgan.ipynb"
+    yield "../../solutions/a3_dcgan/dcgan.ipynb"
+    for top in ("/work", "/home", "/tmp", "/srv", "/root", "/opt", "/var", "/grading", "/"):
+        for folder, _dirs, files in _os.walk(top):
+            if not folder.startswith(("/proc", "/sys", "/dev", "/usr")):
+                yield from (_os.path.join(folder, f) for f in files if f == "dcgan.ipynb")
+def _solution_sources(read):
+    for place in _places():
+        try:
+            nb = _json.loads(read(place))
+        except Exception:
+            continue
+        cells = ["".join(c["source"]) for c in nb["cells"] if "BEGIN SOLUTION" in "".join(c["source"])]
+        if cells:
+            return cells
+    return []
+'''.replace("REPO", repr(str(REPO)))
+
+def attack(*cells: str, files: dict | None = None) -> Student:
+    """The untouched release with ``cells`` inserted after the set-up cell: it must score 0."""
+    return Student(extra_cells=[(2 + i, c) for i, c in enumerate(cells)], files=files or {}, expected=0)
+
+
+def _pickle_payload() -> bytes:
+    class Exploit:
+        def __reduce__(self):
+            code = FIND_AND_USE + ("\nimport __main__\nfor _c in _solution_sources(lambda p: open(p).read()):\n"
+                                   "    exec(_c, __main__.__dict__)\n")
+            return (exec, (code,))
+    return pickle.dumps(Exploit())
+
+
+USE_SOURCES = "for _c in _sources:\n    exec(_c, globals())\n"
+
+ATTACKERS = {
+    # Reading the instructor's solutions, by every route students found, and more.
+    "helper_module": attack("import helper\nhelper.define(globals())",
+                            files={"helper.py": FIND_AND_USE + "\ndef define(ns):\n"
+                                   "    for c in _solution_sources(lambda p: open(p).read()):\n        exec(c, ns)\n"}),
+    "numpy_fromfile": attack(FIND_AND_USE + "import numpy\n"
+                             "_sources = _solution_sources(lambda p: numpy.fromfile(p, dtype=numpy.uint8).tobytes())\n"
+                             + USE_SOURCES),
+    "pickle_torch_load": attack("torch.load('payload.pt', weights_only=False)",
+                                files={"payload.pt": _pickle_payload()}),
+    "builtins_via_globals": attack(FIND_AND_USE + "_open = data.load_mnist_embedded.__globals__['__builtins__']"
+                                   "['open']\n_sources = _solution_sources(lambda p: _open(p).read())\n" + USE_SOURCES),
+    "import_module_attribute": attack(FIND_AND_USE + "_io = torch.serialization.__dict__['io']\n"
+                                      "_sources = _solution_sources(lambda p: _io.open(p).read())\n" + USE_SOURCES),
+    "subprocess_shell": attack("import subprocess\n_out = subprocess.run(['sh', '-c', 'cat $(find / -name dcgan.ipynb "
+                               "2>/dev/null | head -1)'], capture_output=True, text=True).stdout\n"
+                               "import json\n_sources = [''.join(c['source']) for c in json.loads(_out)['cells'] "
+                               "if 'BEGIN SOLUTION' in ''.join(c['source'])] if _out else []\n" + USE_SOURCES),
+    # Replacing what the tests use: the probe entry point and its record, through sys.modules.
+    "replace_probe_in_sys_modules": attack(
+        "import sys, importlib\n_probes = importlib.import_module('autograder.probes')\n"
+        "_rec = importlib.import_module('autograder.probes.record')\n"
+        "_real = _rec.Record.encode\n"
+        "def _forged(self):\n    self.facts = {'probe': 'ok', 'build': None}\n    self.arrays = {}\n"
+        "    return _real(self)\n"
+        "_rec.Record.encode = _forged\n"
+        "sys.modules['autograder.probes'].run = lambda *a, **k: print('all hidden checks passed')\n"),
+    "forged_payload_from_a_normal_cell": attack(
+        "from IPython.display import display\nimport autograder.probes as _p\n"
+        "for _part in ('DCGANGenerator', 'lerp'):\n"
+        "    display({_p.PROBE_MIME: {'part': _part, 'npz': ''}}, raw=True)\n"),
+    # The library's own code, saved before anything could switch it off.
+    "library_code_object": attack(
+        "import operator, types, gancourse.latent, gancourse.nets\n"
+        "_code = operator.attrgetter('latent.lerp.__code__')(gancourse)\n"
+        "lerp = types.FunctionType(_code, gancourse.latent.__dict__)\n"
+        "DCGANGenerator = operator.attrgetter('nets.DCGANGenerator')(gancourse)\n"),
+    # Printing every grader module and every file it can find, into its own output (the feedback).
+    "prints_everything": Student(expected=0, extra_cells=[(999,
+        "import sys, os\nfor _n, _m in list(sys.modules.items()):\n"
+        "    if _n.startswith(('autograder', 'gancourse')) and getattr(_m, '__file__', None):\n"
+        "        print(_n, open(_m.__file__).read()[:20000])\n"
+        "for _f in ('/grading/sandbox_start.py', os.environ.get('HOME', '') + '/.bash_history'):\n"
+        "    print(open(_f).read() if os.path.exists(_f) else '')\n"
+        "print(In)\n")]),
+    # Files written while grading, meant to travel back with the feedback.
+    "writes_files": attack(
+        "import os\nfor _place in ('leak.txt', '../leak.txt', os.path.expanduser('~/leak.txt'), '/tmp/leak.txt',\n"
+        "               'feedback/leak.txt'):\n"
+        "    try:\n        os.makedirs(os.path.dirname(_place) or '.', exist_ok=True)\n"
+        "        open(_place, 'w').write('### BEGIN SOLUTION\\nleaked\\n### END SOLUTION\\n')\n"
+        "    except OSError:\n        pass\n"),
+    # The network, to send anything anywhere.
+    "network": attack("import urllib.request\ntry:\n    urllib.request.urlopen('http://pypi.org', timeout=3)\n"
+                      "except Exception as _err:\n    print('no network:', type(_err).__name__)\n"),
+}
+
+# Broken or hostile kernels, each after some parts were graded: the parts before keep their points.
+_SOLVED = CORRECT["functional"]
+_AFTER_D, _AFTER_INIT, _AFTER_LERP, _END = 7, 10, 13, 999  # insert positions in the release notebook
+BREAKERS = {
+    "kills_its_kernel": Student(answers=_SOLVED, extra_cells=[(_AFTER_D + 1, "import os\nos._exit(1)")],
+                                expected={"test_DCGANGenerator": 4, "test_DCGANDiscriminator": 3}),
+    "hangs_ignoring_interrupts": Student(
+        answers=_SOLVED, extra_cells=[(_AFTER_INIT + 1, "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\n"
+                                                        "while True:\n    pass")],
+        expected={"test_DCGANGenerator": 4, "test_DCGANDiscriminator": 3, "test_dcgan_weights_init": 2}),
+    "memory_hog": Student(answers=_SOLVED, extra_cells=[(_AFTER_LERP + 1, "hog = bytearray(64 * 2**30)")]),
+    "floods_output": Student(answers=_SOLVED, extra_cells=[(_AFTER_LERP + 1, "for _ in range(200_000):\n"
+                                                                              "    print('x' * 500)")]),
+    "fork_bomb": Student(answers=_SOLVED, extra_cells=[(_END, "import os\nwhile True:\n    os.fork()")]),
+    "not_json": Student(raw_text="{this is not a notebook", expected=0),
+}
+
+CLASS = {**ATTACKERS, **BREAKERS, "honest": Student(answers=CORRECT["functional"])}
+
+globals().update(class_tests(ASSIGNMENT, NOTEBOOK, CLASS, POINTS, cell_timeout=20))
+
+
+@pytest.mark.parametrize("name", ["helper_module", "numpy_fromfile", "builtins_via_globals", "import_module_attribute"])
+def test_each_file_reading_attack_would_find_the_solutions_without_the_sandbox(name, tmp_path, monkeypatch):
+    """The attacks are real: run in the grader's own process, they do define the instructor's solution."""
+    import math
+
+    import torch
+    import torch.nn.functional as F
+    from torch import nn
+
+    from gancourse import data
+
+    student = ATTACKERS[name]
+    for file, content in student.files.items():
+        (tmp_path / file).write_text(content) if isinstance(content, str) else (tmp_path / file).write_bytes(content)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    namespace = {"torch": torch, "nn": nn, "F": F, "math": math, "data": data}
+    for _, cell in student.extra_cells:
+        exec(cell, namespace)
+    assert torch.allclose(namespace["lerp"](torch.zeros(2), torch.ones(2), 0.25), torch.full((2,), 0.25))
+
+
+@pytest.fixture(scope="module")
+def feedback(graded):
+    proc = run([sys.executable, "-m", "nbgrader", "generate_feedback", ASSIGNMENT, "--force"], graded.root)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return graded.root / "feedback"
+
+
+def test_feedback_is_html_only_and_shows_no_hidden_test_judge_or_solution(feedback):
+    files = [p for p in feedback.rglob("*") if p.is_file()]
+    assert files and all(p.suffix == ".html" for p in files), [str(p) for p in files if p.suffix != ".html"]
+    judge = (REPO / "autograder" / "judges" / "a3.py").read_text()
+    solution = "".join("".join(c["source"]) for c in json.loads((REPO / "solutions" / ASSIGNMENT / NOTEBOOK)
+                                                                 .read_text())["cells"])
+    solved = re.findall(r"### BEGIN SOLUTION\n(.*?)### END SOLUTION", solution, re.DOTALL)
+    hidden = re.findall(r"### BEGIN HIDDEN TESTS\n(.*?)### END HIDDEN TESTS", solution, re.DOTALL)
+    public = "\n".join(p.read_text() for p in [*(REPO / "gancourse").glob("*.py"),
+                                                *(REPO / "autograder" / "probes").glob("*.py"),
+                                                REPO / "exercises" / ASSIGNMENT / NOTEBOOK])
+    secrets = {line.strip() for text in [judge, *solved, *hidden] for line in text.splitlines()
+               if len(line.strip()) > 25 and line.strip() not in public}
+    for attacker in ATTACKERS:
+        page = (feedback / attacker / ASSIGNMENT / NOTEBOOK.replace(".ipynb", ".html")).read_text()
+        text = html.unescape(re.sub(r"<[^>]+>", "", page))
+        shown = [line for line in secrets if line in text]
+        assert shown == [], (attacker, shown[:3])
+
+
+def test_files_written_during_grading_stay_in_the_sandbox(graded):
+    leaked = [p for p in graded.root.rglob("leak.txt")]
+    assert leaked == []
+
+
+def test_the_printing_attacker_saw_no_judge_or_solution(graded):
+    notebook = graded.root / "autograded" / "prints_everything" / ASSIGNMENT / NOTEBOOK
+    text = notebook.read_text()
+    assert "def judge_" not in text and "BEGIN SOLUTION" not in text
+    assert re.search(r"all hidden checks passed", text) is None
+
+
+def test_rerunning_the_attack_class_gives_identical_grades(graded):
+    first = graded.scores()
+    proc = subprocess.run([sys.executable, "-m", "autograder.grade", ASSIGNMENT, "--student", "honest",
+                           "--student", "replace_probe_in_sys_modules"], cwd=REPO, capture_output=True, text=True,
+                          env=nbgrader_env(graded.root))
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    again = graded.scores()
+    assert again["honest"] == first["honest"] and again["replace_probe_in_sys_modules"] == first[
+        "replace_probe_in_sys_modules"]

@@ -1,0 +1,224 @@
+"""The grading sandbox holds only the submission: checked by running code inside it, as a student's would run.
+
+Each test starts the real container (autograder/sandbox.py) around a small Python program and reads
+what that program could see or do.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import textwrap
+import threading
+from pathlib import Path
+
+import pytest
+
+from autograder.sandbox import Limits, Sandbox, available, stubbed_source
+from tests.conftest import REPO
+
+
+def run_inside(code: str, counterparts: dict[str, str] | None = None, files: dict[str, str] | None = None,
+               limits: Limits | None = None, release: list[str] = (), timeout: float = 120) -> dict:
+    """Run ``code`` in a fresh sandbox of assignment a3; it prints one JSON object, which is returned."""
+    box = Sandbox("a3_dcgan", counterparts, limits)
+    try:
+        submission = box.box / "given"
+        submission.mkdir()
+        for name, text in (files or {}).items():
+            (submission / name).write_text(text)
+        box.copy_submission(submission)
+        for part in release:
+            box.release(part)
+        cmd = box.command([sys.executable, "/submission/program.py"], {})
+        (box.submission / "program.py").write_text(textwrap.dedent(code))
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=box.box)
+    finally:
+        box.cleanup()
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def test_this_machine_can_run_the_sandbox():
+    assert available() is None, available()
+
+
+def test_the_course_folder_solutions_gradebook_and_judges_are_not_there():
+    secret = sorted({p.name for p in (REPO / "solutions").glob("*/*.ipynb")} | {"gradebook.db", "portfolio.json"})
+    seen = run_inside(f"""
+        import importlib.util, json, os
+        SECRET = {secret!r}
+        paths = {{p: os.path.exists(p) for p in [{str(REPO / 'solutions')!r}, {str(REPO / 'gradebook.db')!r},
+                                                 {str(REPO / 'autograder' / 'judges')!r}, "/srv", "/root/.ssh"]}}
+        repo = sorted(os.listdir({str(REPO)!r})) if os.path.isdir({str(REPO)!r}) else []
+        found = []
+        for top in ("/home", "/tmp", "/grading", "/work", "/root", "/srv", "/opt", "/var", "/usr/local/share"):
+            for folder, dirs, files in os.walk(top):
+                found += [os.path.join(folder, f) for f in files if f in SECRET]
+                found += [os.path.join(folder, d) for d in dirs if d == "judges"]
+        print(json.dumps({{"paths": paths, "found": found, "repo": repo,
+                          "judges": importlib.util.find_spec("autograder.judges") is not None}}))
+    """)
+    assert not any(seen["paths"].values()), seen["paths"]
+    assert set(seen["repo"]) <= {Path(sys.prefix).name}  # at most the folder of the Python environment
+    ours = [f for f in seen["found"] if "/site-packages/nbgrader/tests/" not in f]  # nbgrader's own test files
+    assert ours == [] and seen["judges"] is False
+
+
+def test_the_submissions_own_files_are_in_its_working_folder_and_writable():
+    seen = run_inside("""
+        import json, os
+        open("written.txt", "w").write("x")
+        print(json.dumps({"cwd": os.getcwd(), "files": sorted(os.listdir("."))}))
+    """, files={"helper.py": "VALUE = 1\n"})
+    assert "helper.py" in seen["files"] and "written.txt" in seen["files"]
+
+
+def test_there_is_no_network_not_even_to_a_server_on_the_graders_loopback():
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+    port = server.getsockname()[1]
+    threading.Thread(target=lambda: server.accept(), daemon=True).start()
+    try:
+        seen = run_inside(f"""
+            import json, socket
+            results = {{}}
+            for host, port in (("127.0.0.1", {port}), ("pypi.org", 443), ("1.1.1.1", 53)):
+                try:
+                    socket.create_connection((host, port), timeout=3).close()
+                    results[host] = "connected"
+                except OSError as err:
+                    results[host] = type(err).__name__
+            print(json.dumps(results))
+        """)
+    finally:
+        server.close()
+    assert "connected" not in seen.values(), seen
+
+
+def test_limits_are_set_and_the_code_runs_unprivileged():
+    seen = run_inside("""
+        import json, os, resource
+        names = ("RLIMIT_NPROC", "RLIMIT_CPU", "RLIMIT_DATA", "RLIMIT_FSIZE", "RLIMIT_NOFILE")
+        print(json.dumps({"uid": os.getuid(), "limits": {n: resource.getrlimit(getattr(resource, n))[0] for n in names},
+                          "caps": open("/proc/self/status").read().split("CapEff:")[1].split()[0]}))
+    """, limits=Limits(memory_mb=1000, cpu_seconds=50, processes=77, file_mb=5, open_files=99))
+    assert seen["uid"] != 0 and int(seen["caps"], 16) == 0
+    assert seen["limits"] == {"RLIMIT_NPROC": 77, "RLIMIT_CPU": 50, "RLIMIT_DATA": 1000 * 2**20,
+                              "RLIMIT_FSIZE": 5 * 2**20, "RLIMIT_NOFILE": 99}
+
+
+def test_a_memory_hog_a_fork_bomb_and_a_disk_filler_hit_their_limits():
+    seen = run_inside("""
+        import json, os
+        out = {}
+        try:
+            blob = bytearray(3 * 2**30)
+            out["memory"] = "allocated"
+        except MemoryError:
+            out["memory"] = "MemoryError"
+        children = 0
+        try:
+            for _ in range(500):
+                if os.fork() == 0:
+                    import time; time.sleep(5); os._exit(0)
+                children += 1
+            out["fork"] = "unlimited"
+        except OSError:
+            out["fork"] = f"stopped after {children}"
+        try:
+            with open("big.bin", "wb") as f:
+                for _ in range(100):
+                    f.write(b"x" * 2**20)
+            out["disk"] = "wrote 100 MB"
+        except OSError as err:
+            out["disk"] = type(err).__name__
+        print(json.dumps(out))
+    """, limits=Limits(memory_mb=1024, processes=40, file_mb=8))
+    assert seen["memory"] == "MemoryError"
+    assert seen["fork"].startswith("stopped after")
+    assert seen["disk"] != "wrote 100 MB"
+
+
+def test_graded_parts_of_the_library_are_stubs_until_their_part_is_released():
+    code = """
+        import json
+        import gancourse.latent as latent
+        out = {}
+        for name in ("lerp", "slerp"):
+            try:
+                getattr(latent, name)(1.0, 2.0, 0.5)
+                out[name] = "ran"
+            except NotImplementedError as err:
+                out[name] = "stub: " + str(err)[:40]
+            except Exception:
+                out[name] = "ran"
+        source = open(latent.__file__).read()
+        out["source_has_code"] = "torch.arccos" in source
+        print(json.dumps(out))
+    """
+    parts = {"lerp": "gancourse.latent.lerp", "slerp": "gancourse.latent.slerp"}
+    before = run_inside(code, parts)
+    assert before["lerp"].startswith("stub") and before["slerp"].startswith("stub")
+    assert before["source_has_code"] is False  # the implementation is not even on disk
+    after = run_inside(code, parts, release=["lerp"])
+    assert after["lerp"] == "ran" and after["slerp"].startswith("stub")
+
+
+def test_a_stubbed_class_cannot_be_built_or_subclassed_and_keeps_its_docstring():
+    source = 'class Net(Base):\n    """Doc."""\n    def __init__(self, w=1):\n        self.w = w\n\n' \
+             'def helper():\n    return 1\n'
+    namespace = {"Base": object}
+    exec(stubbed_source(source, "m", {"Net"}), namespace)
+    assert namespace["Net"].__doc__ == "Doc." and namespace["helper"]() == 1
+    with pytest.raises(NotImplementedError, match="m.Net"):
+        namespace["Net"]()
+
+    class Child(namespace["Net"]):
+        pass
+
+    with pytest.raises(NotImplementedError):
+        Child()
+
+
+def test_the_library_builds_with_every_assignments_parts_stubbed():
+    from autograder.probes import counterparts
+
+    for path in sorted((REPO / "autograder" / "probes").glob("a*.py")) + [REPO / "autograder/probes/portfolio.py"]:
+        if not path.exists():
+            continue
+        parts = counterparts(path.stem + "_x")
+        seen = run_inside("""
+            import importlib, json, pkgutil, gancourse
+            names = [m.name for m in pkgutil.iter_modules(gancourse.__path__)]
+            for name in names:
+                importlib.import_module("gancourse." + name)
+            print(json.dumps({"imported": names}))
+        """, parts)
+        assert len(seen["imported"]) >= 10, path.stem
+
+
+def test_an_installed_copy_of_the_course_packages_is_hidden(tmp_path):
+    """A regular (non-editable) install puts autograder/ into site-packages: it must be masked."""
+    from autograder import sandbox
+
+    fake = tmp_path / "site" / "autograder"
+    (fake / "judges").mkdir(parents=True)
+    (fake / "judges" / "a3.py").write_text("SECRET = 1\n")
+    original = sandbox._hidden_installs
+    sandbox._hidden_installs = lambda: [fake]
+    try:
+        args = sandbox._masks([str(tmp_path)])
+    finally:
+        sandbox._hidden_installs = original
+    assert args == ["--tmpfs", str(fake), "--remount-ro", str(fake)]
+
+
+def test_the_sandbox_start_up_script_only_uses_the_standard_library():
+    text = (REPO / "autograder" / "sandbox_start.py").read_text()
+    imports = {line.split()[1] for line in text.splitlines() if line.startswith("import ")}
+    assert imports <= {"os", "resource", "shutil", "sys"}
+    assert Path(sys.executable).exists()
