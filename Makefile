@@ -47,12 +47,12 @@ book: $(STAMP) $(VENDOR_STAMP)
 test: $(STAMP) $(VENDOR_STAMP)
 	$(BIN)/python -m pytest
 
-## make exercises: regenerate exercises/ from solutions/ with nbgrader (never edit exercises/ by hand).
+## make exercises: regenerate exercises/ from solutions/ with nbgrader (never edit exercises/ by hand), and
+## register each assignment in the course's gradebook (gradebook.db in the course root), as grading needs.
 exercises: $(STAMP)
 	@for a in $(ASSIGNMENTS); do \
-	  GANCOURSE_COURSE_ROOT=$$(mktemp -d) && ln -s $(CURDIR)/solutions $$GANCOURSE_COURSE_ROOT/solutions && \
-	  GANCOURSE_COURSE_ROOT=$$GANCOURSE_COURSE_ROOT nbgrader generate_assignment $$a --force \
-	    --CourseDirectory.release_directory=$(CURDIR)/exercises --log-level=WARN; \
+	  nbgrader generate_assignment $$a --force --CourseDirectory.release_directory=$(CURDIR)/exercises \
+	    --log-level=WARN || exit 1; \
 	done
 
 ## make notebooks: rewrite book/<chapter>.ipynb, the launch buttons' copies of the chapters (never edit them by hand).

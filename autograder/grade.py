@@ -143,7 +143,7 @@ def _read_scores(assignment: str, result: Result) -> None:
                 source = gb.find_assignment(assignment)
             except MissingEntry:
                 raise SystemExit(f"{assignment} is not in the gradebook {root / 'gradebook.db'}: run "
-                                 f"`nbgrader generate_assignment {assignment}` (or `make exercises`) first") from None
+                                 f"`make exercises ASSIGNMENTS={assignment}` first") from None
             for nb in source.notebooks:
                 for cell in nb.grade_cells:
                     result.scores[cell.name] = (0.0, float(cell.max_score))
@@ -215,6 +215,9 @@ def report(results: list[Result]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # nbgrader runs the `alembic` command of its own environment when it opens a new gradebook: find it
+    # there even when that environment is not activated.
+    os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("assignment")
     parser.add_argument("--student", action="append", help="grade only this student (repeatable)")
@@ -239,8 +242,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Cannot grade {args.assignment}: the grading sandbox needs {available()}.", file=sys.stderr)
         return 2
     if not assignment_known(args.assignment):
-        print(f"{args.assignment} is not in the gradebook {course_root() / 'gradebook.db'}: run `nbgrader "
-              f"generate_assignment {args.assignment}` (or `make exercises`) first.", file=sys.stderr)
+        print(f"{args.assignment} is not in the gradebook {course_root() / 'gradebook.db'}: run "
+              f"`make exercises ASSIGNMENTS={args.assignment}` first (it registers the assignment).", file=sys.stderr)
         return 2
     start = time.perf_counter()
     results = grade_class(args.assignment, students, args.timeout, args.jobs, tqdm)

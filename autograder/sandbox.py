@@ -158,15 +158,17 @@ def _system_mounts() -> list[str]:
 
 
 def _python_mounts() -> list[str]:
+    """This Python and its environment, read-only, at their real paths and at the paths used to reach them
+    (a virtual environment reached through a symbolic link keeps working inside)."""
     args: list[str] = []
-    roots = {Path(sys.base_prefix).resolve(), Path(sys.prefix).resolve()}
-    for root in sorted(roots):
-        if not any(str(root).startswith(top) for top in ("/usr/", "/bin/", "/lib")):
-            args += ["--ro-bind", str(root), str(root)]
-    # The venv's python is a symlink to the base interpreter, possibly under a private home folder.
-    exe = Path(sys.executable)
-    if exe.parent != Path(sys.prefix) / "bin":
-        args += ["--ro-bind", str(exe.parent), str(exe.parent)]
+    seen: set[str] = set()
+    for given in (Path(sys.base_prefix), Path(sys.prefix), Path(sys.executable).parent):
+        real = given.resolve()
+        for dest in (real, given.absolute()):
+            if str(dest) in seen or any(str(dest).startswith(top) for top in ("/usr/", "/bin/", "/lib")):
+                continue
+            seen.add(str(dest))
+            args += ["--ro-bind", str(real), str(dest)]
     return args
 
 

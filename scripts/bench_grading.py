@@ -1,41 +1,102 @@
-"""Benchmark: grade one class one student at a time, then with every core, and compare.
+"""Benchmark the grading command against its budgets, measured in one run (a benchmark, not a test).
 
-    python scripts/bench_grading.py a1_two_networks --students 8
+    python scripts/bench_grading.py                       # every assignment, then a class of 20
+    python scripts/bench_grading.py --assignments a3_dcgan --class-size 6
 
-The class is made of copies of the solution and of the untouched release (half each), submitted
-into a throw-away course root. The script prints both wall times, their ratio, and whether every
-grade is identical (it exits 1 if not). A benchmark, not a test: the numbers go into the README.
+It prints
+
+* the seconds to grade one student (the solution) of every assignment, alone, and the peak memory
+  of that grading worker: the nbgrader process with its sandboxed kernel and its judge, summed over
+  the process tree and sampled every 0.1 s (budgets: 60 s and 2 GiB);
+* the wall time of one class of ``--class-size`` students (copies of the solution and of the
+  untouched release, half each) graded one at a time and ``--jobs`` at a time, their ratio
+  (budget: 1.8x with 2 jobs), and whether every grade is identical (it exits 1 if not).
+
+The numbers go into the README.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
 import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
+import psutil
+
 REPO = Path(__file__).resolve().parents[1]
+GiB = 2**30
 
 
 def course_env(root: Path) -> dict[str, str]:
-    """nbgrader needs the course root, and its helper tools (alembic) from this Python's folder."""
-    return dict(os.environ, GANCOURSE_COURSE_ROOT=str(root),
-                PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
+    return dict(os.environ, GANCOURSE_COURSE_ROOT=str(root))
 
 
-def grade(root: Path, assignment: str, jobs: int) -> float:
-    env = course_env(root)
+def make_course(root: Path, assignment: str) -> None:
+    (root / "solutions").symlink_to(REPO / "solutions")
+    subprocess.run([sys.executable, "-m", "nbgrader", "generate_assignment", assignment, "--force",
+                    "--log-level=WARN"], cwd=REPO, env=course_env(root), check=True)
+    shutil.copy(root / "gradebook.db", root / "gradebook.clean")
+
+
+def submit(root: Path, assignment: str, student: str, solved: bool) -> None:
+    source = REPO / ("solutions" if solved else "exercises") / assignment
+    shutil.copytree(source, root / "submitted" / student / assignment)
+
+
+class PeakMemory:
+    """The largest total resident memory of a process and all its descendants, sampled in a thread."""
+
+    def __init__(self, pid: int, every: float = 0.1) -> None:
+        self.root, self.every, self.peak, self._stop = psutil.Process(pid), every, 0, threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+        self._thread.start()
+
+    def _watch(self) -> None:
+        while not self._stop.is_set():
+            try:
+                procs = [self.root, *self.root.children(recursive=True)]
+            except psutil.Error:
+                break
+            total = 0
+            for proc in procs:
+                try:
+                    total += proc.memory_info().rss
+                except psutil.Error:
+                    pass
+            self.peak = max(self.peak, total)
+            time.sleep(self.every)
+
+    def stop(self) -> int:
+        self._stop.set()
+        self._thread.join()
+        return self.peak
+
+
+def grade(root: Path, assignment: str, jobs: int, students: list[str] | None = None) -> tuple[float, int, str]:
+    """Grade (all, or some) students from a clean gradebook: wall seconds, peak memory, the report."""
     for state in ("autograded", "grading_logs"):
         shutil.rmtree(root / state, ignore_errors=True)
-    shutil.copy(root / "gradebook.clean", root / "gradebook.db")  # the assignment, no grades yet
+    shutil.copy(root / "gradebook.clean", root / "gradebook.db")
+    cmd = [sys.executable, "-m", "autograder.grade", assignment, "--jobs", str(jobs)]
+    for student in students or []:
+        cmd += ["--student", student]
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "autograder.grade", assignment, "--jobs", str(jobs)], cwd=REPO, env=env,
-                   check=True, stdout=subprocess.DEVNULL)
-    return time.perf_counter() - start
+    proc = subprocess.Popen(cmd, cwd=REPO, env=course_env(root), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                            text=True)
+    memory = PeakMemory(proc.pid)
+    out, _ = proc.communicate()
+    seconds = time.perf_counter() - start
+    peak = memory.stop()
+    if proc.returncode != 0:
+        raise SystemExit(f"grading {assignment} failed:\n{out[-2000:]}")
+    return seconds, peak, out
 
 
 def grades(root: Path, assignment: str) -> dict:
@@ -46,30 +107,51 @@ def grades(root: Path, assignment: str) -> dict:
                 for sub in gb.assignment_submissions(assignment)}
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("assignment")
-    parser.add_argument("--students", type=int, default=8)
-    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
-    args = parser.parse_args()
+def one_student(assignment: str) -> tuple[float, float, int, str]:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        (root / "solutions").symlink_to(REPO / "solutions")
-        for i in range(args.students):
-            source = REPO / ("solutions" if i % 2 == 0 else "exercises") / args.assignment
-            shutil.copytree(source, root / "submitted" / f"student{i:02d}" / args.assignment)
-        env = course_env(root)
-        subprocess.run([sys.executable, "-m", "nbgrader", "generate_assignment", args.assignment, "--force",
-                        "--log-level=WARN"], cwd=REPO, env=env, check=True)
-        shutil.copy(root / "gradebook.db", root / "gradebook.clean")
-        serial = grade(root, args.assignment, 1)
-        first = grades(root, args.assignment)
-        parallel = grade(root, args.assignment, args.jobs)
-        second = grades(root, args.assignment)
-    same = first == second
-    print(f"{args.assignment}: {args.students} students; one at a time {serial:.1f} s, "
-          f"{args.jobs} at a time {parallel:.1f} s: {serial / parallel:.2f}x faster; "
-          f"grades identical: {same}")
+        make_course(root, assignment)
+        submit(root, assignment, "solution", solved=True)
+        wall, peak, report = grade(root, assignment, 1)
+    own = re.search(r"points in ([0-9.]+) s", report)
+    points = re.search(r"solution: ([0-9.]+/[0-9.]+) points", report)
+    return float(own.group(1)) if own else wall, wall, peak, points.group(1) if points else "?"
+
+
+def one_class(assignment: str, size: int, jobs: int) -> tuple[float, float, bool]:
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        make_course(root, assignment)
+        for i in range(size):
+            submit(root, assignment, f"student{i:02d}", solved=i % 2 == 0)
+        serial, _, _ = grade(root, assignment, 1)
+        first = grades(root, assignment)
+        parallel, _, _ = grade(root, assignment, jobs)
+        second = grades(root, assignment)
+    return serial, parallel, first == second
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--assignments", nargs="*", default=sorted(p.name for p in (REPO / "solutions").iterdir()
+                                                                    if p.is_dir()))
+    parser.add_argument("--class-assignment", default="a3_dcgan")
+    parser.add_argument("--class-size", type=int, default=20)
+    parser.add_argument("--jobs", type=int, default=2)
+    args = parser.parse_args()
+    print(f"{'assignment':<18} {'student s':>9} {'wall s':>7} {'peak GiB':>9} {'points':>8}")
+    worst_seconds, worst_memory = 0.0, 0
+    for assignment in args.assignments:
+        seconds, wall, peak, points = one_student(assignment)
+        worst_seconds, worst_memory = max(worst_seconds, seconds), max(worst_memory, peak)
+        print(f"{assignment:<18} {seconds:>9.1f} {wall:>7.1f} {peak / GiB:>9.2f} {points:>8}", flush=True)
+    print(f"slowest student {worst_seconds:.1f} s (budget 60 s); largest worker {worst_memory / GiB:.2f} GiB "
+          "(budget 2 GiB)")
+    if args.class_size <= 0:
+        return 0
+    serial, parallel, same = one_class(args.class_assignment, args.class_size, args.jobs)
+    print(f"{args.class_assignment}, a class of {args.class_size}: one at a time {serial:.1f} s, {args.jobs} at a time "
+          f"{parallel:.1f} s: {serial / parallel:.2f}x faster (budget 1.8x); grades identical: {same}")
     return 0 if same else 1
 
 
