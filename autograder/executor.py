@@ -89,6 +89,7 @@ class SandboxedExecute(Execute):
     def preprocess(self, nb, resources=None, km=None):
         from nbclient.client import NotebookClient
 
+        from autograder.judge import start_judge
         from autograder.probes import counterparts, sandboxed
 
         assignment = (resources or {}).get("nbgrader", {}).get("assignment", "")
@@ -102,6 +103,7 @@ class SandboxedExecute(Execute):
         store = resources.setdefault("gancourse", {})
         store.setdefault("probes", {})
         store["stopped"] = None
+        store["judge"] = start_judge(assignment)  # imports torch while the notebook runs
         try:
             NotebookClient.__init__(self, nb, km)
             self.reset_execution_trackers()

@@ -2,14 +2,13 @@
 
 ``JudgeParts`` is an nbgrader preprocessor placed right after the sandboxed Execute (see
 nbgrader_config.py). For a notebook it hands the probe data of every graded part to
-
-    python -m autograder.judges <assignment> <probes.json> <verdicts.json>
-
-a new Python process with limits on memory and time, which has never run student code. Back come
-one verdict per part. The preprocessor then rewrites each test cell's outputs: the cell keeps what
-it printed, loses any error or stderr output from the sandbox, and ends with the judge's verdict (an
-error output when the part failed). nbgrader's SaveAutoGrades then scores the cells as usual, so the
-points are nbgrader's own and formgrader, feedback and export work unchanged.
+``python -m autograder.judges <assignment>``, a new Python process with limits on memory and time,
+which has never run student code (the executor starts it when the notebook starts, so that its
+imports overlap with the execution). Back come one verdict per part. The preprocessor then rewrites
+each test cell's outputs: the cell keeps what it printed, loses any error or stderr output from the
+sandbox, and ends with the judge's verdict (an error output when the part failed). nbgrader's
+SaveAutoGrades then scores the cells as usual, so the points are nbgrader's own and formgrader,
+feedback and export work unchanged.
 """
 
 from __future__ import annotations
@@ -19,8 +18,6 @@ import os
 import resource
 import subprocess
 import sys
-import tempfile
-from pathlib import Path
 
 from nbformat import NotebookNode
 from nbgrader.preprocessors import NbGraderPreprocessor
@@ -69,7 +66,14 @@ class JudgeParts(NbGraderPreprocessor):
             return nb, resources
         assignment = resources["nbgrader"]["assignment"]
         probes = store.get("probes", {})
-        verdicts = self._judge(assignment, probes) if probes else {}
+        process = store.pop("judge", None)
+        if probes:
+            verdicts = self._judge(process, assignment, probes)
+        else:
+            verdicts = {}
+            if process is not None:
+                process.kill()
+                process.wait()
         for cell in nb.cells:
             part = part_of(cell)
             if part is None:
@@ -88,20 +92,25 @@ class JudgeParts(NbGraderPreprocessor):
             cell.outputs = kept
         return nb, resources
 
-    def _judge(self, assignment: str, probes: dict) -> dict:
-        with tempfile.TemporaryDirectory(prefix="gancourse-judge-") as tmp:
-            data, out = Path(tmp) / "probes.json", Path(tmp) / "verdicts.json"
-            data.write_text(json.dumps(probes))
-            env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
-            try:
-                proc = subprocess.run([sys.executable, "-m", "autograder.judges", assignment, str(data), str(out)],
-                                      capture_output=True, text=True, timeout=2 * self.cpu_seconds, env=env,
-                                      preexec_fn=_limit_judge(self.memory_mb, self.cpu_seconds))
-            except subprocess.TimeoutExpired:
-                return {part: {"passed": False, "message": f"[{part}] the grader ran out of time judging this "
-                               "part's data."} for part in probes}
-            if proc.returncode != 0 or not out.exists():
-                self.log.error("The judge failed (exit %s): %s", proc.returncode, proc.stderr[-2000:])
-                return {part: {"passed": False, "message": f"[{part}] the grader could not judge this part "
-                               "(the judge process failed; your instructor has the log)."} for part in probes}
-            return json.loads(out.read_text())
+    def _judge(self, process: subprocess.Popen | None, assignment: str, probes: dict) -> dict:
+        process = process or start_judge(assignment, self.memory_mb, self.cpu_seconds)
+        try:
+            out, err = process.communicate(json.dumps(probes), timeout=2 * self.cpu_seconds)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            return {part: {"passed": False, "message": f"[{part}] the grader ran out of time judging this "
+                           "part's data."} for part in probes}
+        try:
+            return json.loads(out)
+        except json.JSONDecodeError:
+            self.log.error("The judge failed (exit %s): %s", process.returncode, err[-2000:])
+            return {part: {"passed": False, "message": f"[{part}] the grader could not judge this part "
+                           "(the judge process failed; your instructor has the log)."} for part in probes}
+
+
+def start_judge(assignment: str, memory_mb: int = 4096, cpu_seconds: int = 600) -> subprocess.Popen:
+    """A fresh judge process for one notebook; it imports while the notebook runs, then waits for the data."""
+    env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    return subprocess.Popen([sys.executable, "-m", "autograder.judges", assignment], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                            preexec_fn=_limit_judge(memory_mb, cpu_seconds))

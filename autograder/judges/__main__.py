@@ -1,27 +1,29 @@
-"""The judge process: ``python -m autograder.judges <assignment> <probes.json> <verdicts.json>``.
+"""The judge process: ``python -m autograder.judges <assignment>``, probe data on stdin, verdicts on stdout.
 
 Started by nbgrader's autograde (autograder/judge.py) once per notebook, with limits on memory and
-time; it imports only torch, NumPy and the judges, and never runs student code.
+time, as the notebook starts running (so that its imports overlap with the execution); it waits for
+the probes' data, a JSON object {part: {"npz": ...}}, and answers {part: {"passed", "message"}}. It
+imports only torch, NumPy and the judges, and never runs student code.
 """
 
 from __future__ import annotations
 
 import json
 import sys
-from pathlib import Path
 
 
 def main(argv: list[str] | None = None) -> int:
-    """python -m autograder.judges <assignment> <probes.json> <verdicts.json>: judge each part's probe data."""
+    """Judge each part's probe data (read from stdin) and print the verdicts as JSON."""
     import torch
 
     from autograder.judges import Verdict, judge_record
     from autograder.probes.record import Record
 
-    assignment, source, target = argv if argv is not None else sys.argv[1:]
+    (assignment,) = argv if argv is not None else sys.argv[1:]
     torch.set_num_threads(1)
+    probes = json.loads(sys.stdin.read() or "{}")
     verdicts = {}
-    for part, payload in json.loads(Path(source).read_text()).items():
+    for part, payload in probes.items():
         try:
             record = Record.decode(payload["npz"])
         except Exception as err:  # noqa: BLE001 - unreadable data earns nothing
@@ -30,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             verdict = judge_record(assignment, part, record)
         verdicts[part] = {"passed": verdict.passed, "message": verdict.message}
-    Path(target).write_text(json.dumps(verdicts))
+    sys.stdout.write(json.dumps(verdicts))
     return 0
 
 
