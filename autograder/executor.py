@@ -50,8 +50,9 @@ class SandboxedKernelManager(AsyncKernelManager):
     async def _async_launch_kernel(self, kernel_cmd: list[str], **kw):
         assert self.sandbox is not None
         folder = kw.pop("cwd", None)
-        if folder:
-            self.sandbox.copy_submission(Path(folder))
+        self.skipped = self.sandbox.copy_submission(Path(folder)) if folder else []
+        for item in self.skipped:
+            self.log.warning("Left out of the sandbox: %s", item)
         self.sandbox.make_readable(Path(self.connection_file))
         inner = [c for c in kernel_cmd if not c.startswith("--IPKernelApp.exec_files")]
         env = {k: v for k, v in (kw.pop("env", None) or {}).items() if k == "NBGRADER_EXECUTION"}
@@ -111,12 +112,17 @@ class SandboxedExecute(Execute):
             with self.setup_kernel():
                 info = self.wait_for_reply(self.kc.kernel_info())
                 self.nb.metadata["language_info"] = info["content"]["language_info"]
+                skipped = getattr(self.km, "skipped", [])
                 for index, cell in enumerate(self.nb.cells):
                     if store["stopped"]:
                         if cell.cell_type == "code":
                             cell.outputs = [self._note(f"This cell was not run: {store['stopped']}")]
                         continue
                     self._run_cell(cell, index, store)
+                    if skipped and cell.cell_type == "code":
+                        cell.outputs.insert(0, self._note("The grader left these files of your submission out of "
+                                                          f"the run: {', '.join(skipped)}."))
+                        skipped = []
             self.set_widgets_metadata()
         finally:
             self._sandbox.cleanup()

@@ -243,10 +243,32 @@ class Sandbox:
                                          f"student:x:{self.uid}:{self.uid}:student:{HOME}:/usr/sbin/nologin\n")
         (self.box / "group").write_text(f"root:x:0:\nstudent:x:{self.uid}:\n")
 
-    def copy_submission(self, folder: Path) -> None:
-        """A copy of the submission's files, notebooks excluded (the kernel gets its cells one by one)."""
-        shutil.copytree(folder, self.submission, dirs_exist_ok=True, symlinks=True,
-                        ignore=shutil.ignore_patterns("*.ipynb", ".ipynb_checkpoints"))
+    def copy_submission(self, folder: Path) -> list[str]:
+        """Copy the submission's files for the sandbox; return what was left out, and why.
+
+        Notebooks stay out (the kernel gets its cells one by one, and the graded copy holds the test
+        cells), so do symbolic links (they could point anywhere on the grader's disk) and whatever
+        exceeds half of the sandbox's disk.
+        """
+        budget = self.limits.disk_mb * 2**20 // 2
+        skipped: list[str] = []
+        for path in sorted(folder.rglob("*")):
+            relative = path.relative_to(folder)
+            if any(part == ".ipynb_checkpoints" for part in relative.parts) or path.suffix == ".ipynb":
+                continue
+            if path.is_symlink():
+                skipped.append(f"{relative} (a symbolic link)")
+            elif path.is_dir():
+                (self.submission / relative).mkdir(parents=True, exist_ok=True)
+            elif path.is_file():
+                size = path.stat().st_size
+                if size > budget:
+                    skipped.append(f"{relative} (too large: {size // 2**20} MB)")
+                    continue
+                budget -= size
+                (self.submission / relative).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(path, self.submission / relative)
+        return skipped
 
     def command(self, inner: list[str], env: dict[str, str]) -> list[str]:
         """The bubblewrap command line that runs ``inner`` in this sandbox, with only ``env`` set."""

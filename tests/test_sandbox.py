@@ -222,3 +222,62 @@ def test_the_sandbox_start_up_script_only_uses_the_standard_library():
     imports = {line.split()[1] for line in text.splitlines() if line.startswith("import ")}
     assert imports <= {"os", "resource", "shutil", "sys"}
     assert Path(sys.executable).exists()
+
+
+def test_symbolic_links_and_oversized_files_of_a_submission_stay_out(tmp_path):
+    folder = tmp_path / "submission"
+    (folder / "data").mkdir(parents=True)
+    (folder / "data" / "small.txt").write_text("ok")
+    (folder / "big.bin").write_bytes(b"x" * (3 * 2**20))
+    (folder / "solutions").symlink_to(REPO / "solutions")
+    (folder / "notes.ipynb").write_text("{}")
+    box = Sandbox("a3_dcgan", {}, Limits(disk_mb=4))
+    try:
+        skipped = box.copy_submission(folder)
+        copied = sorted(str(p.relative_to(box.submission)) for p in box.submission.rglob("*"))
+    finally:
+        box.cleanup()
+    assert copied == ["data", "data/small.txt"]
+    assert skipped == ["big.bin (too large: 3 MB)", "solutions (a symbolic link)"]
+
+
+def test_the_judge_refuses_a_graph_that_reads_a_file():
+    """A forward pass that calls torch.from_file would read the judge's disk when rerun: it is refused."""
+    import torch
+    from torch import nn
+
+    from autograder.judges import GradingFailure
+    from autograder.judges.graph import Graph
+    from autograder.probes.graph import trace
+    from autograder.probes.record import Record
+
+    secret = REPO / "solutions" / "a3_dcgan" / "dcgan.ipynb"
+
+    class Reader(nn.Module):
+        def forward(self, x):
+            data = torch.from_file(str(secret), size=16, dtype=torch.uint8)
+            return x + data.float().sum()
+
+    record = Record()
+    trace(record, "net", Reader(), torch.zeros(2))
+    with pytest.raises(GradingFailure, match="from_file"):
+        Graph(Record.decode(record.encode()), "net")
+
+
+def test_the_judge_refuses_probe_data_that_unpacks_into_more_than_it_accepts():
+    import base64
+    import io
+    import zipfile
+
+    from autograder.probes.record import Record
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:  # 1 GB of zeros in a few MB
+        with archive.open("bomb.npy", "w", force_zip64=True) as f:
+            f.write(b"\x93NUMPY\x01\x00v\x00{'descr': '|u1', 'fortran_order': False, 'shape': (1073741824,), }"
+                    .ljust(128, b" ")[:127] + b"\n")
+            chunk = bytes(2**24)
+            for _ in range(64):
+                f.write(chunk)
+    with pytest.raises(ValueError, match="larger than the judge accepts"):
+        Record.decode(base64.b64encode(buffer.getvalue()).decode(), max_bytes=100 * 2**20)

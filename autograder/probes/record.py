@@ -10,6 +10,7 @@ import json
 import sys
 import traceback
 import warnings
+import zipfile
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -76,15 +77,13 @@ class Record:
     @classmethod
     def decode(cls, text: str, max_bytes: int = 256_000_000) -> Record:
         raw = base64.b64decode(text.encode("ascii"), validate=True)
+        with zipfile.ZipFile(io.BytesIO(raw)) as archive:  # sizes before unpacking anything
+            if sum(info.file_size for info in archive.infolist()) > max_bytes:
+                raise ValueError("the probe data is larger than the judge accepts")
         arrays: dict[str, np.ndarray] = {}
         with np.load(io.BytesIO(raw), allow_pickle=False) as npz:
-            total = 0
             for name in npz.files:
-                value = npz[name]
-                total += value.nbytes
-                if total > max_bytes:
-                    raise ValueError("the probe data is larger than the judge accepts")
-                arrays[name] = value
+                arrays[name] = npz[name]
         facts = json.loads(arrays.pop(FACTS).tobytes().decode()) if FACTS in arrays else {}
         return cls(arrays, facts)
 
