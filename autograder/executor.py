@@ -91,14 +91,14 @@ class SandboxedExecute(Execute):
         from nbclient.client import NotebookClient
 
         from autograder.judge import start_judge
-        from autograder.probes import counterparts, sandboxed
+        from autograder.probes import library_objects, sandboxed
 
         assignment = (resources or {}).get("nbgrader", {}).get("assignment", "")
         if not sandboxed(assignment):  # an assignment whose checks still run inside the kernel
             self.kernel_manager_class = AsyncKernelManager
             return super().preprocess(nb, resources, km)
         self.kernel_manager_class = SandboxedKernelManager
-        self._sandbox = Sandbox(assignment, counterparts(assignment))
+        self._sandbox = Sandbox(assignment, library_objects(assignment))
         self._output_bytes: dict[int, int] = {}
         self._dropped: set[int] = set()
         store = resources.setdefault("gancourse", {})

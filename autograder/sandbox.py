@@ -198,11 +198,11 @@ def _parents(paths) -> list[str]:
 class Sandbox:
     """The folders and command line of one grading kernel's container (one notebook of one student)."""
 
-    def __init__(self, assignment: str, counterparts: dict[str, str] | None = None,
+    def __init__(self, assignment: str, counterparts: dict[str, list[str]] | None = None,
                  limits: Limits | None = None) -> None:
         self.assignment = assignment
         self.limits = limits or Limits.from_env()
-        self.counterparts = dict(counterparts or {})  # part -> "gancourse.module.Name"
+        self.counterparts = dict(counterparts or {})  # part -> ["gancourse.module.Name", ...]
         self.released: set[str] = set()
         self.box = Path(tempfile.mkdtemp(prefix="gancourse-sandbox-"))
         self.lib = self.box / "lib"
@@ -226,10 +226,11 @@ class Sandbox:
 
     def _stubbed(self) -> dict[str, set[str]]:
         stubbed: dict[str, set[str]] = {}
-        for part, target in self.counterparts.items():
-            if part not in self.released and target:
-                module, _, name = target.rpartition(".")
-                stubbed.setdefault(module, set()).add(name)
+        for part, targets in self.counterparts.items():
+            if part not in self.released:
+                for target in [targets] if isinstance(targets, str) else targets:
+                    module, _, name = target.rpartition(".")
+                    stubbed.setdefault(module, set()).add(name)
         return stubbed
 
     def release(self, part: str) -> None:

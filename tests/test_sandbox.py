@@ -185,12 +185,12 @@ def test_a_stubbed_class_cannot_be_built_or_subclassed_and_keeps_its_docstring()
 
 
 def test_the_library_builds_with_every_assignments_parts_stubbed():
-    from autograder.probes import counterparts
+    from autograder.probes import library_objects
 
     for path in sorted((REPO / "autograder" / "probes").glob("a*.py")) + [REPO / "autograder/probes/portfolio.py"]:
         if not path.exists():
             continue
-        parts = counterparts(path.stem + "_x")
+        parts = library_objects(path.stem + "_x")
         seen = run_inside("""
             import importlib, json, pkgutil, gancourse
             names = [m.name for m in pkgutil.iter_modules(gancourse.__path__)]

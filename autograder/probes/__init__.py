@@ -45,19 +45,28 @@ def sandboxed(assignment: str) -> bool:
     return bool(assignment) and (HERE / f"{module_name(assignment)}.py").is_file()
 
 
-def counterparts(assignment: str) -> dict[str, str]:
-    """part -> the course library's object of the same concept, stubbed in the sandbox until the part is done.
+def library_objects(assignment: str) -> dict[str, list[str]]:
+    """part -> the course library's objects of the same concept, stubbed in the sandbox until the part is done.
 
-    Read from the probe module's ``COUNTERPARTS`` without importing it (the grader's own process has
-    no need for torch).
+    The first is the library's version of the part (the grader's reference for it); any others are
+    library functions that give the same answer for some argument (the smoothed loss with target 1
+    is the plain loss), which must not be borrowed either. ``COUNTERPARTS`` in the probe module maps
+    a part to one name or a list of names; it is read without importing the module (the grader's own
+    process has no need for torch).
     """
     path = HERE / f"{module_name(assignment)}.py"
     if not assignment or not path.is_file():
         return {}
     for node in ast.parse(path.read_text()).body:
         if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "COUNTERPARTS" for t in node.targets):
-            return dict(ast.literal_eval(node.value))
+            table = ast.literal_eval(node.value)
+            return {part: [names] if isinstance(names, str) else list(names) for part, names in table.items()}
     return {}
+
+
+def counterparts(assignment: str) -> dict[str, str]:
+    """part -> the course library's version of that part ("gancourse.latent.lerp"): the grader's reference."""
+    return {part: names[0] for part, names in library_objects(assignment).items()}
 
 
 def run(assignment: str, part: str, *answers) -> None:
