@@ -18,16 +18,10 @@ from .train import real_batches, seed_everything
 
 
 def cycle_consistency_loss(real_a: torch.Tensor, real_b: torch.Tensor, g_ab: nn.Module, g_ba: nn.Module,
-                           lam: float = 10.0, fake_b: torch.Tensor | None = None,
-                           fake_a: torch.Tensor | None = None) -> torch.Tensor:
-    """lam * (mean |G_BA(G_AB(a)) - a| + mean |G_AB(G_BA(b)) - b|): both cycles, L1 (Zhu et al. 2017; chapter 7).
-
-    Pass ``fake_b = G_AB(a)`` and ``fake_a = G_BA(b)`` if they are already computed, to save two passes.
-    """
-    fake_b = g_ab(real_a) if fake_b is None else fake_b
-    fake_a = g_ba(real_b) if fake_a is None else fake_a
-    forward_cycle = (g_ba(fake_b) - real_a).abs().mean()
-    backward_cycle = (g_ab(fake_a) - real_b).abs().mean()
+                           lam: float = 10.0) -> torch.Tensor:
+    """lam * (mean |G_BA(G_AB(a)) - a| + mean |G_AB(G_BA(b)) - b|): both cycles, L1 (Zhu et al. 2017; chapter 7)."""
+    forward_cycle = (g_ba(g_ab(real_a)) - real_a).abs().mean()
+    backward_cycle = (g_ab(g_ba(real_b)) - real_b).abs().mean()
     return lam * (forward_cycle + backward_cycle)
 
 
@@ -42,7 +36,7 @@ def generator_objective(real_a: torch.Tensor, real_b: torch.Tensor, g_ab: nn.Mod
     fake_b, fake_a = g_ab(real_a), g_ba(real_b)
     adversarial = (losses.non_saturating_generator_loss(d_b(fake_b))
                    + losses.non_saturating_generator_loss(d_a(fake_a)))
-    cycle_error = cycle_consistency_loss(real_a, real_b, g_ab, g_ba, 1.0, fake_b=fake_b, fake_a=fake_a)
+    cycle_error = cycle_consistency_loss(real_a, real_b, g_ab, g_ba, 1.0)
     cycle = lam * cycle_error
     return {"total": adversarial + cycle, "adversarial": adversarial, "cycle": cycle, "cycle_error": cycle_error}
 
