@@ -16,6 +16,7 @@ fed to a cGAN controls the digit it draws (chapter 4).
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -108,19 +109,20 @@ def classifier_features(
 def classifier_fid(
     real_images: torch.Tensor, fake_images: torch.Tensor,
     classifier: MNISTClassifier | None = None, batch_size: int = 500,
+    distance: Callable[[np.ndarray, np.ndarray], float] = metrics.frechet_distance_from_features,
 ) -> float:
     """Course-classifier FID: the Fréchet distance (float64) between the classifier's 64-d features
     of real and generated digits (chapter 6).
 
-    Label the result as course-classifier FID: it is not comparable with an Inception FID. Each set
-    needs at least 64 images, and a few hundred or more for a stable value (the estimate is biased
-    upwards for small sets, so compare numbers only at the same sample size).
+    ``distance`` receives the two sets' features as float64 arrays (N, 64), real first; another
+    distance on the same features can be passed instead of the Fréchet distance. Label the result as
+    course-classifier FID: it is not comparable with an Inception FID. Each set needs at least 64
+    images, and a few hundred or more for a stable value (the estimate is biased upwards for small
+    sets, so compare numbers only at the same sample size).
     """
     net = classifier if classifier is not None else load_course_classifier()
-    return metrics.frechet_distance_from_features(
-        classifier_features(real_images, net, batch_size).double(),
-        classifier_features(fake_images, net, batch_size).double(),
-    )
+    return float(distance(classifier_features(real_images, net, batch_size).double().numpy(),
+                          classifier_features(fake_images, net, batch_size).double().numpy()))
 
 
 def per_class_accuracy(
