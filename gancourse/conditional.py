@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from . import losses
+from . import fixes, losses
 from .nets import DCGANDiscriminator, DCGANGenerator
 from .train import History, pick_device, real_batches, round_record, run_rounds, seed_everything
 
@@ -33,10 +33,14 @@ def one_hot(labels: torch.Tensor, n_classes: int = 10) -> torch.Tensor:
 
 
 class ConditionalGenerator(DCGANGenerator):
-    """G(z, y): the DCGAN generator fed with z joined to the one-hot label (cGAN and ACGAN)."""
+    """G(z, y): the DCGAN generator fed with z joined to the one-hot label (cGAN and ACGAN).
 
-    def __init__(self, latent_dim: int = 100, n_classes: int = 10) -> None:
-        super().__init__(latent_dim + n_classes)
+    ``width`` is the DCGAN generator's (the channels of its first 7x7 layer); the defaults are those
+    the book's cGAN and ACGAN were trained with.
+    """
+
+    def __init__(self, latent_dim: int = 100, n_classes: int = 10, width: int = 256) -> None:
+        super().__init__(latent_dim + n_classes, width=width)
         self.latent_dim, self.n_classes = latent_dim, n_classes
 
     def forward(self, z: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
@@ -44,15 +48,28 @@ class ConditionalGenerator(DCGANGenerator):
 
 
 class ConditionalDiscriminator(DCGANDiscriminator):
-    """D(x, y): the DCGAN discriminator reading the image plus one constant plane per class."""
+    """D(x, y): the DCGAN discriminator reading the image plus one constant plane per class.
 
-    def __init__(self, n_classes: int = 10, dropout: float = 0.3) -> None:
-        super().__init__(dropout=dropout, in_channels=1 + n_classes)
+    ``width`` is the DCGAN discriminator's (the channels of its first convolution). ``minibatch=True``
+    puts a :class:`~gancourse.fixes.MinibatchDiscrimination` layer between the flattened features and
+    the logit, so that each logit also sees how close the other samples of the batch are (chapter 5;
+    the portfolio's fix). ``dropout`` is the DCGAN discriminator's.
+    """
+
+    def __init__(self, n_classes: int = 10, width: int = 64, minibatch: bool = False, *,
+                 dropout: float = 0.3) -> None:
+        super().__init__(dropout=dropout, in_channels=1 + n_classes, width=width)
         self.n_classes = n_classes
+        self.minibatch = fixes.MinibatchDiscrimination(self.logit.in_features) if minibatch else None
+        if minibatch:
+            self.logit = nn.Linear(self.logit.in_features + self.minibatch.num_kernels, 1)
 
     def forward(self, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         planes = one_hot(labels, self.n_classes)[:, :, None, None].expand(-1, -1, *x.shape[-2:])
-        return super().forward(torch.cat([x, planes.to(x.dtype)], dim=1))
+        h = self.features(torch.cat([x, planes.to(x.dtype)], dim=1))
+        if self.minibatch is not None:
+            h = self.minibatch(h)
+        return self.logit(h).squeeze(1)
 
 
 class ACGANDiscriminator(DCGANDiscriminator):

@@ -15,13 +15,13 @@ def one_hot(labels, n_classes=10):
 """,
     "ConditionalGenerator": """
 class ConditionalGenerator(nn.Module):
-    def __init__(self, latent_dim, n_classes=10, hidden=256):
+    def __init__(self, latent_dim=100, n_classes=10, width=256):
         super().__init__()
         self.latent_dim, self.n_classes = latent_dim, n_classes
         self.net = nn.Sequential(
-            nn.Linear(latent_dim + n_classes, hidden), nn.LeakyReLU(0.2),
-            nn.Linear(hidden, 2 * hidden), nn.BatchNorm1d(2 * hidden), nn.LeakyReLU(0.2),
-            nn.Linear(2 * hidden, 28 * 28), nn.Tanh(),
+            nn.Linear(latent_dim + n_classes, width), nn.LeakyReLU(0.2),
+            nn.Linear(width, 2 * width), nn.BatchNorm1d(2 * width), nn.LeakyReLU(0.2),
+            nn.Linear(2 * width, 28 * 28), nn.Tanh(),
         )
 
     def forward(self, z, labels):
@@ -30,18 +30,18 @@ class ConditionalGenerator(nn.Module):
 """,
     "ConditionalDiscriminator": """
 class ConditionalDiscriminator(nn.Module):
-    def __init__(self, n_classes=10, hidden=64):
+    def __init__(self, n_classes=10, width=64):
         super().__init__()
         self.n_classes = n_classes
         self.net = nn.Sequential(
-            nn.Conv2d(1 + n_classes, hidden, 4, stride=2, padding=1), nn.LeakyReLU(0.2),
-            nn.Conv2d(hidden, 2 * hidden, 4, stride=2, padding=1), nn.LeakyReLU(0.2),
-            nn.Flatten(), nn.Linear(2 * hidden * 7 * 7, 1),
+            nn.Conv2d(1 + n_classes, width, 4, stride=2, padding=1), nn.LeakyReLU(0.2),
+            nn.Conv2d(width, 2 * width, 4, stride=2, padding=1), nn.LeakyReLU(0.2),
+            nn.Flatten(), nn.Linear(2 * width * 7 * 7, 1),
         )
 
     def forward(self, images, labels):
-        n, _, height, width = images.shape
-        planes = one_hot(labels, self.n_classes).view(n, self.n_classes, 1, 1).expand(-1, -1, height, width)
+        n, _, rows, cols = images.shape
+        planes = one_hot(labels, self.n_classes).view(n, self.n_classes, 1, 1).expand(-1, -1, rows, cols)
         return self.net(torch.cat([images, planes], dim=1)).squeeze(1)
 """,
     "acgan_auxiliary_loss": """
@@ -69,32 +69,32 @@ def dcgan_init(m):
         nn.init.normal_(m.weight, 1.0, 0.02)
 
 class ConditionalGenerator(nn.Module):
-    def __init__(self, latent_dim, n_classes=10, hidden=64):
+    def __init__(self, latent_dim=100, n_classes=10, width=256):
         super().__init__()
-        self.latent_dim, self.n_classes, self.hidden = latent_dim, n_classes, hidden
+        self.latent_dim, self.n_classes, self.width = latent_dim, n_classes, width
         self.label_code = nn.Embedding(n_classes, n_classes)
-        self.project = nn.Sequential(nn.Linear(latent_dim + n_classes, 2 * hidden * 7 * 7, bias=False),
-                                     nn.BatchNorm1d(2 * hidden * 7 * 7), nn.ReLU())
+        self.project = nn.Sequential(nn.Linear(latent_dim + n_classes, 2 * width * 7 * 7, bias=False),
+                                     nn.BatchNorm1d(2 * width * 7 * 7), nn.ReLU())
         self.up = nn.Sequential(
-            nn.ConvTranspose2d(2 * hidden, hidden, 4, 2, 1, bias=False), nn.BatchNorm2d(hidden), nn.ReLU(),
-            nn.ConvTranspose2d(hidden, 1, 4, 2, 1), nn.Tanh(),
+            nn.ConvTranspose2d(2 * width, width, 4, 2, 1, bias=False), nn.BatchNorm2d(width), nn.ReLU(),
+            nn.ConvTranspose2d(width, 1, 4, 2, 1), nn.Tanh(),
         )
         self.apply(dcgan_init)
 
     def forward(self, z, labels):
         h = self.project(torch.cat((z, self.label_code(labels)), 1))
-        return self.up(h.reshape(len(z), 2 * self.hidden, 7, 7))
+        return self.up(h.reshape(len(z), 2 * self.width, 7, 7))
 """,
     "ConditionalDiscriminator": """
 class ConditionalDiscriminator(nn.Module):
-    def __init__(self, n_classes=10, hidden=64):
+    def __init__(self, n_classes=10, width=64):
         super().__init__()
         self.n_classes = n_classes
         self.label_plane = nn.Embedding(n_classes, 28 * 28)
         self.body = nn.Sequential(
-            nn.Conv2d(2, hidden, 5, 2, 2), nn.LeakyReLU(0.2), nn.Dropout(0.3),
-            nn.Conv2d(hidden, 2 * hidden, 5, 2, 2), nn.BatchNorm2d(2 * hidden), nn.LeakyReLU(0.2),
-            nn.Flatten(), nn.Linear(2 * hidden * 49, 1),
+            nn.Conv2d(2, width, 5, 2, 2), nn.LeakyReLU(0.2), nn.Dropout(0.3),
+            nn.Conv2d(width, 2 * width, 5, 2, 2), nn.BatchNorm2d(2 * width), nn.LeakyReLU(0.2),
+            nn.Flatten(), nn.Linear(2 * width * 49, 1),
         )
 
     def forward(self, images, labels):
@@ -118,12 +118,12 @@ def one_hot(labels, n_classes=10):
 """,
     "ConditionalGenerator": """
 class ConditionalGenerator(nn.Module):
-    def __init__(self, latent_dim, n_classes=10, hidden=128):
+    def __init__(self, latent_dim=100, n_classes=10, width=256):
         super().__init__()
         self.latent_dim, self.n_classes = latent_dim, n_classes
-        self.from_z = nn.Linear(latent_dim, hidden)
-        self.from_label = nn.Linear(n_classes, hidden, bias=False)
-        self.rest = nn.Sequential(nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, 784))
+        self.from_z = nn.Linear(latent_dim, width)
+        self.from_label = nn.Linear(n_classes, width, bias=False)
+        self.rest = nn.Sequential(nn.ReLU(), nn.Linear(width, width), nn.ReLU(), nn.Linear(width, 784))
 
     def forward(self, z, labels):
         y = F.one_hot(labels, self.n_classes).to(z.dtype)
@@ -132,13 +132,13 @@ class ConditionalGenerator(nn.Module):
 """,
     "ConditionalDiscriminator": """
 class ConditionalDiscriminator(nn.Module):
-    def __init__(self, n_classes=10, hidden=64):
+    def __init__(self, n_classes=10, width=64):
         super().__init__()
         self.n_classes = n_classes
-        self.features = nn.Sequential(nn.Flatten(), nn.Linear(784, 4 * hidden), nn.LeakyReLU(0.2),
-                                      nn.Linear(4 * hidden, hidden), nn.LeakyReLU(0.2))
-        self.real_or_fake = nn.Linear(hidden, 1)
-        self.class_embedding = nn.Embedding(n_classes, hidden)
+        self.features = nn.Sequential(nn.Flatten(), nn.Linear(784, 4 * width), nn.LeakyReLU(0.2),
+                                      nn.Linear(4 * width, width), nn.LeakyReLU(0.2))
+        self.real_or_fake = nn.Linear(width, 1)
+        self.class_embedding = nn.Embedding(n_classes, width)
 
     def forward(self, images, labels):
         h = self.features(images)
@@ -152,7 +152,72 @@ def acgan_auxiliary_loss(class_logits, labels):
 """,
 }
 
-CORRECT = {"planes": PLANES, "embedding": EMBEDDING, "projection": PROJECTION}
+# Variant "tutorial": the idioms of the PyTorch-GAN cGAN example (an MLP generator built from a block
+# helper with BatchNorm1d(out, 0.8), label embeddings joined to z and to the flattened image, img.size(0)),
+# F.one_hot with num_classes=, and nn.CrossEntropyLoss.
+TUTORIAL = {
+    "one_hot": """
+def one_hot(labels, n_classes=10):
+    return torch.nn.functional.one_hot(labels, num_classes=n_classes).to(torch.float32)
+""",
+    "ConditionalGenerator": """
+img_shape = (1, 28, 28)
+
+
+class ConditionalGenerator(nn.Module):
+    def __init__(self, latent_dim=100, n_classes=10, width=256):
+        super().__init__()
+        self.latent_dim, self.n_classes = latent_dim, n_classes
+        self.label_emb = nn.Embedding(n_classes, n_classes)
+
+        def block(in_feat, out_feat, normalize=True):
+            layers = [nn.Linear(in_feat, out_feat)]
+            if normalize:
+                layers.append(nn.BatchNorm1d(out_feat, 0.8))
+            layers.append(nn.LeakyReLU(0.2, inplace=True))
+            return layers
+
+        self.model = nn.Sequential(
+            *block(latent_dim + n_classes, width // 2, normalize=False),
+            *block(width // 2, width),
+            nn.Linear(width, math.prod(img_shape)),
+            nn.Tanh(),
+        )
+
+    def forward(self, noise, labels):
+        gen_input = torch.cat((self.label_emb(labels), noise), -1)
+        img = self.model(gen_input)
+        return img.view(img.size(0), *img_shape)
+""",
+    "ConditionalDiscriminator": """
+class ConditionalDiscriminator(nn.Module):
+    def __init__(self, n_classes=10, width=64):
+        super().__init__()
+        self.n_classes = n_classes
+        self.label_embedding = nn.Embedding(n_classes, n_classes)
+        self.model = nn.Sequential(
+            nn.Linear(n_classes + 784, 4 * width),
+            nn.LeakyReLU(0.2, inplace=True),
+            nn.Linear(4 * width, 4 * width),
+            nn.Dropout(0.4),
+            nn.LeakyReLU(0.2, inplace=True),
+            nn.Linear(4 * width, 1),
+        )
+
+    def forward(self, img, labels):
+        d_in = torch.cat((img.view(img.size(0), -1), self.label_embedding(labels)), -1)
+        return self.model(d_in).view(-1)
+""",
+    "acgan_auxiliary_loss": """
+auxiliary_loss = nn.CrossEntropyLoss()
+
+
+def acgan_auxiliary_loss(class_logits, labels):
+    return auxiliary_loss(class_logits, labels)
+""",
+}
+
+CORRECT = {"planes": PLANES, "embedding": EMBEDDING, "projection": PROJECTION, "tutorial": TUTORIAL}
 
 # --- the usual mistakes: each one must lose that part's points ----------------------------------
 G_SOLUTION = PLANES["ConditionalGenerator"]
@@ -168,8 +233,9 @@ WRONG = {
                          "    return torch.eye(n_classes, dtype=torch.float64, device=labels.device)[labels]"),
         "made_on_the_cpu": "def one_hot(labels, n_classes=10):\n    return torch.eye(n_classes)[labels]",
         "transposed": "def one_hot(labels, n_classes=10):\n    return F.one_hot(labels, n_classes).float().T",
-        "library_object": "one_hot = conditional.one_hot",
-        "library_wrapper": "def one_hot(labels, n_classes=10):\n    return conditional.one_hot(labels, n_classes)",
+        "changes_its_input": ("def one_hot(labels, n_classes=10):\n    rows = torch.zeros(len(labels), n_classes)\n"
+                              "    rows[torch.arange(len(labels)), labels] = 1.0\n    labels.zero_()\n"
+                              "    return rows.to(labels.device)"),
     },
     "ConditionalGenerator": {
         "ignores_label": G_SOLUTION.replace("zy = torch.cat([z, one_hot(labels, self.n_classes)], dim=1)",
@@ -180,14 +246,18 @@ WRONG = {
                                                       "one_hot(labels.flip(0), self.n_classes)"),
         "joined_along_batch": G_SOLUTION.replace("self.n_classes)], dim=1)", "self.n_classes)], dim=0)"),
         "always_ten_classes": G_SOLUTION.replace("one_hot(labels, self.n_classes)", "one_hot(labels, 10)"),
-        "no_tanh": G_SOLUTION.replace("nn.Linear(2 * hidden, 28 * 28), nn.Tanh(),", "nn.Linear(2 * hidden, 28 * 28),"),
+        "no_tanh": G_SOLUTION.replace("nn.Linear(2 * width, 28 * 28), nn.Tanh(),", "nn.Linear(2 * width, 28 * 28),"),
+        "sigmoid_output": G_SOLUTION.replace("nn.Tanh(),", "nn.Sigmoid(),"),
+        "batchnorm_at_output": G_SOLUTION.replace("nn.Linear(2 * width, 28 * 28), nn.Tanh(),",
+                                                  "nn.Linear(2 * width, 28 * 28), nn.BatchNorm1d(28 * 28), nn.Tanh(),"),
+        "width_ignored": G_SOLUTION.replace("super().__init__()", "super().__init__()\n        width = 64"),
         "label_embedding_detached": """
 class ConditionalGenerator(nn.Module):
-    def __init__(self, latent_dim, n_classes=10, hidden=256):
+    def __init__(self, latent_dim=100, n_classes=10, width=256):
         super().__init__()
         self.latent_dim, self.n_classes = latent_dim, n_classes
         self.embed = nn.Embedding(n_classes, 16)
-        self.net = nn.Sequential(nn.Linear(latent_dim + 16, hidden), nn.ReLU(), nn.Linear(hidden, 784), nn.Tanh())
+        self.net = nn.Sequential(nn.Linear(latent_dim + 16, width), nn.ReLU(), nn.Linear(width, 784), nn.Tanh())
 
     def forward(self, z, labels):
         return self.net(torch.cat([z, self.embed(labels).detach()], 1)).view(-1, 1, 28, 28)
@@ -195,34 +265,26 @@ class ConditionalGenerator(nn.Module):
         "noise_inside_forward": G_SOLUTION.replace("        return self.net(zy)",
                                                    "        zy = zy + 0.1 * torch.randn_like(zy)\n"
                                                    "        return self.net(zy)"),
-        "library_object": "ConditionalGenerator = conditional.ConditionalGenerator",
-        "library_wrapper": ("class ConditionalGenerator(conditional.ConditionalGenerator):\n"
-                            "    def __init__(self, latent_dim, n_classes=10, hidden=256):\n"
-                            "        super().__init__(latent_dim, n_classes)"),
-        "library_inside": """
-class ConditionalGenerator(nn.Module):
-    def __init__(self, latent_dim, n_classes=10, hidden=256):
-        super().__init__()
-        self.inner = conditional.ConditionalGenerator(latent_dim, n_classes)
-
-    def forward(self, z, labels):
-        return self.inner(z, labels)
-""",
+        "labels_read_in_python": G_SOLUTION.replace(
+            "zy = torch.cat([z, one_hot(labels, self.n_classes)], dim=1)",
+            "rows = torch.zeros(len(z), self.n_classes)\n"
+            "        for i, c in enumerate(labels.tolist()):\n            rows[i, c] = 1.0\n"
+            "        zy = torch.cat([z, rows], dim=1)"),
     },
     "ConditionalDiscriminator": {
         "ignores_label": D_SOLUTION.replace("torch.cat([images, planes], dim=1)",
                                             "torch.cat([images, torch.zeros_like(planes)], dim=1)"),
         "first_label_for_all": D_SOLUTION.replace(
-            "one_hot(labels, self.n_classes).view(n, self.n_classes, 1, 1).expand(-1, -1, height, width)",
-            "one_hot(labels[:1], self.n_classes).view(1, self.n_classes, 1, 1).expand(n, -1, height, width)"),
+            "one_hot(labels, self.n_classes).view(n, self.n_classes, 1, 1).expand(-1, -1, rows, cols)",
+            "one_hot(labels[:1], self.n_classes).view(1, self.n_classes, 1, 1).expand(n, -1, rows, cols)"),
         "labels_of_other_samples": D_SOLUTION.replace("one_hot(labels, self.n_classes)",
                                                       "one_hot(labels.flip(0), self.n_classes)"),
         "labels_joined_along_batch": """
 class ConditionalDiscriminator(nn.Module):
-    def __init__(self, n_classes=10, hidden=64):
+    def __init__(self, n_classes=10, width=64):
         super().__init__()
         self.n_classes = n_classes
-        self.net = nn.Sequential(nn.Flatten(), nn.Linear(784, hidden), nn.LeakyReLU(0.2), nn.Linear(hidden, 1))
+        self.net = nn.Sequential(nn.Flatten(), nn.Linear(784, width), nn.LeakyReLU(0.2), nn.Linear(width, 1))
 
     def forward(self, images, labels):
         label_rows = F.pad(one_hot(labels, self.n_classes), (0, 784 - self.n_classes)).view(-1, 1, 28, 28)
@@ -231,10 +293,10 @@ class ConditionalDiscriminator(nn.Module):
 """,
         "labels_joined_along_batch_all_logits": """
 class ConditionalDiscriminator(nn.Module):
-    def __init__(self, n_classes=10, hidden=64):
+    def __init__(self, n_classes=10, width=64):
         super().__init__()
         self.n_classes = n_classes
-        self.net = nn.Sequential(nn.Flatten(), nn.Linear(784, hidden), nn.LeakyReLU(0.2), nn.Linear(hidden, 1))
+        self.net = nn.Sequential(nn.Flatten(), nn.Linear(784, width), nn.LeakyReLU(0.2), nn.Linear(width, 1))
 
     def forward(self, images, labels):
         label_rows = F.pad(one_hot(labels, self.n_classes), (0, 784 - self.n_classes)).view(-1, 1, 28, 28)
@@ -243,12 +305,18 @@ class ConditionalDiscriminator(nn.Module):
         "always_ten_classes": D_SOLUTION.replace("one_hot(labels, self.n_classes).view(n, self.n_classes, 1, 1)",
                                                  "one_hot(labels, 10).view(n, 10, 1, 1)"),
         "logit_column_not_squeezed": D_SOLUTION.replace("dim=1)).squeeze(1)", "dim=1))"),
+        "squeeze_all": D_SOLUTION.replace("dim=1)).squeeze(1)", "dim=1)).squeeze()"),
+        "sigmoid_output": D_SOLUTION.replace("nn.Flatten(), nn.Linear(2 * width * 7 * 7, 1),",
+                                             "nn.Flatten(), nn.Linear(2 * width * 7 * 7, 1), nn.Sigmoid(),"),
+        "input_batchnorm": D_SOLUTION.replace("nn.Conv2d(1 + n_classes, width, 4, stride=2, padding=1),",
+                                              "nn.BatchNorm2d(1 + n_classes), "
+                                              "nn.Conv2d(1 + n_classes, width, 4, stride=2, padding=1),"),
+        "batchnorm_after_first_layer": D_SOLUTION.replace(
+            "nn.Conv2d(1 + n_classes, width, 4, stride=2, padding=1), nn.LeakyReLU(0.2),",
+            "nn.Conv2d(1 + n_classes, width, 4, stride=2, padding=1), nn.BatchNorm2d(width), nn.LeakyReLU(0.2),"),
+        "width_ignored": D_SOLUTION.replace("super().__init__()", "super().__init__()\n        width = 16"),
         "label_path_detached": PROJECTION["ConditionalDiscriminator"].replace(
             "self.real_or_fake(h).view(-1) + projection", "self.real_or_fake(h).view(-1) + projection.detach()"),
-        "library_object": "ConditionalDiscriminator = conditional.ConditionalDiscriminator",
-        "library_wrapper": ("class ConditionalDiscriminator(conditional.ConditionalDiscriminator):\n"
-                            "    def __init__(self, n_classes=10, hidden=64):\n"
-                            "        super().__init__(n_classes)"),
     },
     "acgan_auxiliary_loss": {
         "sum_not_mean": ("def acgan_auxiliary_loss(class_logits, labels):\n"
@@ -266,6 +334,44 @@ class ConditionalDiscriminator(nn.Module):
             "    return F.binary_cross_entropy_with_logits(class_logits, target)"),
         "returns_float": ("def acgan_auxiliary_loss(class_logits, labels):\n"
                           "    return F.cross_entropy(class_logits, labels).item()"),
+        "per_sample_losses": ("def acgan_auxiliary_loss(class_logits, labels):\n"
+                              "    return F.cross_entropy(class_logits, labels, reduction='none')"),
+        "detached": ("def acgan_auxiliary_loss(class_logits, labels):\n"
+                     "    return F.cross_entropy(class_logits.detach(), labels)"),
+    },
+}
+
+
+# --- borrowed from the course library: in the grading sandbox these are stubs, so they earn nothing -----
+
+BORROWED = {
+    "one_hot": {
+        "library_object": "one_hot = conditional.one_hot",
+        "library_wrapper": "def one_hot(labels, n_classes=10):\n    return conditional.one_hot(labels, n_classes)",
+    },
+    "ConditionalGenerator": {
+        "library_object": "ConditionalGenerator = conditional.ConditionalGenerator",
+        "library_subclass": ("class ConditionalGenerator(conditional.ConditionalGenerator):\n"
+                             "    def __init__(self, latent_dim=100, n_classes=10, width=256):\n"
+                             "        super().__init__(latent_dim, n_classes, width)"),
+        "library_inside": """
+class ConditionalGenerator(nn.Module):
+    def __init__(self, latent_dim=100, n_classes=10, width=256):
+        super().__init__()
+        self.latent_dim = latent_dim
+        self.inner = conditional.ConditionalGenerator(latent_dim, n_classes, width)
+
+    def forward(self, z, labels):
+        return self.inner(z, labels)
+""",
+    },
+    "ConditionalDiscriminator": {
+        "library_object": "ConditionalDiscriminator = conditional.ConditionalDiscriminator",
+        "library_subclass": ("class ConditionalDiscriminator(conditional.ConditionalDiscriminator):\n"
+                             "    def __init__(self, n_classes=10, width=64):\n"
+                             "        super().__init__(n_classes, width)"),
+    },
+    "acgan_auxiliary_loss": {
         "library_object": "acgan_auxiliary_loss = conditional.acgan_auxiliary_loss",
         "library_wrapper": ("def acgan_auxiliary_loss(class_logits, labels):\n"
                             "    return conditional.acgan_auxiliary_loss(class_logits, labels)"),

@@ -10,7 +10,7 @@ def one_hot(labels, n_classes=10):
 """,
     "ConditionalGenerator": """
 class ConditionalGenerator(nn.Module):
-    def __init__(self, latent_dim=32, n_classes=10, width=32):
+    def __init__(self, latent_dim=100, n_classes=10, width=256):
         super().__init__()
         self.latent_dim, self.n_classes = latent_dim, n_classes
         self.net = nn.Sequential(
@@ -24,11 +24,11 @@ class ConditionalGenerator(nn.Module):
         return self.net(code[:, :, None, None])
 """,
     "ConditionalDiscriminator": """
-class MinibatchFeatures(nn.Module):
-    def __init__(self, in_features, kernels=8, kernel_dim=8):
+class MinibatchDiscrimination(nn.Module):
+    def __init__(self, in_features, num_kernels=8, kernel_dim=8):
         super().__init__()
-        self.kernels, self.kernel_dim = kernels, kernel_dim
-        self.T = nn.Parameter(0.1 * torch.randn(in_features, kernels, kernel_dim))
+        self.num_kernels, self.kernel_dim = num_kernels, kernel_dim
+        self.T = nn.Parameter(0.1 * torch.randn(in_features, num_kernels, kernel_dim))
 
     def forward(self, h):
         rows = torch.einsum("na,abc->nbc", h, self.T)
@@ -37,14 +37,14 @@ class MinibatchFeatures(nn.Module):
 
 
 class ConditionalDiscriminator(nn.Module):
-    def __init__(self, n_classes=10, width=32, minibatch=False):
+    def __init__(self, n_classes=10, width=64, minibatch=False):
         super().__init__()
         self.n_classes = n_classes
         self.body = nn.Sequential(
             nn.Conv2d(1 + n_classes, width, 4, 2, 1), nn.LeakyReLU(0.2),
             nn.Conv2d(width, 2 * width, 4, 2, 1, bias=False), nn.BatchNorm2d(2 * width), nn.LeakyReLU(0.2),
             nn.Flatten())
-        self.minibatch = MinibatchFeatures(2 * width * 49) if minibatch else None
+        self.minibatch = MinibatchDiscrimination(2 * width * 49) if minibatch else None
         self.logit = nn.Linear(2 * width * 49 + (8 if minibatch else 0), 1)
 
     def forward(self, x, labels):
@@ -112,12 +112,12 @@ def evaluate(G, n_per_class, real_images, seed=0):
 EMBEDDING = {
     "one_hot": """
 def one_hot(labels, n_classes=10):
-    out = torch.zeros(len(labels), n_classes)
+    out = torch.zeros(len(labels), n_classes, device=labels.device)
     return out.scatter(1, labels.long().view(-1, 1), 1.0)
 """,
     "ConditionalGenerator": """
 class ConditionalGenerator(nn.Module):
-    def __init__(self, latent_dim=32, n_classes=10, width=32):
+    def __init__(self, latent_dim=100, n_classes=10, width=256):
         super().__init__()
         self.latent_dim, self.width = latent_dim, width
         self.embed = nn.Embedding(n_classes, 16)
@@ -134,7 +134,7 @@ class ConditionalGenerator(nn.Module):
 """,
     "ConditionalDiscriminator": """
 class ConditionalDiscriminator(nn.Module):
-    def __init__(self, n_classes=10, width=32, minibatch=False):
+    def __init__(self, n_classes=10, width=64, minibatch=False):
         super().__init__()
         self.minibatch = minibatch
         self.label_plane = nn.Embedding(n_classes, 28 * 28)
@@ -239,7 +239,167 @@ def evaluate(G, n_per_class, real_images, seed=0):
 """,
 }
 
-CORRECT = {"planes": PLANES, "embedding": EMBEDDING}
+# --- variant "tutorial": the PyTorch DCGAN tutorial's idioms (BCEWithLogitsLoss against label tensors, two
+# backward passes accumulated in D's step, netD.zero_grad(), the same fakes reused for G's step), one D call
+# on real and fake images joined, a deque as replay store; F.one_hot in G, an embedding plane in D --------------
+TUTORIAL = {
+    "one_hot": """
+def one_hot(labels, n_classes=10):
+    return F.one_hot(labels, num_classes=n_classes).to(torch.float32)
+""",
+    "ConditionalGenerator": """
+class ConditionalGenerator(nn.Module):
+    def __init__(self, latent_dim=100, n_classes=10, width=256):
+        super().__init__()
+        self.latent_dim, self.n_classes = latent_dim, n_classes
+        self.main = nn.Sequential(
+            nn.ConvTranspose2d(latent_dim + n_classes, width, 7, 1, 0, bias=False),
+            nn.BatchNorm2d(width),
+            nn.ReLU(True),
+            nn.ConvTranspose2d(width, width // 2, 4, 2, 1, bias=False),
+            nn.BatchNorm2d(width // 2),
+            nn.ReLU(True),
+            nn.ConvTranspose2d(width // 2, 1, 4, 2, 1, bias=False),
+            nn.Tanh(),
+        )
+
+    def forward(self, input, labels):
+        y = F.one_hot(labels, self.n_classes).float()
+        return self.main(torch.cat([input, y], 1).unsqueeze(-1).unsqueeze(-1))
+""",
+    "ConditionalDiscriminator": """
+class ConditionalDiscriminator(nn.Module):
+    def __init__(self, n_classes=10, width=64, minibatch=False):
+        super().__init__()
+        self.embedding = nn.Embedding(n_classes, 28 * 28)
+        self.main = nn.Sequential(
+            nn.Conv2d(2, width, 4, 2, 1, bias=False),
+            nn.LeakyReLU(0.2, inplace=True),
+            nn.Conv2d(width, width * 2, 4, 2, 1, bias=False),
+            nn.BatchNorm2d(width * 2),
+            nn.LeakyReLU(0.2, inplace=True),
+            nn.Flatten(),
+        )
+        self.minibatch = minibatch
+        self.out = nn.Linear(width * 2 * 7 * 7 + (1 if minibatch else 0), 1)
+
+    def forward(self, input, labels):
+        h = self.main(torch.cat([input, self.embedding(labels).view(-1, 1, 28, 28)], 1))
+        if self.minibatch:
+            h = torch.cat([h, h.std(dim=0).mean().expand(h.size(0), 1)], 1)
+        return self.out(h).view(-1)
+""",
+    "train_cgan": """
+from collections import deque
+
+FIX = "replay"
+
+
+def train_cgan(G, D, images, labels, steps, batch_size=64, fix=FIX, seed=0, device="cpu", lr=1e-3):
+    torch.manual_seed(seed)
+    netG, netD = G.to(device), D.to(device)
+    criterion = nn.BCEWithLogitsLoss()
+    optimizerD = torch.optim.Adam(netD.parameters(), lr=lr, betas=(0.5, 0.999))
+    optimizerG = torch.optim.Adam(netG.parameters(), lr=lr, betas=(0.5, 0.999))
+    memory = deque(maxlen=10)
+    history = {"d_loss": [], "g_loss": []}
+    for _ in range(steps):
+        # (1) Update D network: maximize log(D(x)) + log(1 - D(G(z)))
+        netD.zero_grad()
+        y_fake = torch.randint(0, 10, (batch_size,), device=device)  # the labels first, then the rest
+        noise = torch.randn(batch_size, netG.latent_dim, device=device)
+        idx = torch.randint(0, len(images), (batch_size,))
+        real, y_real = images[idx].to(device), labels[idx].to(device)
+        fake = netG(noise, y_fake)
+        shown, y_shown = fake.detach(), y_fake
+        if fix == "replay" and memory:
+            old_x = torch.cat([m[0] for m in memory])
+            old_y = torch.cat([m[1] for m in memory])
+            pick = torch.randint(0, len(old_y), (batch_size // 2,))
+            shown = torch.cat([old_x[pick], shown[batch_size // 2:]])
+            y_shown = torch.cat([old_y[pick], y_fake[batch_size // 2:]])
+        if fix == "replay":
+            memory.append((fake.detach(), y_fake))
+        output = netD(torch.cat([real, shown]), torch.cat([y_real, y_shown]))
+        label = torch.cat([torch.full((batch_size,), 1.0, device=device),
+                           torch.full((batch_size,), 0.0, device=device)])
+        errD = criterion(output, label)
+        errD.backward()
+        optimizerD.step()
+        # (2) Update G network: maximize log(D(G(z)))
+        netG.zero_grad()
+        label = torch.full((batch_size,), 1.0, device=device)
+        output = netD(fake, y_fake)
+        errG = criterion(output, label)
+        errG.backward()
+        optimizerG.step()
+        history["d_loss"].append(errD.item())
+        history["g_loss"].append(errG.item())
+    return history
+""",
+    "evaluate": """
+def evaluate(G, n_per_class, real_images, seed=0):
+    device = next(G.parameters()).device
+    gen = torch.Generator().manual_seed(seed)
+    labels = torch.arange(10).repeat(n_per_class)  # 0..9, 0..9, ...
+    z = torch.randn(len(labels), G.latent_dim, generator=gen)
+    G.eval()
+    with torch.no_grad():
+        samples = G(z.to(device), labels.to(device)).cpu()
+    G.train()
+    clf = load_course_classifier()
+    fid = frechet_distance_from_features(classifier_features(real_images, clf).double(),
+                                         classifier_features(samples, clf).double())
+    overall, per_class = per_class_accuracy(samples, labels, clf)
+    return {"fid": fid, "per_class_accuracy": per_class}
+""",
+}
+
+# --- variant "separate_backward": the real and fake terms backpropagated one after the other, the loss
+# written with F.logsigmoid, the real batch drawn from a permutation, labels drawn in another order ----------
+SEPARATE = dict(PLANES, train_cgan="""
+FIX = "replay"
+
+
+def train_cgan(G, D, images, labels, steps, batch_size=64, fix=FIX, seed=0, device="cpu", lr=1e-3):
+    gen = torch.Generator().manual_seed(seed)
+    G, D = G.to(device).train(), D.to(device).train()
+    opt_d = torch.optim.Adam(D.parameters(), lr=lr, betas=(0.5, 0.999))
+    opt_g = torch.optim.Adam(G.parameters(), lr=lr, betas=(0.5, 0.999))
+    store_x = store_y = None
+    d_hist, g_hist = [], []
+    for _ in range(steps):
+        z = torch.randn(batch_size, G.latent_dim, generator=gen).to(device)
+        y = torch.randint(10, (batch_size,), generator=gen).to(device)
+        idx = torch.randperm(len(labels), generator=gen)[:batch_size]
+        with torch.no_grad():
+            fake = G(z, y)
+        if fix == "replay" and store_x is not None:
+            k = torch.randint(len(store_y), (batch_size // 2,), generator=gen)
+            fake_in = torch.cat([fake[: batch_size // 2], store_x[k]])
+            y_in = torch.cat([y[: batch_size // 2], store_y[k]])
+        else:
+            fake_in, y_in = fake, y
+        if fix == "replay":
+            store_x = fake if store_x is None else torch.cat([store_x, fake])[-512:]
+            store_y = y if store_y is None else torch.cat([store_y, y])[-512:]
+        opt_d.zero_grad()
+        loss_real = -F.logsigmoid(D(images[idx].to(device), labels[idx].to(device))).mean()
+        loss_fake = -F.logsigmoid(-D(fake_in, y_in)).mean()
+        loss_real.backward()
+        loss_fake.backward()
+        opt_d.step()
+        opt_g.zero_grad()
+        y_g = torch.randint(10, (batch_size,), generator=gen).to(device)
+        loss_g = -F.logsigmoid(D(G(torch.randn(batch_size, G.latent_dim, generator=gen).to(device), y_g), y_g)).mean()
+        loss_g.backward()
+        opt_g.step()
+        d_hist.append((loss_real + loss_fake).item())
+        g_hist.append(loss_g.item())
+    return {"d_loss": d_hist, "g_loss": g_hist}
+""")
+
+CORRECT = {"planes": PLANES, "embedding": EMBEDDING, "tutorial": TUTORIAL, "separate_backward": SEPARATE}
 
 # --- the usual mistakes: each one must lose that part's points --------------------------------------------
 P, E = PLANES, EMBEDDING
@@ -250,9 +410,7 @@ WRONG = {
         "ignores_n_classes": "def one_hot(labels, n_classes=10):\n    return torch.eye(10)[labels.long()]",
         "off_by_one": ("def one_hot(labels, n_classes=10):\n"
                        "    return torch.eye(n_classes)[(labels.long() + 1) % n_classes]"),
-        "library_object": "from gancourse.conditional import one_hot",
-        "library_wrapper": ("import gancourse.conditional\n\ndef one_hot(labels, n_classes=10):\n"
-                            "    return gancourse.conditional.one_hot(labels, n_classes)"),
+        "made_on_the_cpu": "def one_hot(labels, n_classes=10):\n    return torch.eye(n_classes)[labels]",
     },
     "ConditionalGenerator": {
         "batchnorm_at_output": P["ConditionalGenerator"].replace(
@@ -265,15 +423,21 @@ WRONG = {
                                                            "torch.zeros(len(z), self.n_classes)"),
         "labels_of_the_batch_shuffled": P["ConditionalGenerator"].replace(
             "one_hot(labels, self.n_classes)", "one_hot(labels.roll(1), self.n_classes)"),
-        "library_subclass": ("from gancourse.conditional import ConditionalGenerator as _Lib\n\n"
-                             "class ConditionalGenerator(_Lib):\n"
-                             "    def __init__(self, latent_dim=32, n_classes=10, width=32):\n"
-                             "        super().__init__(latent_dim, n_classes)"),
-        "library_wrapper": ("import gancourse.conditional\n\nclass ConditionalGenerator(nn.Module):\n"
-                            "    def __init__(self, latent_dim=32, n_classes=10, width=32):\n"
-                            "        super().__init__()\n        self.latent_dim = latent_dim\n"
-                            "        self.inner = gancourse.conditional.ConditionalGenerator(latent_dim, n_classes)\n\n"
-                            "    def forward(self, z, labels):\n        return self.inner(z, labels)"),
+        "reads_labels_in_python": P["ConditionalGenerator"].replace(
+            "code = torch.cat([z, one_hot(labels, self.n_classes)], dim=1)",
+            "code = torch.cat([z, torch.stack([one_hot(torch.tensor([int(c)]), self.n_classes)[0] "
+            "for c in labels])], dim=1)"),
+        "no_transposed_convolution": """
+class ConditionalGenerator(nn.Module):
+    def __init__(self, latent_dim=100, n_classes=10, width=256):
+        super().__init__()
+        self.latent_dim, self.n_classes = latent_dim, n_classes
+        self.net = nn.Sequential(nn.Linear(latent_dim + n_classes, width), nn.BatchNorm1d(width), nn.ReLU(),
+                                 nn.Linear(width, 784), nn.Tanh())
+
+    def forward(self, z, labels):
+        return self.net(torch.cat([z, one_hot(labels, self.n_classes)], dim=1)).view(-1, 1, 28, 28)
+""",
     },
     "ConditionalDiscriminator": {
         "batchnorm_on_input_layer": P["ConditionalDiscriminator"].replace(
@@ -286,7 +450,13 @@ WRONG = {
             "one_hot(labels, self.n_classes).mean(0, keepdim=True).expand(len(x), -1)[:, :, None, None]"),
         "logits_shape_n_by_1": P["ConditionalDiscriminator"].replace("return self.logit(h).squeeze(1)",
                                                                      "return self.logit(h)"),
-        "library_object": "from gancourse.conditional import ConditionalDiscriminator",
+        "default_leaky_slope": P["ConditionalDiscriminator"].replace(
+            "nn.BatchNorm2d(2 * width), nn.LeakyReLU(0.2)", "nn.BatchNorm2d(2 * width), nn.LeakyReLU()"),
+        "max_pooling": P["ConditionalDiscriminator"].replace(
+            "nn.Conv2d(width, 2 * width, 4, 2, 1, bias=False)",
+            "nn.Conv2d(width, 2 * width, 3, 1, 1, bias=False), nn.MaxPool2d(2)"),
+        "minibatch_layer_always_on": P["ConditionalDiscriminator"].replace(
+            "if minibatch else None", "if True else None").replace("(8 if minibatch else 0)", "8"),
     },
     "train_cgan": {
         "swapped_real_fake_labels": P["train_cgan"].replace(
@@ -304,6 +474,64 @@ WRONG = {
             "g_loss = F.softplus(-D(G(", "g_loss = -F.softplus(D(G("),
         "generator_updated_first": P["train_cgan"].replace(
             "        d_loss = F.softplus", "        g_opt.step()\n        d_loss = F.softplus"),
+        "same_real_batch_every_step": P["train_cgan"].replace(
+            "idx = torch.randint(len(labels), (batch_size,), generator=gen)", "idx = torch.arange(batch_size)"),
+        "sum_not_mean": P["train_cgan"].replace(
+            "F.softplus(-D(images[idx], labels[idx])).mean() + F.softplus(D(x_show, y_show)).mean()",
+            "F.softplus(-D(images[idx], labels[idx])).sum() + F.softplus(D(x_show, y_show)).sum()"),
+        "ignores_lr": P["train_cgan"].replace("lr=lr, betas", "lr=1e-3, betas"),
+        "default_betas": P["train_cgan"].replace("betas=(0.5, 0.999)", "betas=(0.9, 0.999)"),
+        "optimizer_made_every_step": P["train_cgan"].replace(
+            "        d_loss = F.softplus",
+            "        d_opt = torch.optim.Adam(D.parameters(), lr=lr, betas=(0.5, 0.999))\n        d_loss = F.softplus"),
+        "d_gradients_never_zeroed": P["train_cgan"].replace("        d_opt.zero_grad()\n", ""),
+        "real_images_with_other_labels": P["train_cgan"].replace("D(images[idx], labels[idx])",
+                                                                 "D(images[idx], labels[idx.flip(0)])"),
+        "real_images_noised": P["train_cgan"].replace(
+            "D(images[idx], labels[idx])", "D(images[idx] + 0.05 * torch.randn_like(images[idx]), labels[idx])"),
+        "history_of_tensors": P["train_cgan"].replace('history["d_loss"].append(d_loss.item())',
+                                                      'history["d_loss"].append(d_loss.detach())'),
+        "generator_step_on_detached_fakes": P["train_cgan"].replace(
+            "g_loss = F.softplus(-D(G(torch.randn(batch_size, G.latent_dim, generator=gen), y_g), y_g)).mean()",
+            "g_fake = G(torch.randn(batch_size, G.latent_dim, generator=gen), y_g).detach()\n"
+            "        g_loss = F.softplus(-D(g_fake, y_g)).mean()"),
+    },
+    "evaluate": {
+        "random_labels": P["evaluate"].replace(
+            "labels = torch.arange(10).repeat_interleave(n_per_class)",
+            "labels = torch.randint(10, (10 * n_per_class,), generator=torch.Generator().manual_seed(seed))"),
+        "accuracy_of_the_wrong_class": P["evaluate"].replace("per_class_accuracy(fakes, labels, clf)",
+                                                              "per_class_accuracy(fakes, (labels + 1) % 10, clf)"),
+        "fid_against_itself": P["evaluate"].replace("classifier_features(real_images, clf)",
+                                                    "classifier_features(fakes[:len(fakes) // 2], clf)"),
+        "training_mode": P["evaluate"].replace("    G.eval()\n", ""),
+    },
+}
+
+
+# --- borrowed from the course library: in the grading sandbox these are stubs, so they earn nothing -----
+
+BORROWED = {
+    "one_hot": {
+        "library_object": "from gancourse.conditional import one_hot",
+        "library_wrapper": ("import gancourse.conditional\n\ndef one_hot(labels, n_classes=10):\n"
+                            "    return gancourse.conditional.one_hot(labels, n_classes)"),
+    },
+    "ConditionalGenerator": {
+        "library_subclass": ("from gancourse.conditional import ConditionalGenerator as _Lib\n\n"
+                             "class ConditionalGenerator(_Lib):\n"
+                             "    def __init__(self, latent_dim=100, n_classes=10, width=256):\n"
+                             "        super().__init__(latent_dim, n_classes, width)"),
+        "library_wrapper": ("import gancourse.conditional\n\nclass ConditionalGenerator(nn.Module):\n"
+                            "    def __init__(self, latent_dim=100, n_classes=10, width=256):\n"
+                            "        super().__init__()\n        self.latent_dim = latent_dim\n"
+                            "        self.inner = gancourse.conditional.ConditionalGenerator(latent_dim, n_classes)\n\n"
+                            "    def forward(self, z, labels):\n        return self.inner(z, labels)"),
+    },
+    "ConditionalDiscriminator": {
+        "library_object": "from gancourse.conditional import ConditionalDiscriminator",
+    },
+    "train_cgan": {
         "library_wrapper": ("from gancourse.conditional import train_conditional\nFIX = 'replay'\n\n"
                             "def train_cgan(G, D, images, labels, steps, batch_size=64, fix=FIX, seed=0, device='cpu',"
                             " lr=1e-3):\n    h = train_conditional('cgan', G, D, images, labels, steps=steps, "
@@ -314,14 +542,5 @@ WRONG = {
             "    for _ in range(steps):\n",
             "    for _ in range(steps):\n        cgan_step(G, D, g_opt, d_opt, images[:8], labels[:8],"
             " lambda n: torch.randn(n, G.latent_dim), lambda n: torch.randint(10, (n,)))\n"),
-    },
-    "evaluate": {
-        "random_labels": P["evaluate"].replace(
-            "labels = torch.arange(10).repeat_interleave(n_per_class)",
-            "labels = torch.randint(10, (10 * n_per_class,), generator=torch.Generator().manual_seed(seed))"),
-        "accuracy_of_the_wrong_class": P["evaluate"].replace("per_class_accuracy(fakes, labels, clf)",
-                                                              "per_class_accuracy(fakes, (labels + 1) % 10, clf)"),
-        "fid_against_itself": P["evaluate"].replace("classifier_features(real_images, clf)",
-                                                    "classifier_features(fakes[:len(fakes) // 2], clf)"),
     },
 }

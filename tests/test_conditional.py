@@ -41,6 +41,22 @@ def test_conditional_discriminator_sees_the_label_as_image_planes():
     assert torch.allclose(changed[:3], out[:3]) and not torch.allclose(changed[3], out[3])
 
 
+def test_width_sizes_both_conditional_networks_and_minibatch_lets_d_see_the_batch():
+    def count(net):
+        return sum(p.numel() for p in net.parameters())
+
+    assert count(C.ConditionalGenerator(latent_dim=8, width=32)) < count(C.ConditionalGenerator(latent_dim=8))
+    assert count(C.ConditionalDiscriminator(width=8)) < count(C.ConditionalDiscriminator())
+    torch.manual_seed(0)
+    x, y = torch.rand(6, 1, 28, 28) * 2 - 1, torch.arange(6)
+    others = x.clone()
+    others[3:] = -1.0  # the first three images are the same; the rest of the batch changes
+    with_layer = C.ConditionalDiscriminator(width=8, minibatch=True).eval()
+    plain = C.ConditionalDiscriminator(width=8).eval()
+    assert (with_layer(x, y) - with_layer(others, y))[:3].abs().max() > 1e-6
+    assert torch.allclose(plain(x, y)[:3], plain(others, y)[:3])
+
+
 def test_acgan_auxiliary_loss_is_the_class_cross_entropy():
     logits = torch.tensor([[2.0, 0.0, -1.0], [0.5, 0.5, 3.0]])
     labels = torch.tensor([0, 1])

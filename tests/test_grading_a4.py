@@ -1,44 +1,42 @@
-"""Assignment 4 (conditional GANs) is graded correctly: the claims an instructor relies on.
+"""Assignment 4 (conditional GANs) is graded correctly: the claims an instructor relies on, checked from outside.
 
-Fast tests call the hidden checks directly on fixture answers (tests/a4_submissions.py); the slow
-ones grade a small class of notebooks through the grading command, i.e. nbgrader's real autograde.
+Fast tests probe fixture answers (tests/a4_submissions.py) in this process and judge the data, the
+same path the grader takes. The slow ones grade a small class of notebooks through the grading
+command: nbgrader's real autograde, the sandbox and the judge process.
 """
 
 from __future__ import annotations
 
 import math
+import re
 
 import pytest
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from autograder.checks import GradingFailure
-from autograder.checks import a4 as checks
-from gancourse import conditional
-from tests.a4_submissions import CORRECT, WRONG
-from tests.grading_harness import Student, answer_tests, class_tests
+from gancourse import conditional, data, viz
+from tests.a4_submissions import BORROWED, CORRECT, WRONG
+from tests.grading_harness import Student, class_tests, judged, judged_answer_tests
 
 ASSIGNMENT = "a4_conditional"
 NOTEBOOK = "conditional.ipynb"
-CHECK = {"one_hot": checks.check_one_hot,
-         "ConditionalGenerator": checks.check_conditional_generator,
-         "ConditionalDiscriminator": checks.check_conditional_discriminator,
-         "acgan_auxiliary_loss": checks.check_acgan_auxiliary_loss}
 POINTS = {"test_one_hot": 2, "test_ConditionalGenerator": 4, "test_ConditionalDiscriminator": 4,
           "test_acgan_auxiliary_loss": 2}
 
 
-def define(part: str, source: str, variant: str | None = None):
-    """Run an answer cell the way the notebook would (after a correct one_hot cell: the variant's,
-    or "planes" when none is named) and return what it defines."""
-    namespace = {"torch": torch, "nn": nn, "F": F, "math": math, "conditional": conditional}
-    exec(CORRECT[variant or "planes"]["one_hot"], namespace)
+def define(part: str, source: str, namespace: dict | None = None, one_hot: str = CORRECT["planes"]["one_hot"]):
+    """Run an answer cell the way the notebook would (after its setup cell and a one_hot cell) and return
+    what it defines."""
+    if namespace is None:
+        namespace = {"torch": torch, "nn": nn, "F": F, "math": math, "conditional": conditional, "data": data,
+                     "viz": viz}
+        exec(one_hot, namespace)
     exec(source, namespace)
     return namespace[part]
 
 
-globals().update(answer_tests(CHECK, CORRECT, WRONG, define))
+globals().update(judged_answer_tests(ASSIGNMENT, CORRECT, WRONG, define))
 
 
 @pytest.mark.parametrize("part,mistake,message", [
@@ -46,62 +44,63 @@ globals().update(answer_tests(CHECK, CORRECT, WRONG, define))
     ("one_hot", "int64_rows", "torch.int64 rows"),
     ("one_hot", "classes_counted_from_data", "use n_classes"),
     ("one_hot", "made_on_the_cpu", "device=labels.device"),
+    ("one_hot", "changes_its_input", "changed the labels"),
     ("ConditionalGenerator", "ignores_label", "the label does not reach G"),
     ("ConditionalGenerator", "first_label_for_all", "also changed the image of sample"),
     ("ConditionalGenerator", "labels_of_other_samples", "did not change the image of sample"),
     ("ConditionalGenerator", "no_tanh", "end the generator with tanh"),
-    ("ConditionalGenerator", "label_embedding_detached", "no gradient reaches the parameter"),
-    ("ConditionalGenerator", "library_inside", "course library's gancourse.conditional.ConditionalGenerator"),
+    ("ConditionalGenerator", "sigmoid_output", "not sigmoid"),
+    ("ConditionalGenerator", "batchnorm_at_output", "BatchNorm is applied after the generator's last layer"),
+    ("ConditionalGenerator", "label_embedding_detached", "does not reach the parameter `embed.weight`"),
+    ("ConditionalGenerator", "always_ten_classes", "n_classes=3"),
+    ("ConditionalGenerator", "width_ignored", "`width` must set"),
+    ("ConditionalGenerator", "noise_inside_forward", "randomness outside forward"),
+    ("ConditionalGenerator", "labels_read_in_python", r"\.tolist\(\)"),
     ("ConditionalDiscriminator", "ignores_label", "the label does not reach D"),
-    ("ConditionalDiscriminator", "labels_joined_along_batch_all_logits", "expected (1,)"),
+    ("ConditionalDiscriminator", "labels_joined_along_batch_all_logits", r"expected \(20,\)"),
     ("ConditionalDiscriminator", "first_label_for_all", "also changed the logit of sample"),
     ("ConditionalDiscriminator", "labels_of_other_samples", "did not change the logit of sample"),
     ("ConditionalDiscriminator", "label_path_detached", "class_embedding.weight"),
-    ("ConditionalDiscriminator", "library_wrapper", "built on the course library"),
+    ("ConditionalDiscriminator", "squeeze_all", r"\.squeeze\(1\)"),
+    ("ConditionalDiscriminator", "sigmoid_output", "no sigmoid"),
+    ("ConditionalDiscriminator", "input_batchnorm", "first layer applied to the image is BatchNorm"),
+    ("ConditionalDiscriminator", "batchnorm_after_first_layer", "BatchNorm follows D's first layer"),
     ("acgan_auxiliary_loss", "sum_not_mean", "return the mean"),
     ("acgan_auxiliary_loss", "naive_log_of_softmax", "inf or nan"),
+    ("acgan_auxiliary_loss", "per_sample_losses", "0-dimensional"),
+    ("acgan_auxiliary_loss", "detached", "not connected"),
 ])
 def test_failure_messages_say_what_was_observed(part, mistake, message):
-    with pytest.raises(GradingFailure, match=message.replace("(", r"\(").replace(")", r"\)")):
-        CHECK[part](define(part, WRONG[part][mistake]))
+    verdict = judged(ASSIGNMENT, part, define(part, WRONG[part][mistake]))
+    assert not verdict.passed
+    assert re.search(message, verdict.message), verdict.message
 
 
-def test_library_works_again_after_a_check_switched_it_off():
-    with pytest.raises(GradingFailure):
-        checks.check_conditional_generator(define("ConditionalGenerator",
-                                                  WRONG["ConditionalGenerator"]["library_inside"]))
-    G = conditional.ConditionalGenerator(latent_dim=4)
-    assert G(torch.randn(2, 4), torch.tensor([1, 2])).shape == (2, 1, 28, 28)
-    assert conditional.one_hot(torch.tensor([1]), 3).tolist() == [[0.0, 1.0, 0.0]]
-
-
-def test_checks_refuse_to_grade_after_comparison_helpers_are_redefined(monkeypatch):
-    monkeypatch.setattr(torch, "equal", lambda *a, **k: True)
-    with pytest.raises(GradingFailure, match="torch.equal"):
-        checks.check_one_hot(define("one_hot", CORRECT["planes"]["one_hot"]))
+@pytest.mark.parametrize("part", ["ConditionalGenerator", "ConditionalDiscriminator"])
+def test_the_networks_are_judged_with_the_graders_one_hot_not_the_students_wrong_one(part):
+    namespace = {"torch": torch, "nn": nn, "F": F, "math": math, "conditional": conditional}
+    one_hot = define("one_hot", WRONG["one_hot"]["transposed"], namespace)
+    net = define(part, CORRECT["planes"][part], namespace)
+    assert not judged(ASSIGNMENT, "one_hot", one_hot).passed
+    verdict = judged(ASSIGNMENT, part, net)
+    assert verdict.passed, verdict.message
+    assert namespace["one_hot"] is one_hot  # the notebook's own one_hot is back
 
 
 # --- a class graded through nbgrader ------------------------------------------------------------
-
-STUB = {
-    "one_hot": "def one_hot(labels, n_classes=10):\n    return torch.zeros(len(labels), n_classes)",
-    "acgan_auxiliary_loss": "def acgan_auxiliary_loss(class_logits, labels):\n    return class_logits.sum() * 0",
-}
-
 
 def _delete_test_cells(nb):
     nb.cells = [c for c in nb.cells if not c.metadata.get("nbgrader", {}).get("grade")]
 
 
 CLASS = {
-    "alt_embedding": Student(answers=CORRECT["embedding"], expected="full"),
-    "alt_projection": Student(answers=CORRECT["projection"], expected="full"),
-    # the labels never reach D, the loss is a sum, and one_hot is F.one_hot itself
-    "wrong_d_loss_one_hot": Student(
-        answers={**CORRECT["planes"], "one_hot": WRONG["one_hot"]["aliases_torch_one_hot"],
-                 "ConditionalDiscriminator": WRONG["ConditionalDiscriminator"]["ignores_label"],
+    "alt_embedding": Student(answers=CORRECT["embedding"]),
+    "alt_tutorial": Student(answers=CORRECT["tutorial"]),
+    # one_hot is F.one_hot (int64 rows): the networks, graded with the grader's one_hot, still earn their points
+    "wrong_one_hot_right_networks": Student(
+        answers={**CORRECT["projection"], "one_hot": WRONG["one_hot"]["aliases_torch_one_hot"],
                  "acgan_auxiliary_loss": WRONG["acgan_auxiliary_loss"]["sum_not_mean"]},
-        expected={"test_ConditionalGenerator": 4}),
+        expected={"test_ConditionalGenerator": 4, "test_ConditionalDiscriminator": 4}),
     # G uses the first label for the whole batch; D reorders the labels; the loss takes a double softmax
     "wrong_axes": Student(
         answers={**CORRECT["projection"],
@@ -109,15 +108,14 @@ CLASS = {
                  "ConditionalDiscriminator": WRONG["ConditionalDiscriminator"]["labels_of_other_samples"],
                  "acgan_auxiliary_loss": WRONG["acgan_auxiliary_loss"]["double_softmax"]},
         expected={"test_one_hot": 2}),
-    # the library's own objects, plus a hand-written one_hot and a loss that is NLL of raw logits
     "library_objects": Student(
-        answers={**CORRECT["embedding"], "ConditionalGenerator": WRONG["ConditionalGenerator"]["library_object"],
-                 "ConditionalDiscriminator": WRONG["ConditionalDiscriminator"]["library_wrapper"],
-                 "acgan_auxiliary_loss": WRONG["acgan_auxiliary_loss"]["nll_without_log_softmax"]},
-        expected={"test_one_hot": 2}),
+        answers={part: next(iter(ways.values())) for part, ways in BORROWED.items()}, expected=0),
+    "library_wrappers": Student(
+        answers={part: list(ways.values())[-1] for part, ways in BORROWED.items()}, expected=0),
     # stub answers behind a redefined comparison helper, in a notebook whose test cells were deleted
-    "cheat_equal_deleted_tests": Student(answers=STUB, extra_cells=[(2, "torch.equal = lambda *a, **k: True")],
-                                         edit=_delete_test_cells, expected=0),
+    "cheat_equal_deleted_tests": Student(
+        answers={"one_hot": "def one_hot(labels, n_classes=10):\n    return torch.zeros(len(labels), n_classes)"},
+        extra_cells=[(2, "torch.equal = lambda *a, **k: True")], edit=_delete_test_cells, expected=0),
 }
 
 
