@@ -147,13 +147,15 @@ class SandboxedExecute(Execute):
                 cell.outputs.append(self._error("KernelStopped", store["stopped"]))
                 run_sync(self.km.shutdown_kernel)(now=True)
 
-    def _answers(self) -> bool:
+    async def _async_answers(self) -> bool:
         """Whether the kernel answers again after an interrupted cell (it may ignore the interrupt)."""
         try:
-            run_sync(self.kc.kernel_info)(reply=True, timeout=self.unresponsive_grace)
+            await self.kc.kernel_info(reply=True, timeout=self.unresponsive_grace)
             return True
         except Exception:  # noqa: BLE001 - any failure to answer means the kernel is gone or stuck
             return False
+
+    _answers = run_sync(_async_answers)
 
     # --- outputs ---------------------------------------------------------------------------------------
     @staticmethod
