@@ -54,7 +54,7 @@ class SandboxedKernelManager(AsyncKernelManager):
         for item in self.skipped:
             self.log.warning("Left out of the sandbox: %s", item)
         self.sandbox.make_readable(Path(self.connection_file))
-        inner = [c for c in kernel_cmd if not c.startswith("--IPKernelApp.exec_files")]
+        inner = list(kernel_cmd)
         env = {k: v for k, v in (kw.pop("env", None) or {}).items() if k == "NBGRADER_EXECUTION"}
         command = self.sandbox.command(inner, env)
         # A signal would reach bubblewrap, not the kernel: interrupt through the control channel instead.
@@ -79,8 +79,6 @@ class SandboxedExecute(Execute):
     # --- the kernel ----------------------------------------------------------------------------------
     def create_kernel_manager(self):
         km = super().create_kernel_manager()
-        if self._sandbox is None:
-            return km
         km.sandbox = self._sandbox
         km.transport = "ipc"
         km.ip = str(self._sandbox.ipc / "kernel")
@@ -94,10 +92,8 @@ class SandboxedExecute(Execute):
         from autograder.probes import library_objects, sandboxed
 
         assignment = (resources or {}).get("nbgrader", {}).get("assignment", "")
-        if not sandboxed(assignment):  # an assignment whose checks still run inside the kernel
-            self.kernel_manager_class = AsyncKernelManager
-            return super().preprocess(nb, resources, km)
-        self.kernel_manager_class = SandboxedKernelManager
+        if not sandboxed(assignment):
+            raise RuntimeError(f"{assignment!r} has no probe module (autograder/probes/): it cannot be graded")
         self._sandbox = Sandbox(assignment, library_objects(assignment))
         self._output_bytes: dict[int, int] = {}
         self._dropped: set[int] = set()

@@ -11,10 +11,9 @@ command prints a table of per-part scores with the reason for every lost point, 
 student's nbgrader log under ``grading_logs/``.
 
 With ``--jobs N`` (default: one per CPU core) N students are graded at once. Every grading kernel
-runs torch on the same number of threads whatever N is (``kernel_startup.py``; one unless
-$GANCOURSE_GRADING_THREADS says otherwise), so its arithmetic, and so the grades, do not depend on
-N. A student whose grades could not be saved because another process held the gradebook is graded
-again alone, so nothing is lost.
+and every judge runs torch on one thread whatever N is (see sandbox.py and judge.py), so their
+arithmetic, and so the grades, do not depend on N. A student whose grades could not be saved because
+another process held the gradebook is graded again alone, so nothing is lost.
 """
 
 from __future__ import annotations

@@ -28,25 +28,13 @@ c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedb
 # Students: registered by the grading command as it meets them; no roster is needed to autograde.
 c.Autograde.create_student = True
 
-# Every grading kernel starts by running kernel_startup.py (memory cap, pristine checks), with no
-# history file. A cell that runs longer than the timeout is interrupted and fails its own part.
-c.Execute.extra_arguments = [
-    "--HistoryManager.hist_file=:memory:",
-    f"--IPKernelApp.exec_files={HERE / 'kernel_startup.py'}",
-]
-c.Execute.timeout = int(os.environ.get("GANCOURSE_CELL_TIMEOUT", "60"))
-c.Execute.interrupt_on_timeout = True
-
-# Before anything runs, screen the submission: cells that tamper with the grading environment or
-# read files are replaced by a cell that fails with a clear message (see autograder/screen.py).
-from autograder.screen import ScreenSubmission  # noqa: E402
-
+# Sanitizing: nbgrader's own steps (clear outputs, restore the test cells from the gradebook, check
+# the cells' metadata). Nothing is screened out for how it is written: verdicts come from the judge.
 c.Autograde.sanitize_preprocessors = [
     "nbgrader.preprocessors.ClearOutput",
     "nbgrader.preprocessors.DeduplicateIds",
     "nbgrader.preprocessors.OverwriteKernelspec",
     "nbgrader.preprocessors.OverwriteCells",
-    ScreenSubmission,
     "nbgrader.preprocessors.CheckCellMetadata",
 ]
 
@@ -66,8 +54,9 @@ c.Autograde.autograde_preprocessors = [
     "nbgrader.preprocessors.AssignLatePenalties",
     "nbgrader.preprocessors.CheckCellMetadata",
 ]
-c.SandboxedExecute.extra_arguments = c.Execute.extra_arguments
-c.SandboxedExecute.timeout = c.Execute.timeout
+# A cell that runs longer than the timeout is interrupted and fails its own part; no history file.
+c.SandboxedExecute.extra_arguments = ["--HistoryManager.hist_file=:memory:"]
+c.SandboxedExecute.timeout = int(os.environ.get("GANCOURSE_CELL_TIMEOUT", "60"))
 c.SandboxedExecute.interrupt_on_timeout = True
 
 # Feedback for students shows the visible tests and each failure's message, not the hidden tests.

@@ -240,6 +240,8 @@ _INIT = SEQUENTIAL["dcgan_weights_init"]
 WRONG = {
     "DCGANGenerator": {
         "output_batchnorm": _edit(_G, "nn.Tanh(),", "nn.BatchNorm2d(1), nn.Tanh(),"),
+        "detached_projection": _edit(_G, "return self.upsample(self.project(z))",
+                                     "return self.upsample(self.project(z).detach())"),
         "no_tanh": _edit(_G, "nn.Tanh(),", ""),
         "sigmoid_output": _edit(_G, "nn.Tanh(),", "nn.Sigmoid(),"),
         "size_32": """

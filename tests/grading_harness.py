@@ -12,7 +12,7 @@ release are always added, as ``solution`` (full marks) and ``untouched`` (zero).
 The tests every assignment shares come from two factories, so that each test file only states what
 is particular to its assignment:
 
-    globals().update(answer_tests(CHECK, CORRECT, WRONG, define))          # hidden checks, in-process
+    globals().update(judged_answer_tests(ASSIGNMENT, CORRECT, WRONG, define))  # probes and judges, in-process
     globals().update(class_tests(ASSIGNMENT, NOTEBOOK, CLASS, POINTS))     # a class through nbgrader
 """
 
@@ -28,8 +28,6 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder.checks import GradingFailure
-from autograder.screen import problems
 from tests.conftest import REPO, make_course, run, scores, student_notebook, submit
 
 
@@ -109,36 +107,6 @@ def report_time(graded: GradedClass) -> str:
     worst = max(per) if per else math.nan
     return (f"[measured] {graded.assignment}: class of {len(graded.students)} graded in {graded.seconds:.0f} s; "
             f"slowest student {worst:.1f} s, median {sorted(per)[len(per) // 2]:.1f} s")
-
-
-def answer_tests(check: dict[str, Callable], correct: dict[str, dict[str, str]],
-                 wrong: dict[str, dict[str, str]], define: Callable) -> dict[str, Callable]:
-    """The in-process tests of one assignment's hidden checks, to put into the test module's globals.
-
-    ``check`` maps each part to its hidden check, ``correct`` maps variant -> part -> source (answers
-    written differently that must all get full marks), ``wrong`` maps part -> mistake -> source, and
-    ``define(part, source, variant)`` runs a source the way the notebook would and returns the object
-    it defines (``variant`` names the correct answers that may run first; it is None for mistakes).
-    """
-
-    @pytest.mark.parametrize("variant", sorted(correct))
-    @pytest.mark.parametrize("part", sorted(check))
-    def test_correct_answers_written_differently_pass_every_hidden_check(part, variant):
-        check[part](define(part, correct[variant][part], variant))
-
-    @pytest.mark.parametrize("part,mistake", [(p, m) for p in wrong for m in wrong[p]])
-    def test_each_usual_mistake_fails_its_hidden_check(part, mistake):
-        with pytest.raises(GradingFailure):
-            check[part](define(part, wrong[part][mistake], None))
-
-    @pytest.mark.parametrize("variant", sorted(correct))
-    def test_screening_lets_correct_answers_run(variant):
-        for source in correct[variant].values():
-            assert problems(source) == []
-
-    return {f.__name__: f for f in (test_correct_answers_written_differently_pass_every_hidden_check,
-                                    test_each_usual_mistake_fails_its_hidden_check,
-                                    test_screening_lets_correct_answers_run)}
 
 
 def judged(assignment: str, part: str, *answers):

@@ -48,6 +48,6 @@ def test_exercises_match_generate_assignment(assignment, tmp_path):
 def test_release_has_no_solutions_or_hidden_tests(assignment):
     for nb_path in (REPO / "exercises" / assignment).glob("*.ipynb"):
         text = nb_path.read_text()
-        for marker in ("BEGIN SOLUTION", "BEGIN HIDDEN TESTS", "autograder.checks"):
+        for marker in ("BEGIN SOLUTION", "BEGIN HIDDEN TESTS", "autograder.probes", "autograder.judges"):
             assert marker not in text, f"{nb_path.name} contains {marker!r}"
         assert "raise NotImplementedError()" in text

@@ -37,6 +37,7 @@ globals().update(judged_answer_tests(ASSIGNMENT, CORRECT, WRONG, define))
 
 @pytest.mark.parametrize("part,mistake,message", [
     ("DCGANGenerator", "output_batchnorm", "BatchNorm is applied after the generator's last layer"),
+    ("DCGANGenerator", "detached_projection", r"\.detach\(\) or torch.no_grad\(\)"),
     ("DCGANGenerator", "hand_made_batchnorm_at_output", "zero batch mean"),
     ("DCGANGenerator", "sigmoid_output", "not sigmoid"),
     ("DCGANGenerator", "no_tanh", "tanh"),

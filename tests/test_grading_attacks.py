@@ -121,7 +121,8 @@ ATTACKERS = {
                       "except Exception as _err:\n    print('no network:', type(_err).__name__)\n"),
 }
 
-# Broken or hostile kernels, each after some parts were graded: the parts before keep their points.
+# Broken or hostile kernels, each after some parts were graded: the parts before keep their points, and
+# after a loop that the interrupt stops (or a memory hog, or a flood of output) the rest is graded too.
 _SOLVED = CORRECT["functional"]
 _AFTER_D, _AFTER_INIT, _AFTER_LERP, _END = 7, 10, 13, 999  # insert positions in the release notebook
 BREAKERS = {
@@ -131,6 +132,7 @@ BREAKERS = {
         answers=_SOLVED, extra_cells=[(_AFTER_INIT + 1, "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\n"
                                                         "while True:\n    pass")],
         expected={"test_DCGANGenerator": 4, "test_DCGANDiscriminator": 3, "test_dcgan_weights_init": 2}),
+    "plain_infinite_loop": Student(answers=_SOLVED, extra_cells=[(_AFTER_D + 1, "while True:\n    pass")]),
     "memory_hog": Student(answers=_SOLVED, extra_cells=[(_AFTER_LERP + 1, "hog = bytearray(64 * 2**30)")]),
     "floods_output": Student(answers=_SOLVED, extra_cells=[(_AFTER_LERP + 1, "for _ in range(200_000):\n"
                                                                               "    print('x' * 500)")]),

@@ -74,6 +74,26 @@ def answer(record: Record, name: str, what: str) -> torch.Tensor:
     return record.tensor(name)
 
 
+def signature_is(record: Record, expected: dict[str, str | None], what: str, key: str = "signature") -> None:
+    """The answer has the library's parameters: ``{name: default}`` (a default's repr, or None for any
+    default or none), as :func:`autograder.probes.record.signature` recorded them under ``key``."""
+    got = record.facts.get(key)
+    if not isinstance(got, dict) or "*" in got.values():  # not inspectable, or a *args wrapper: nothing to say
+        return
+    wanted = ", ".join(name if default is None else f"{name}={default}" for name, default in expected.items())
+    for name, default in expected.items():
+        if name not in got or (default is not None and got[name] != default):
+            fail(f"the signature must be {what}({wanted}), as the course library's: the argument `{name}`"
+                 + ("" if default is None else f" with default {default}") + " is missing.")
+
+
+def built(record: Record, name: str, call: str) -> None:
+    """Fail with the answer's own error if the probe's ``call`` (e.g. building a network) raised."""
+    error = record.raised(name)
+    if error:
+        fail(f"{call} raised {error}")
+
+
 def to_numpy(x) -> np.ndarray:
     """A float64 NumPy copy of a tensor, array or number."""
     if isinstance(x, torch.Tensor):

@@ -13,7 +13,7 @@ import math
 import numpy as np
 import torch
 
-from autograder.judges import answer, assert_close, fail, to_numpy
+from autograder.judges import answer, assert_close, built, fail, signature_is, to_numpy
 from autograder.judges.graph import Graph
 from autograder.judges.networks import (
     batch_independent,
@@ -22,6 +22,7 @@ from autograder.judges.networks import (
     depends_on_input,
     every_parameter_learns,
     first_layer_is_batch_norm,
+    gradients_flow,
     is_batch_norm,
     large_weights,
     leaky_slopes,
@@ -29,28 +30,16 @@ from autograder.judges.networks import (
     pooling,
     random_state,
 )
-from autograder.probes.a3 import G_WIDTH, LATENT, path_cases
+from autograder.probes.a3 import G_WIDTH, LATENT, discriminator_eval_inputs, generator_eval_inputs, path_cases
 from autograder.probes.record import Record
 
 G_SIGNATURE = {"latent_dim": "100", "width": "256"}
+
+
+def _as_list(inputs: tuple[torch.Tensor, torch.Tensor]) -> tuple[list[torch.Tensor], torch.Tensor]:
+    return [inputs[0]], inputs[1]
+
 D_SIGNATURE = {"dropout": "0.3", "in_channels": "1", "width": "64"}
-
-
-def _signature(record: Record, expected: dict[str, str], what: str) -> None:
-    got = record.facts.get("signature")
-    if not isinstance(got, dict):
-        return
-    for name, default in expected.items():
-        if got.get(name) != default:
-            wanted = ", ".join(f"{k}={v}" for k, v in expected.items())
-            fail(f"the constructor must be {what}({wanted}): the argument `{name}` with default {default} is "
-                 "missing (the course library's class has the same signature).")
-
-
-def _built(record: Record, name: str, call: str) -> None:
-    error = record.raised(name)
-    if error:
-        fail(f"{call} raised {error}")
 
 
 # --- part 1: the generator -----------------------------------------------------------------------------
@@ -63,8 +52,8 @@ def _latents(gen: torch.Generator, n: int) -> list[torch.Tensor]:
 
 
 def judge_DCGANGenerator(record: Record) -> None:  # noqa: N802 - the part's name
-    _signature(record, G_SIGNATURE, "DCGANGenerator")
-    _built(record, "build", f"DCGANGenerator(latent_dim={LATENT}, width={G_WIDTH})")
+    signature_is(record, G_SIGNATURE, "DCGANGenerator")
+    built(record, "build", f"DCGANGenerator(latent_dim={LATENT}, width={G_WIDTH})")
     gen = torch.Generator().manual_seed(31)
     train = Graph(record, "train")
     z = torch.randn(16, LATENT, generator=gen)
@@ -100,6 +89,7 @@ def judge_DCGANGenerator(record: Record) -> None:  # noqa: N802 - the part's nam
 
     # Eval mode: a batch of 1 works, and each image depends only on its own z.
     eval5, eval1 = Graph(record, "eval5"), Graph(record, "eval1")
+    gradients_flow(record, eval5, *_as_list(generator_eval_inputs()), "the generator", "z")
     zs = torch.randn(5, LATENT, generator=gen)
     with torch.no_grad():
         single = eval1(zs[:1])
@@ -120,11 +110,11 @@ def judge_DCGANGenerator(record: Record) -> None:  # noqa: N802 - the part's nam
     if float(big.max()) < 0.99:
         fail(f"with large weights no pixel goes above {float(big.max()):.3f}: the output must be tanh.")
 
-    _built(record, "build_wide", f"DCGANGenerator(latent_dim={LATENT}, width={2 * G_WIDTH})")
+    built(record, "build_wide", f"DCGANGenerator(latent_dim={LATENT}, width={2 * G_WIDTH})")
     if parameter_count(Graph(record, "wide")) == parameter_count(train):
         fail(f"DCGANGenerator(width={G_WIDTH}) and DCGANGenerator(width={2 * G_WIDTH}) have the same number of "
              "parameters: `width` must set the number of channels.")
-    _built(record, "build_default", "DCGANGenerator()")
+    built(record, "build_default", "DCGANGenerator()")
     default = Graph(record, "default")
     with torch.no_grad():
         shape = tuple(default(torch.randn(2, 100, generator=gen), state=random_state(default, gen)).shape)
@@ -143,8 +133,8 @@ def _logits(out, n: int, what: str) -> torch.Tensor:
 
 
 def judge_DCGANDiscriminator(record: Record) -> None:  # noqa: N802
-    _signature(record, D_SIGNATURE, "DCGANDiscriminator")
-    _built(record, "build", "DCGANDiscriminator(width=8)")
+    signature_is(record, D_SIGNATURE, "DCGANDiscriminator")
+    built(record, "build", "DCGANDiscriminator(width=8)")
     gen = torch.Generator().manual_seed(32)
     train = Graph(record, "train")
     pools = pooling(train)
@@ -176,6 +166,7 @@ def judge_DCGANDiscriminator(record: Record) -> None:  # noqa: N802
     depends_on_input(train, [x], 0, "the discriminator")
 
     eval6, eval1 = Graph(record, "eval6"), Graph(record, "eval1")
+    gradients_flow(record, eval6, *_as_list(discriminator_eval_inputs()), "the discriminator", "the image")
     images = torch.rand(6, 1, 28, 28, generator=gen) * 2 - 1
     with torch.no_grad():
         batch = _logits(eval6(images), 6, "in eval mode")
@@ -194,17 +185,17 @@ def judge_DCGANDiscriminator(record: Record) -> None:  # noqa: N802
         fail("every score the discriminator returns lies in [0, 1], even with large weights: return the raw "
              "logit (no sigmoid at the end); the losses apply the sigmoid themselves.")
 
-    _built(record, "build_wide", "DCGANDiscriminator(width=16)")
+    built(record, "build_wide", "DCGANDiscriminator(width=16)")
     if parameter_count(Graph(record, "wide")) == parameter_count(train):
         fail("DCGANDiscriminator(width=8) and DCGANDiscriminator(width=16) have the same number of parameters: "
              "`width` must set the number of channels.")
     for name, call, x_in in (("default", "DCGANDiscriminator()", images[:2]),
                              ("channels", "DCGANDiscriminator(in_channels=3, width=8)", torch.rand(2, 3, 28, 28))):
-        _built(record, f"build_{name}", call)
+        built(record, f"build_{name}", call)
         graph = Graph(record, name)
         with torch.no_grad():
             _logits(graph(x_in, state=random_state(graph, gen)), 2, call)
-    _built(record, "build_no_dropout", "DCGANDiscriminator(dropout=0.0, width=8)")
+    built(record, "build_no_dropout", "DCGANDiscriminator(dropout=0.0, width=8)")
     plain = Graph(record, "no_dropout")
     state = random_state(plain, gen)
     with torch.no_grad():

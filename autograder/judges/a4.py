@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from autograder.judges import answer, assert_close, fail, to_numpy
+from autograder.judges import answer, assert_close, built, fail, signature_is, to_numpy
 from autograder.judges.graph import Graph
 from autograder.judges.networks import (
     WEIGHTED,
@@ -29,12 +29,14 @@ from autograder.judges.networks import (
     depends_on_input,
     every_parameter_learns,
     first_layer_is_batch_norm,
+    gradients_flow,
     is_batch_norm,
     large_weights,
     leaky_slopes,
     parameter_count,
     pooling,
     random_state,
+    traced_graph,
 )
 from autograder.probes.a4 import (
     BATCH,
@@ -58,38 +60,12 @@ D_SIGNATURE = {"n_classes": "10", "width": "64"}
 DIFFERENT, SAME = 1e-7, 1e-6
 
 
-def signature_is(record: Record, expected: dict[str, str], what: str) -> None:
-    got = record.facts.get("signature")
-    if not isinstance(got, dict):
-        return
-    wanted = ", ".join(f"{k}={v}" for k, v in expected.items())
-    for name, default in expected.items():
-        if got.get(name) != default:
-            fail(f"the constructor must be {what}({wanted}), as the course library's {what}: the argument "
-                 f"`{name}` with default {default} is missing.")
-
-
 def batch_norm_after_first_layer(graph: Graph) -> bool:
     """BatchNorm between the first layer with weights and the second (on the input layer's output)."""
     ops = graph.operations
     weighted = [i for i, op in enumerate(ops) if op in WEIGHTED]
     end = weighted[1] if len(weighted) > 1 else len(ops)
     return bool(weighted) and any(is_batch_norm(op) for op in ops[weighted[0] + 1:end])
-
-
-def built(record: Record, name: str, call: str) -> None:
-    error = record.raised(name)
-    if error:
-        fail(f"the grader builds your network as {call}, which raised {error}")
-
-
-def traced_graph(record: Record, name: str, call: str) -> Graph:
-    error = record.raised(name)
-    if error:
-        fail(f"{call} could not be traced by the grader: {error}. The grader follows forward() as tensor "
-             "operations: do not read a tensor's value in Python (.item(), .tolist(), int(...), if/for on a "
-             "label), use tensor operations on the labels instead.")
-    return Graph(record, name)
 
 
 def per_sample_change(a: torch.Tensor, b: torch.Tensor) -> np.ndarray:
@@ -147,34 +123,6 @@ def deterministic(graph: Graph, inputs: list[torch.Tensor], what: str) -> None:
     if per_sample_change(first, second).max() > SAME:
         fail(f"in eval mode {what} gave different results for the same inputs: draw any randomness outside "
              "forward (or only in training mode, like dropout).")
-
-
-def gradients_flow(record: Record, graph: Graph, inputs: list[torch.Tensor], weighting: torch.Tensor,
-                   what: str, first: str) -> None:
-    """The gradients autograd gave in the sandbox (probe) equal those of the traced graph: no ``.detach()`` or
-    ``torch.no_grad()`` inside forward cuts a path (a trace cannot show them)."""
-    error = record.raised(f"{graph.name}/grad")
-    if error:
-        fail(f"backpropagating through {what} in eval mode raised {error}")
-    state = graph.parameters(requires_grad=True)
-    params = [k for k in graph.parameter_names if state[k].requires_grad]
-    x = inputs[0].clone().requires_grad_(True)
-    out = graph(x, *inputs[1:], state=state)
-    grads = torch.autograd.grad((out * weighting).sum(), [state[k] for k in params] + [x], allow_unused=True)
-    cut, bent = [], []
-    for key, expected in zip(params + ["input"], grads):
-        got = record.tensor(f"{graph.name}/grad/{key}") if record.has(f"{graph.name}/grad/{key}") else None
-        expected = torch.zeros_like(x if key == "input" else state[key]) if expected is None else expected
-        scale = float(expected.abs().max())
-        if got is None:
-            got = torch.zeros_like(expected)
-        if tuple(got.shape) != tuple(expected.shape) or float((got - expected).abs().max()) > 1e-3 * scale + 1e-12:
-            where = first if key == "input" else f"the parameter `{key}`"
-            (cut if float(got.abs().max()) == 0.0 else bent).append(where)
-    if cut or bent:
-        fail(f"backpropagation through {what} does not reach {(cut + bent)[0]} as its forward pass says it should: a "
-             ".detach() or torch.no_grad() inside forward cuts the path (every parameter, and the input, must get "
-             "its gradient).")
 
 
 def width_matters(record: Record, small: Graph, what: str, width: int) -> None:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from autograder.judges import answer, assert_close, fail, to_numpy
+from autograder.judges import answer, assert_close, fail, signature_is, to_numpy
 from autograder.judges.graph import Graph
 from autograder.judges.networks import random_state
 from autograder.judges.reference import sigmoid, softplus
@@ -40,17 +40,6 @@ from autograder.probes.record import Record
 
 BUFFER_SIGNATURE = {"capacity": None, "fraction": "0.5", "generator": "None"}
 MBD_SIGNATURE = {"in_features": None, "num_kernels": "8", "kernel_dim": "8"}
-
-
-def _signature(record: Record, expected: dict[str, str | None], what: str) -> None:
-    got = record.facts.get("signature")
-    if not isinstance(got, dict):
-        return
-    wanted = ", ".join(k if v is None else f"{k}={v}" for k, v in expected.items())
-    for name, default in expected.items():
-        if name not in got or got[name] != default:
-            fail(f"the constructor must be {what}({wanted}), as the course library's {what}: the argument "
-                 f"`{name}`{'' if default is None else f' with default {default}'} is missing.")
 
 
 def _close(a, b, rtol: float = 1e-4, atol: float = 1e-5) -> bool:
@@ -259,7 +248,7 @@ def _judge_sampled(name: str, model: _Model, ids: list[int], n: int) -> None:
 
 
 def judge_ReplayBuffer(record: Record) -> None:  # noqa: N802 - the part's name
-    _signature(record, BUFFER_SIGNATURE, "ReplayBuffer")
+    signature_is(record, BUFFER_SIGNATURE, "ReplayBuffer")
     models = _judge_buffer_script(record)
     wide = models["wide"]
     if len(wide.replayed) < 40 or not wide.replayed & wide.first_push:
@@ -305,7 +294,7 @@ def _find_T(graph: Graph, shape: tuple[int, int, int]) -> str:  # noqa: N802 - t
 
 
 def judge_MinibatchDiscrimination(record: Record) -> None:  # noqa: N802
-    _signature(record, MBD_SIGNATURE, "MinibatchDiscrimination")
+    signature_is(record, MBD_SIGNATURE, "MinibatchDiscrimination")
     gen = torch.Generator().manual_seed(51)
     for i, (a, b, c) in enumerate(MBD_CONFIGS):
         where = f"(in_features={a}, num_kernels={b}, kernel_dim={c})"

@@ -19,7 +19,7 @@ import numpy as np
 import scipy.spatial
 import torch
 
-from autograder.judges import fail
+from autograder.judges import fail, signature_is
 from autograder.judges import reference as ref
 from autograder.probes.a6 import feature_pairs, fid_cases, make_classifier, point_clouds, too_few_samples
 from autograder.probes.record import Record
@@ -55,17 +55,6 @@ def _number(record: Record, key: str, what: str) -> float:
     if not np.isfinite(out):
         fail(f"{what} returned {out}.")
     return out
-
-
-def _signature(record: Record, expected: dict[str, str | None], call: str) -> None:
-    """The parameters the probe passes by name, with the library's defaults (None: any default)."""
-    got = record.facts.get("signature")
-    if not isinstance(got, dict):
-        return
-    for name, default in expected.items():
-        if name not in got or (default is not None and got[name] != default):
-            fail(f"the signature must be {call}, as the course library's: the parameter `{name}`"
-                 + (f" with default {default}" if default is not None else "") + " is missing.")
 
 
 # --- part 1: the Fréchet distance from features ----------------------------------------------------
@@ -145,10 +134,8 @@ def _handed_hint(record: Record, key: str, want: np.ndarray, seen: dict | None) 
 
 
 def judge_classifier_fid(record: Record) -> None:
-    _signature(record, {"real_images": None, "fake_images": None, "classifier": "None", "batch_size": "500",
-                        "distance": None},
-               "classifier_fid(real_images, fake_images, classifier=None, batch_size=500, "
-               "distance=frechet_distance_from_features)")
+    signature_is(record, {"real_images": None, "fake_images": None, "classifier": "None", "batch_size": "500",
+                          "distance": None}, "classifier_fid")
     for key, where, real, fake, kind, batch_size in fid_cases():
         what = f"classifier_fid on {where}"
         got = _number(record, key, what)
@@ -209,7 +196,7 @@ def _pair(record: Record, key: str, what: str) -> tuple[float, float]:
 
 
 def judge_precision_recall(record: Record) -> None:
-    _signature(record, {"k": "3"}, "precision_recall(real, fake, k=3)")
+    signature_is(record, {"real": None, "fake": None, "k": "3"}, "precision_recall")
     for i, (where, real, fake, k) in enumerate(point_clouds()):
         kk = 3 if k is None else k
         what = f"precision_recall on {where}"

@@ -13,6 +13,7 @@ import torch
 
 from autograder.judges import assert_close, fail
 from autograder.judges.graph import Graph
+from autograder.probes.record import Record
 
 # Operations that multiply by learned weights: the "layers" of a network, in ATen's names.
 WEIGHTED = {"convolution", "mm", "addmm", "bmm", "baddbmm", "matmul", "linear", "_convolution", "einsum"}
@@ -114,3 +115,41 @@ def batch_independent(batch: Graph, single: Graph, inputs: list[torch.Tensor], w
                            for i in range(len(inputs[0]))])
     assert_close(alone.reshape(together.shape) if alone.numel() == together.numel() else alone, together,
                  f"{what} in eval mode, samples one at a time vs. in a batch", atol=atol)
+
+
+def traced_graph(record: Record, name: str, call: str) -> Graph:
+    """The graph traced under ``name``, or a failure saying why ``call`` could not be traced."""
+    error = record.raised(name)
+    if error:
+        fail(f"{call} could not be traced by the grader: {error}. The grader follows forward() as tensor "
+             "operations: do not read a tensor's value in Python (.item(), .tolist(), int(...), if/for on a "
+             "label), use tensor operations on the labels instead.")
+    return Graph(record, name)
+
+
+def gradients_flow(record: Record, graph: Graph, inputs: list[torch.Tensor], weighting: torch.Tensor,
+                   what: str, first: str) -> None:
+    """The gradients autograd gave in the sandbox (probe) equal those of the traced graph: no ``.detach()`` or
+    ``torch.no_grad()`` inside forward cuts a path (a trace cannot show them)."""
+    error = record.raised(f"{graph.name}/grad")
+    if error:
+        fail(f"backpropagating through {what} in eval mode raised {error}")
+    state = graph.parameters(requires_grad=True)
+    params = [k for k in graph.parameter_names if state[k].requires_grad]
+    x = inputs[0].clone().requires_grad_(True)
+    out = graph(x, *inputs[1:], state=state)
+    grads = torch.autograd.grad((out * weighting).sum(), [state[k] for k in params] + [x], allow_unused=True)
+    cut, bent = [], []
+    for key, expected in zip(params + ["input"], grads):
+        got = record.tensor(f"{graph.name}/grad/{key}") if record.has(f"{graph.name}/grad/{key}") else None
+        expected = torch.zeros_like(x if key == "input" else state[key]) if expected is None else expected
+        scale = float(expected.abs().max())
+        if got is None:
+            got = torch.zeros_like(expected)
+        if tuple(got.shape) != tuple(expected.shape) or float((got - expected).abs().max()) > 1e-3 * scale + 1e-12:
+            where = first if key == "input" else f"the parameter `{key}`"
+            (cut if float(got.abs().max()) == 0.0 else bent).append(where)
+    if cut or bent:
+        fail(f"backpropagation through {what} does not reach {(cut + bent)[0]} as its forward pass says it should: a "
+             ".detach() or torch.no_grad() inside forward cuts the path (every parameter, and the input, must get "
+             "its gradient).")

@@ -23,7 +23,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from autograder.judges import a4, assert_close, fail, to_numpy
+from autograder.judges import a4, assert_close, built, fail, to_numpy
 from autograder.judges.reference import (
     frechet_distance,
     frechet_distance_from_features,
@@ -380,7 +380,7 @@ def _minibatch(record: Record) -> None:
     others[3:] = 2 * torch.rand(3, 1, 28, 28, generator=gen) - 1
     for flag in (True, False):
         call = f"ConditionalDiscriminator(n_classes=10, width=8, minibatch={flag})"
-        a4.built(record, f"minibatch_{flag}/build", call)
+        built(record, f"minibatch_{flag}/build", call)
         graph = a4.traced_graph(record, f"minibatch_{flag}", call)
         with torch.no_grad():
             base = a4._output(graph(x, labels), (6,), f"{call} in eval mode on 6 images", a4.LOGIT_HINT)

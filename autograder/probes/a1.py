@@ -11,12 +11,10 @@ generator's gradients at each draw; the judge recomputes the step itself from th
 
 from __future__ import annotations
 
-import inspect
-
 import torch
 from torch import nn
 
-from autograder.probes.record import Record, reference, with_references
+from autograder.probes.record import Record, reference, signature, with_references
 
 ASSIGNMENT = "a1_two_networks"
 COUNTERPARTS = {
@@ -127,22 +125,6 @@ def draw_latents(gen: torch.Generator, n: int) -> torch.Tensor:
     return torch.randn(n, LATENT, generator=gen)
 
 
-def _signature(record: Record, fn) -> None:
-    try:
-        params = inspect.signature(fn).parameters
-    except (TypeError, ValueError):
-        return
-    described = {}
-    for name, p in params.items():
-        if p.kind in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD):
-            described[name] = "*"
-        elif p.default is inspect.Parameter.empty:
-            described[name] = None
-        else:
-            described[name] = getattr(p.default, "__name__", None) or repr(p.default)[:60]
-    record.fact("signature", described)
-
-
 def _gradients(record: Record, key: str, net: nn.Module) -> None:
     for j, p in enumerate(net.parameters()):
         if p.grad is not None:
@@ -209,7 +191,7 @@ def probe_scenario(record: Record, alternating_step, s: int, scenario: dict) -> 
 
 
 def probe_alternating_step(record: Record, alternating_step) -> None:
-    _signature(record, alternating_step)
+    signature(record, alternating_step)
     with with_references(ASSIGNMENT, alternating_step, LOSS_PARTS):
         for s, scenario in enumerate(SCENARIOS):
             probe_scenario(record, alternating_step, s, scenario)

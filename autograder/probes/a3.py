@@ -7,14 +7,13 @@ to a network the grader builds, and the paths are called on fixed vectors.
 
 from __future__ import annotations
 
-import inspect
 import math
 
 import torch
 from torch import nn
 
-from autograder.probes.graph import trace
-from autograder.probes.record import Record, with_references
+from autograder.probes.graph import backpropagated, build, traced
+from autograder.probes.record import Record, signature, with_references
 
 ASSIGNMENT = "a3_dcgan"
 COUNTERPARTS = {
@@ -29,29 +28,19 @@ LATENT = 12  # the latent size the probes build G with
 G_WIDTH, D_WIDTH = 16, 8  # small widths keep the probes fast
 
 
-def signature(record: Record, cls) -> None:
-    """The constructor's parameters and defaults, as text (the judge compares them with the library's)."""
-    try:
-        params = inspect.signature(cls).parameters
-    except (TypeError, ValueError):
-        return
-    record.fact("signature", {name: repr(p.default) if p.default is not inspect.Parameter.empty else None
-                              for name, p in params.items() if name not in ("self", "args", "kwargs")})
-
-
-def build(record: Record, name: str, cls, **kwargs) -> nn.Module | None:
-    net = record.call(name, cls, **kwargs)
-    if net is not None and not isinstance(net, nn.Module):
-        record.fact(name, {"error": "TypeError", "message": f"built a {type(net).__name__}, not a torch.nn.Module"})
-        return None
-    return net
-
-
-def traced(record: Record, name: str, net: nn.Module, *inputs: torch.Tensor, weights: bool = True) -> None:
-    record.call(name, trace, record, name, net, *inputs, weights=weights)
-
-
 # --- part 1: the generator -----------------------------------------------------------------------------
+
+def generator_eval_inputs() -> tuple[torch.Tensor, torch.Tensor]:
+    """Latent vectors for the eval-mode trace, and the weighting of the output whose gradients are compared."""
+    gen = torch.Generator().manual_seed(301)
+    return torch.randn(5, LATENT, generator=gen), torch.randn(5, 1, 28, 28, generator=gen)
+
+
+def discriminator_eval_inputs() -> tuple[torch.Tensor, torch.Tensor]:
+    """Images for the eval-mode trace, and the weighting of the logits whose gradients are compared."""
+    gen = torch.Generator().manual_seed(302)
+    return torch.rand(6, 1, 28, 28, generator=gen) * 2 - 1, torch.randn(6, generator=gen)
+
 
 def probe_DCGANGenerator(record: Record, DCGANGenerator) -> None:  # noqa: N802, N803 - the part's name
     signature(record, DCGANGenerator)
@@ -59,7 +48,9 @@ def probe_DCGANGenerator(record: Record, DCGANGenerator) -> None:  # noqa: N802,
     if G is None:
         return
     traced(record, "train", G.train(), torch.randn(16, LATENT))
-    traced(record, "eval5", G.eval(), torch.randn(5, LATENT))
+    z, weighting = generator_eval_inputs()
+    traced(record, "eval5", G.eval(), z)
+    backpropagated(record, "eval5", G, [z], weighting)
     traced(record, "eval1", G, torch.randn(1, LATENT))
     wide = build(record, "build_wide", DCGANGenerator, latent_dim=LATENT, width=2 * G_WIDTH)
     if wide is not None:
@@ -78,7 +69,9 @@ def probe_DCGANDiscriminator(record: Record, DCGANDiscriminator) -> None:  # noq
         return
     images = torch.rand(16, 1, 28, 28) * 2 - 1
     traced(record, "train", D.train(), images)
-    traced(record, "eval6", D.eval(), images[:6])
+    x, weighting = discriminator_eval_inputs()
+    traced(record, "eval6", D.eval(), x)
+    backpropagated(record, "eval6", D, [x], weighting)
     traced(record, "eval1", D, images[:1])
     for name, kwargs, x in (("wide", {"width": 2 * D_WIDTH}, images[:2]), ("default", {}, images[:2]),
                             ("channels", {"in_channels": 3, "width": D_WIDTH}, torch.rand(2, 3, 28, 28)),

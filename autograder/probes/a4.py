@@ -13,16 +13,12 @@ assignment, so that an earlier part is replaced by the grader's version of that 
 
 from __future__ import annotations
 
-import contextlib
-import functools
-from collections.abc import Iterator
-
 import torch
 from torch import nn
 
 from autograder.probes import graph
-from autograder.probes.a3 import build, signature
-from autograder.probes.record import Record, with_references
+from autograder.probes.graph import backpropagated, build
+from autograder.probes.record import Record, signature, with_references
 
 ASSIGNMENT = "a4_conditional"
 COUNTERPARTS = {
@@ -39,42 +35,11 @@ BATCH = 10  # eval-mode traces: one sample per class
 
 # --- tracing: the labels are a tensor input, followed through every operation ----------------------
 
-@contextlib.contextmanager
-def _fake_tracing() -> Iterator[None]:
-    """Trace in make_fx's "fake" mode: ``F.one_hot`` checks its labels with ``.item()``, which the
-    default ("real") mode refuses, while "fake" mode follows it as tensor operations. A forward that
-    reads a label's value in Python (``.item()``, ``.tolist()``, ``int(label)``) cannot be traced in
-    either mode and is reported as such. (Proposed as ``trace(..., tracing_mode=)`` in
-    autograder/probes/graph.py.)"""
-    original = graph.make_fx
-    graph.make_fx = functools.partial(original, tracing_mode="fake")
-    try:
-        yield
-    finally:
-        graph.make_fx = original
-
-
 def traced(record: Record, name: str, net: nn.Module, *inputs: torch.Tensor, weights: bool = True) -> None:
-    with _fake_tracing():
-        record.call(name, graph.trace, record, name, net, *inputs, weights=weights)
-
-
-def backpropagated(record: Record, name: str, net: nn.Module, inputs: list[torch.Tensor],
-                   weighting: torch.Tensor) -> None:
-    """The gradients of sum(net(*inputs) * weighting) that autograd gives, for every parameter and the first
-    input, under ``name/grad/...``. A trace turns ``.detach()`` into a plain alias and ignores
-    ``torch.no_grad()``; the judge compares these with the gradients of the traced graph."""
-
-    def run() -> None:
-        first = inputs[0].clone().requires_grad_(True)
-        named = [(k, p) for k, p in net.named_parameters() if p.requires_grad]
-        out = net(first, *inputs[1:])
-        grads = torch.autograd.grad((out * weighting).sum(), [first] + [p for _, p in named], allow_unused=True)
-        for key, grad in zip(["input"] + [k for k, _ in named], grads):
-            if grad is not None:
-                record.array(f"{name}/grad/{key}", grad)
-
-    record.call(f"{name}/grad", run)
+    """Traced in make_fx's "fake" mode: ``F.one_hot`` checks its labels with ``.item()``, which the default
+    ("real") mode refuses. A forward that reads a label's value in Python (``.item()``, ``.tolist()``,
+    ``int(label)``) cannot be traced in either mode and is reported as such."""
+    graph.traced(record, name, net, *inputs, weights=weights, tracing_mode="fake")
 
 
 # --- part 1: one_hot ---------------------------------------------------------------------------------

@@ -12,7 +12,6 @@ called at.
 from __future__ import annotations
 
 import gc
-import inspect
 import math
 import weakref
 
@@ -20,7 +19,7 @@ import torch
 from torch import nn
 
 from autograder.probes.graph import trace
-from autograder.probes.record import Record, with_references
+from autograder.probes.record import Record, signature, with_references
 
 ASSIGNMENT = "a5_mode_collapse"
 COUNTERPARTS = {
@@ -31,16 +30,6 @@ COUNTERPARTS = {
     "gradient_penalty": "gancourse.losses.gradient_penalty",
     "truncated_latents": "gancourse.fixes.truncated_latents",
 }
-
-
-def signature(record: Record, cls) -> None:
-    """The constructor's parameters and defaults, as text (the judge compares them with the library's)."""
-    try:
-        params = inspect.signature(cls).parameters
-    except (TypeError, ValueError):
-        return
-    record.fact("signature", {name: repr(p.default) if p.default is not inspect.Parameter.empty else None
-                              for name, p in params.items() if name not in ("self", "args", "kwargs")})
 
 
 # --- part 1: the replay buffer -------------------------------------------------------------------------

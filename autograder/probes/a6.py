@@ -15,12 +15,11 @@ In the sandbox the library's version of each part, and the library pieces that c
 from __future__ import annotations
 
 import functools
-import inspect
 
 import numpy as np
 import torch
 
-from autograder.probes.record import Record, reference, with_references
+from autograder.probes.record import Record, reference, signature, with_references
 
 ASSIGNMENT = "a6_evaluation"
 COUNTERPARTS = {  # the library's version of each part first, then the library pieces that compute most of it
@@ -33,16 +32,6 @@ COUNTERPARTS = {  # the library's version of each part first, then the library p
                          "gancourse.metrics._inside_manifold"],
 }
 PART_1 = "frechet_distance_from_features"
-
-
-def signature(record: Record, fn) -> None:
-    """The answer's parameters and defaults, as text (the judge compares them with the library's)."""
-    try:
-        params = inspect.signature(fn).parameters
-    except (TypeError, ValueError):
-        return
-    record.fact("signature", {name: repr(p.default) if p.default is not inspect.Parameter.empty else None
-                              for name, p in params.items()})
 
 
 def number(record: Record, key: str, fn, *args, **kwargs) -> None:

@@ -11,13 +11,11 @@ a traced graph records ``.detach()`` as an alias, which passes gradients on.
 
 from __future__ import annotations
 
-import inspect
-
 import torch
 from torch import nn
 
 from autograder.probes.graph import trace
-from autograder.probes.record import Record
+from autograder.probes.record import Record, signature
 
 ASSIGNMENT = "a7_beyond"
 COUNTERPARTS = {
@@ -25,16 +23,6 @@ COUNTERPARTS = {
     "NoiseInjection": "gancourse.stylegan.NoiseInjection",
     "cycle_consistency_loss": "gancourse.cyclegan.cycle_consistency_loss",
 }
-
-
-def signature(record: Record, name: str, fn) -> None:
-    """The parameters and defaults of ``fn``, as text (the judge compares them with the library's)."""
-    try:
-        params = inspect.signature(fn).parameters
-    except (TypeError, ValueError):
-        return
-    record.fact(name, {key: repr(p.default) if p.default is not inspect.Parameter.empty else None
-                       for key, p in params.items() if key not in ("self", "args", "kwargs")})
 
 
 # --- part 1: AdaIN -------------------------------------------------------------------------------------
@@ -64,7 +52,7 @@ def adain_cases() -> list[tuple[str, torch.Tensor, torch.Tensor, torch.Tensor, f
 
 
 def probe_adain(record: Record, adain) -> None:
-    signature(record, "signature", adain)
+    signature(record, adain)
     for i, (_, x, scale, bias, eps, weights) in enumerate(adain_cases()):
         inputs = [t.clone().requires_grad_(True) for t in (x, scale, bias)]
         key = f"out/{i}"
@@ -96,8 +84,8 @@ def noise_run_inputs(i: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, 
 
 
 def probe_NoiseInjection(record: Record, NoiseInjection) -> None:  # noqa: N802, N803 - the part's name
-    signature(record, "signature", NoiseInjection)
-    signature(record, "forward", getattr(NoiseInjection, "forward", None))
+    signature(record, NoiseInjection)
+    signature(record, getattr(NoiseInjection, "forward", None), key="forward")
     for i, (n, c, h, w) in enumerate(NOISE_SHAPES):
         layer = record.call(f"build/{i}", NoiseInjection, channels=c)
         if layer is None:
@@ -165,7 +153,7 @@ def cycle_inputs(i: int) -> tuple[str, torch.Tensor, torch.Tensor, ChannelMap, C
 
 
 def probe_cycle_consistency_loss(record: Record, cycle_consistency_loss) -> None:
-    signature(record, "signature", cycle_consistency_loss)
+    signature(record, cycle_consistency_loss)
     for i in range(len(CYCLE_CASES)):
         _, real_a, real_b, g_ab, g_ba, lam = cycle_inputs(i)
         key = f"loss/{i}"

@@ -51,19 +51,22 @@ def _target(node: torch.fx.Node) -> str:
     raise TypeError(f"the forward pass called {node.target}, which is not a tensor operation")
 
 
-def trace(record: Record, name: str, net: nn.Module, *inputs: torch.Tensor, weights: bool = True) -> None:
+def trace(record: Record, name: str, net: nn.Module, *inputs: torch.Tensor, weights: bool = True,
+          tracing_mode: str = "real") -> None:
     """Trace ``net(*inputs)`` in its current mode (train or eval) into ``record`` under ``name``.
 
     The parameters and buffers are stored too (unless ``weights`` is False: then only their shapes,
     for a judge that draws its own), with their names, so that the judge can set or replace them.
     The network itself is not changed: the pass runs on copies of its parameters and buffers.
+    ``tracing_mode="fake"`` follows shapes only: needed where a library function checks its input's
+    values in Python (``F.one_hot`` does), at the price of refusing Python branches on values.
     """
     state = {k: v.detach().clone() for k, v in {**dict(net.named_parameters()), **dict(net.named_buffers())}.items()}
 
     def forward(params, *xs):
         return torch.func.functional_call(net, params, xs)
 
-    gm = make_fx(forward)({k: v.clone() for k, v in state.items()}, *inputs)
+    gm = make_fx(forward, tracing_mode=tracing_mode)({k: v.clone() for k, v in state.items()}, *inputs)
     leaves, _ = _pytree.tree_flatten((dict(state), *inputs))
     labels = [f"param:{k}" for k in state] + [f"input:{i}" for i in range(len(inputs))]
     if len(labels) != len(leaves):
@@ -95,3 +98,37 @@ def trace(record: Record, name: str, net: nn.Module, *inputs: torch.Tensor, weig
             record.array(f"{name}/{key}", value)
     for key, value in constants.items():
         record.array(f"{name}/const/{key}", value)
+
+
+def build(record: Record, name: str, cls, **kwargs) -> nn.Module | None:
+    """``cls(**kwargs)``, or None with the reason recorded under ``name`` when it raises or is no module."""
+    net = record.call(name, cls, **kwargs)
+    if net is not None and not isinstance(net, nn.Module):
+        record.fact(name, {"error": "TypeError", "message": f"built a {type(net).__name__}, not a torch.nn.Module"})
+        return None
+    return net
+
+
+def traced(record: Record, name: str, net: nn.Module, *inputs: torch.Tensor, weights: bool = True,
+           tracing_mode: str = "real") -> None:
+    """:func:`trace`, with a failure to trace recorded under ``name`` instead of raised."""
+    record.call(name, trace, record, name, net, *inputs, weights=weights, tracing_mode=tracing_mode)
+
+
+def backpropagated(record: Record, name: str, net: nn.Module, inputs: list[torch.Tensor],
+                   weighting: torch.Tensor) -> None:
+    """The gradients of sum(net(*inputs) * weighting) that autograd gives, for every parameter and the first
+    input, under ``name/grad/...``. A trace turns ``.detach()`` into a plain alias and ignores
+    ``torch.no_grad()``; the judge compares these with the gradients of the traced graph
+    (:func:`autograder.judges.networks.gradients_flow`), which can only cost points."""
+
+    def run() -> None:
+        first = inputs[0].clone().requires_grad_(True)
+        named = [(k, p) for k, p in net.named_parameters() if p.requires_grad]
+        out = net(first, *inputs[1:])
+        grads = torch.autograd.grad((out * weighting).sum(), [first] + [p for _, p in named], allow_unused=True)
+        for key, grad in zip(["input"] + [k for k, _ in named], grads):
+            if grad is not None:
+                record.array(f"{name}/grad/{key}", grad)
+
+    record.call(f"{name}/grad", run)

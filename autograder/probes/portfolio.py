@@ -31,7 +31,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from autograder.probes import a4
-from autograder.probes.a3 import build
+from autograder.probes.graph import build
 from autograder.probes.record import Record, with_references
 
 ASSIGNMENT = "portfolio_cgan"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import importlib
+import inspect
 import io
 import json
 import sys
@@ -153,6 +154,25 @@ def with_references(assignment: str, answer, parts: list[str]) -> Iterator[None]
                     namespace.pop(part, None)
                 else:
                     namespace[part] = value
+
+
+def signature(record: Record, fn, key: str = "signature") -> None:
+    """The parameters of a function or class and their defaults, as text, under ``key`` (the judge
+    compares them with the library's): a default's ``repr`` (a function's name), None for no default,
+    "*" for ``*args``/``**kwargs``."""
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return
+    described: dict[str, str | None] = {}
+    for name, p in params.items():
+        if p.kind in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD):
+            described[name] = "*"
+        elif p.default is inspect.Parameter.empty:
+            described[name] = None
+        else:
+            described[name] = getattr(p.default, "__name__", None) or repr(p.default)[:60]
+    record.fact(key, described)
 
 
 @contextlib.contextmanager
