@@ -89,12 +89,12 @@ class SandboxedExecute(Execute):
         from nbclient.client import NotebookClient
 
         from autograder.judge import start_judge
-        from autograder.probes import library_objects, sandboxed
+        from autograder.probes import hidden_packages, library_objects, sandboxed
 
         assignment = (resources or {}).get("nbgrader", {}).get("assignment", "")
         if not sandboxed(assignment):
             raise RuntimeError(f"{assignment!r} has no probe module (autograder/probes/): it cannot be graded")
-        self._sandbox = Sandbox(assignment, library_objects(assignment))
+        self._sandbox = Sandbox(assignment, library_objects(assignment), hidden_packages=hidden_packages(assignment))
         self._output_bytes: dict[int, int] = {}
         self._dropped: set[int] = set()
         store = resources.setdefault("gancourse", {})
@@ -142,6 +142,29 @@ class SandboxedExecute(Execute):
                                     "not respond to the interrupt, so it was stopped")
                 cell.outputs.append(self._error("KernelStopped", store["stopped"]))
                 run_sync(self.km.shutdown_kernel)(now=True)
+                return
+        part = part_of(cell)
+        if part is not None and part.isidentifier():
+            self._define_if_missing(part)
+
+    async def _async_define_if_missing(self, part: str) -> None:
+        """Once a part's test has run, a notebook in which the part's name is not defined at all (its cell
+        raised, say) gets the grader's reference under that name, so that the later parts that use it, even
+        as a default argument, are graded on their own (the part itself has already lost its points)."""
+        targets = self._sandbox.counterparts.get(part) if self._sandbox is not None else None
+        if not targets:
+            return
+        target = targets if isinstance(targets, str) else targets[0]
+        code = (f"try:\n    {part}\nexcept NameError:\n"
+                f"    from autograder.probes.record import reference as _gancourse_reference\n"
+                f"    {part} = _gancourse_reference({target!r})\n    del _gancourse_reference\n")
+        try:
+            msg_id = self.kc.execute(code, silent=True, store_history=False)
+            await self.async_wait_for_reply(msg_id)
+        except Exception:  # noqa: BLE001 - a kernel that cannot do this is handled by the next cell
+            pass
+
+    _define_if_missing = run_sync(_async_define_if_missing)
 
     async def _async_answers(self) -> bool:
         """Whether the kernel answers again after an interrupted cell (it may ignore the interrupt)."""

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 from pathlib import Path
 
 from nbgrader.preprocessors import ClearHiddenTests
@@ -60,15 +61,21 @@ class HideHiddenTests(ClearHiddenTests):
 
 
 def keep_only_html(assignment: str, student: str, notebooks: list[str]) -> None:
-    """nbgrader post-convert hook of generate_feedback: a feedback folder holds only the HTML pages."""
+    """nbgrader post-convert hook of generate_feedback: a feedback folder holds only the HTML pages made
+    from the graded notebooks (``<notebook>.html``); every other file nbgrader copied there (a student's
+    own files, whatever their name) is removed."""
     root = Path(os.environ.get("GANCOURSE_COURSE_ROOT", Path(__file__).resolve().parents[1])).resolve()
+    folders: dict[Path, set[str]] = {}
     for notebook in notebooks:
         graded = Path(notebook)
         folder = root / "feedback" / graded.parent.parent.name / graded.parent.name
+        folders.setdefault(folder, set()).add(f"{graded.stem}.html")
+    for folder, pages in folders.items():
         if not folder.is_dir():
             continue
         for path in sorted(folder.rglob("*"), key=lambda p: len(p.parts), reverse=True):
-            if path.is_symlink() or (path.is_file() and path.suffix != ".html"):
+            keep = path.parent == folder and path.name in pages and path.is_file() and not path.is_symlink()
+            if path.is_symlink() or (path.is_file() and not keep):
                 path.unlink()
-            elif path.is_dir() and not any(path.iterdir()):
-                path.rmdir()
+            elif path.is_dir():
+                shutil.rmtree(path)

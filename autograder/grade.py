@@ -21,6 +21,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
+import shutil
 import subprocess
 import sys
 import time
@@ -94,6 +96,65 @@ def failure_messages(notebook: Path) -> dict[str, str]:
     return messages
 
 
+SOURCE_MARKERS = re.compile(r"^\s*#+\s*BEGIN (SOLUTION|HIDDEN TESTS)\b", re.MULTILINE)
+
+
+def refusals(submitted: Path) -> list[str]:
+    """Reasons not to run a submission at all, each as a sentence for the student (empty: grade it).
+
+    A symbolic link, anywhere in the submission, could point at any file on the grader's disk (the
+    instructor's solutions included), and nbgrader follows links when it copies and grades; a
+    notebook that still holds nbgrader's solution or hidden-test regions is the instructor's source
+    version, not a student's work.
+    """
+    reasons = []
+    for path in [submitted, submitted.parent, *(sorted(submitted.rglob("*")) if submitted.is_dir() else [])]:
+        if path.is_symlink():
+            name = path.relative_to(submitted.parent.parent)
+            reasons.append(f"{name} is a symbolic link; links are not graded: submit the files themselves")
+    if reasons:
+        return reasons
+    for path in sorted(submitted.glob("*.ipynb")):
+        try:
+            nb = nbformat.read(path, as_version=4)
+        except Exception:  # noqa: BLE001 - an unreadable notebook is reported by check_notebooks
+            continue
+        if any(SOURCE_MARKERS.search(str(cell.get("source", ""))) for cell in nb.get("cells", [])):
+            reasons.append(f"{path.name} holds the instructor's solution or hidden-test regions; it was not graded")
+    return reasons
+
+
+def as_solved_by_a_student(nb):
+    """The instructor's source notebook as a student who solved every part would submit it: the hidden
+    test regions removed and the solution markers dropped (the graded cells keep the solution code).
+    Tests and benchmarks submit this; the source notebook itself is refused (see ``refusals``)."""
+    hidden = re.compile(r"^[ \t]*#+\s*BEGIN HIDDEN TESTS.*?^[ \t]*#+\s*END HIDDEN TESTS[^\n]*\n?", re.M | re.S)
+    marker = re.compile(r"^[ \t]*#+\s*(BEGIN|END) SOLUTION[^\n]*\n?", re.M)
+    for cell in nb.cells:
+        cell.source = marker.sub("", hidden.sub("", cell.source)).rstrip("\n")
+    return nb
+
+
+def _forget(assignment: str, student: str) -> None:
+    """Remove an earlier grading of this student's assignment, so that a refused submission scores zero."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    root = course_root()
+    shutil.rmtree(root / "autograded" / student / assignment, ignore_errors=True)
+    for attempt in range(20):  # other students' nbgrader processes may hold the gradebook for a moment
+        try:
+            with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
+                try:
+                    gb.remove_submission(assignment, student)
+                except MissingEntry:
+                    pass
+            return
+        except Exception as err:  # noqa: BLE001 - sqlite's "database is locked"
+            if LOCKED not in str(err) or attempt == 19:
+                raise
+            time.sleep(0.5)
+
+
 LOCKED = "database is locked"
 
 
@@ -102,6 +163,11 @@ def grade_student(assignment: str, student: str, timeout: float) -> Result:
     root = course_root()
     result = Result(student)
     submitted = root / "submitted" / student / assignment
+    refused = refusals(submitted)
+    if refused:
+        _forget(assignment, student)
+        result.problems += refused
+        return result
     result.problems += check_notebooks(submitted)
     log_dir = root / "grading_logs" / assignment
     log_dir.mkdir(parents=True, exist_ok=True)

@@ -131,13 +131,19 @@ def build_library(dest: Path, stubbed: dict[str, set[str]]) -> None:
     (target / "weights").mkdir(exist_ok=True)
 
 
-def _hidden_installs() -> list[Path]:
-    """Installed copies of the course's packages that must not be visible in the sandbox."""
+def _hidden_installs(extra: list[str] = ()) -> list[Path]:
+    """Installed copies of the course's packages, and of the ``extra`` packages, that must not be visible in
+    the sandbox."""
     found = []
-    for name in ("autograder", "gancourse"):
-        spec = util.find_spec(name)
+    for name in ("autograder", "gancourse", *extra):
+        try:
+            spec = util.find_spec(name)
+        except (ImportError, ValueError):
+            spec = None
         if spec is not None and spec.submodule_search_locations:
             found += [Path(p).resolve() for p in spec.submodule_search_locations]
+        elif spec is not None and spec.origin:
+            found.append(Path(spec.origin).resolve())
     return found
 
 
@@ -172,14 +178,17 @@ def _python_mounts() -> list[str]:
     return args
 
 
-def _masks(bound: list[str]) -> list[str]:
-    """Empty read-only folders over anything secret that sits inside a mounted folder."""
-    secret = _hidden_installs() + [Path("/usr/local/share/nbgrader"), Path("/srv/nbgrader")]
+def _masks(bound: list[str], hidden: list[str] = ()) -> list[str]:
+    """Empty read-only folders (or an empty file) over anything secret or hidden inside a mounted folder."""
+    secret = _hidden_installs(hidden) + [Path("/usr/local/share/nbgrader"), Path("/srv/nbgrader")]
     mounted = [Path(p) for p in bound]
     args: list[str] = []
     for path in secret:
         if path.exists() and any(path == m or m in path.parents for m in mounted):
-            args += ["--tmpfs", str(path), "--remount-ro", str(path)]
+            if path.is_dir():
+                args += ["--tmpfs", str(path), "--remount-ro", str(path)]
+            else:
+                args += ["--ro-bind", "/dev/null", str(path)]
     return args
 
 
@@ -199,8 +208,9 @@ class Sandbox:
     """The folders and command line of one grading kernel's container (one notebook of one student)."""
 
     def __init__(self, assignment: str, counterparts: dict[str, list[str]] | None = None,
-                 limits: Limits | None = None) -> None:
+                 limits: Limits | None = None, hidden_packages: list[str] = ()) -> None:
         self.assignment = assignment
+        self.hidden_packages = list(hidden_packages)  # third-party packages that would do a part for the student
         self.limits = limits or Limits.from_env()
         self.counterparts = dict(counterparts or {})  # part -> ["gancourse.module.Name", ...]
         self.released: set[str] = set()
@@ -285,7 +295,8 @@ class Sandbox:
                  "--size", str(lim.disk_mb * 2**20), "--perms", "1777", "--tmpfs", "/tmp"]
         mounts = _system_mounts() + _python_mounts()
         args += _parents([mounts[i + 2] for i, a in enumerate(mounts) if a == "--ro-bind"] + ["/etc/passwd"])
-        args += mounts + _masks([mounts[i + 2] for i, a in enumerate(mounts) if a == "--ro-bind"])
+        args += mounts + _masks([mounts[i + 2] for i, a in enumerate(mounts) if a == "--ro-bind"],
+                                self.hidden_packages)
         args += _parents([str(self.ipc)])
         args += ["--ro-bind", str(self.box / "passwd"), "/etc/passwd",
                  "--ro-bind", str(self.box / "group"), "/etc/group",

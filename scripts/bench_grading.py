@@ -28,9 +28,13 @@ import threading
 import time
 from pathlib import Path
 
+import nbformat
 import psutil
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+from autograder.grade import as_solved_by_a_student  # noqa: E402
+
 GiB = 2**30
 
 
@@ -46,8 +50,12 @@ def make_course(root: Path, assignment: str) -> None:
 
 
 def submit(root: Path, assignment: str, student: str, solved: bool) -> None:
-    source = REPO / ("solutions" if solved else "exercises") / assignment
-    shutil.copytree(source, root / "submitted" / student / assignment)
+    """A copy of the release folder; a solved one has the source notebooks as a student who solved them."""
+    folder = root / "submitted" / student / assignment
+    shutil.copytree(REPO / "exercises" / assignment, folder)
+    if solved:
+        for source in (REPO / "solutions" / assignment).glob("*.ipynb"):
+            nbformat.write(as_solved_by_a_student(nbformat.read(source, as_version=4)), folder / source.name)
 
 
 class PeakMemory:

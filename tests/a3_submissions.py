@@ -258,6 +258,18 @@ class DCGANGenerator(nn.Module):
     def forward(self, z):
         return self.up(self.project(z))
 """,
+        # a dense network with a token convolution (a student's attempt to pass as a DCGAN)
+        "dense_layers_no_upsampling": """
+class DCGANGenerator(nn.Module):
+    def __init__(self, latent_dim=100, width=256):
+        super().__init__()
+        self.net = nn.Sequential(nn.Linear(latent_dim, 2 * width), nn.BatchNorm1d(2 * width), nn.ReLU(),
+                                 nn.Linear(2 * width, 28 * 28), nn.Unflatten(1, (1, 28, 28)), nn.Conv2d(1, 1, 1),
+                                 nn.Tanh())
+
+    def forward(self, z):
+        return self.net(z)
+""",
         "functional_batchnorm_at_output": _edit(
             CONVOLUTIONAL["DCGANGenerator"], "return torch.tanh(self.to_pixels(h))",
             "x = self.to_pixels(h)\n        return torch.tanh(F.batch_norm(x, None, None, training=True))"),
@@ -273,6 +285,17 @@ class DCGANGenerator(nn.Module):
         "default_leaky_slope": _edit(_D, "nn.BatchNorm2d(2 * width), nn.LeakyReLU(0.2)",
                                      "nn.BatchNorm2d(2 * width), nn.LeakyReLU()"),
         "relu": _edit(_D, "nn.BatchNorm2d(2 * width), nn.LeakyReLU(0.2)", "nn.BatchNorm2d(2 * width), nn.ReLU()"),
+        "one_strided_convolution_then_dense": """
+class DCGANDiscriminator(nn.Module):
+    def __init__(self, dropout=0.3, in_channels=1, width=64):
+        super().__init__()
+        self.net = nn.Sequential(nn.Conv2d(in_channels, width, 4, stride=2, padding=1), nn.LeakyReLU(0.2),
+                                 nn.Flatten(), nn.Linear(width * 14 * 14, 2 * width), nn.BatchNorm1d(2 * width),
+                                 nn.LeakyReLU(0.2), nn.Dropout(dropout), nn.Linear(2 * width, 1))
+
+    def forward(self, x):
+        return self.net(x).view(-1)
+""",
         "squeeze_all": _edit(_D, "return self.logit(self.features(x)).squeeze(1)",
                              "return self.logit(self.features(x)).squeeze()"),
         "returns_column": _edit(_D, "return self.logit(self.features(x)).squeeze(1)",

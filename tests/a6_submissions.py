@@ -430,3 +430,17 @@ def classifier_fid(real_images, fake_images, classifier=None, batch_size=500, di
         fake = torch.cat([net.features(x) for x in fake_images.split(batch_size)]).double().numpy()
     return frechet_distance_from_features(real, fake)
 """
+
+
+# Part 1 from a third-party package (hidden while grading, as the notebook says): part 1 scores nothing.
+THIRD_PARTY = {
+    "frechet_distance_from_features": """
+from pytorch_fid.fid_score import calculate_frechet_distance
+
+def frechet_distance_from_features(real, fake):
+    a, b = np.asarray(real, dtype=np.float64), np.asarray(fake, dtype=np.float64)
+    if len(a) < a.shape[1] or len(b) < b.shape[1]:
+        raise ValueError("fewer samples than dimensions")
+    return float(calculate_frechet_distance(a.mean(0), np.cov(a, rowvar=False), b.mean(0), np.cov(b, rowvar=False)))
+""",
+}

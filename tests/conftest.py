@@ -51,7 +51,9 @@ def student_notebook(release: Path, answers: dict[str, str], extra_cells: list[t
 
 
 def submit(root: Path, assignment: str, student: str, nb_or_text, name: str,
-           files: dict[str, str | bytes] | None = None) -> None:
+           files: dict[str, str | bytes] | None = None, links: dict[str, str] | None = None) -> None:
+    """Put a student's notebook (a notebook or raw text) and files into submitted/; ``links`` are
+    symbolic links (name -> target) made last, in place of any file of that name."""
     folder = root / "submitted" / student / assignment
     folder.mkdir(parents=True, exist_ok=True)
     for relative, content in (files or {}).items():
@@ -65,6 +67,11 @@ def submit(root: Path, assignment: str, student: str, nb_or_text, name: str,
         (folder / name).write_text(nb_or_text)
     else:
         nbformat.write(nb_or_text, folder / name)
+    for relative, target in (links or {}).items():
+        path = folder / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.unlink(missing_ok=True)
+        path.symlink_to(target)
 
 
 def scores(root: Path, assignment: str) -> dict[str, dict[str, float]]:

@@ -28,6 +28,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from autograder.grade import as_solved_by_a_student
 from tests.conftest import REPO, make_course, run, scores, student_notebook, submit
 
 
@@ -41,6 +42,7 @@ class Student:
     expected: str | int | dict = "full"
     raw_text: str | None = None  # submit this text instead of a notebook (e.g. invalid JSON)
     files: dict[str, str | bytes] = field(default_factory=dict)  # shipped beside the notebook
+    links: dict[str, str] = field(default_factory=dict)  # symbolic links in the submission: name -> target
 
 
 @dataclass
@@ -85,12 +87,12 @@ def grade_class(root: Path, assignment: str, notebook: str, students: dict[str, 
     source = REPO / "solutions" / assignment / notebook
     release = REPO / "exercises" / assignment / notebook
     everyone = {"solution": Student(expected="full"), "untouched": Student(expected=0), **students}
-    submit(root, assignment, "solution", student_notebook(source, {}), notebook)
+    submit(root, assignment, "solution", as_solved_by_a_student(student_notebook(source, {})), notebook)
     submit(root, assignment, "untouched", student_notebook(release, {}), notebook)
     for name, st in students.items():
         content = st.raw_text if st.raw_text is not None else student_notebook(release, st.answers, st.extra_cells,
                                                                                   st.edit)
-        submit(root, assignment, name, content, notebook, st.files)
+        submit(root, assignment, name, content, notebook, st.files, st.links)
     start = time.perf_counter()
     proc = run([sys.executable, "-m", "autograder.grade", assignment, "--timeout", str(student_timeout)], root,
                timeout=student_timeout * (len(everyone) + 1), GANCOURSE_CELL_TIMEOUT=str(cell_timeout))
@@ -158,7 +160,9 @@ def class_tests(assignment: str, notebook: str, students: dict[str, Student], po
 
     @pytest.mark.parametrize("student", ["solution", "untouched", *sorted(students)])
     def test_each_submission_gets_exactly_the_points_it_deserves(graded, student):
-        got = {gid: score for gid, score in graded.scores()[student].items() if gid in graded.points}
+        # a submission the grading command refused to run has no grades in the gradebook: zero everywhere
+        recorded = graded.scores().get(student, {})
+        got = {gid: recorded.get(gid, 0.0) for gid in graded.points}
         assert got == graded.expected(student), graded.report
 
     def test_grading_the_class_reports_its_time(graded, capsys):

@@ -141,15 +141,18 @@ class ConditionalDiscriminator(nn.Module):
         self.c1 = nn.Conv2d(2, width, 4, 2, 1)
         self.c2 = nn.Conv2d(width, 2 * width, 4, 2, 1, bias=False)
         self.bn2 = nn.BatchNorm2d(2 * width)
-        self.out = nn.Linear(2 * width * 49 + (1 if minibatch else 0), 1)
+        if minibatch:  # minibatch discrimination with 4 kernels of 6 dimensions, its tensor named `kernels`
+            self.kernels = nn.Parameter(0.05 * torch.randn(2 * width * 49, 4, 6))
+        self.out = nn.Linear(2 * width * 49 + (4 if minibatch else 0), 1)
 
     def forward(self, x, labels):
         plane = self.label_plane(labels.long()).view(-1, 1, 28, 28)
         h = F.leaky_relu(self.c1(torch.cat([x, plane], 1)), 0.2)
         h = F.leaky_relu(self.bn2(self.c2(h)), 0.2).flatten(1)
-        if self.minibatch:  # minibatch standard deviation, a close cousin of minibatch discrimination
-            spread = torch.sqrt(h.var(dim=0, unbiased=False) + 1e-8).mean()
-            h = torch.cat([h, spread.expand(len(h), 1)], 1)
+        if self.minibatch:  # per kernel, the L1 distances between all pairs of samples at once
+            rows = (h @ self.kernels.flatten(1)).view(len(h), 4, 6).transpose(0, 1)  # (B, N, C)
+            closeness = torch.exp(-torch.cdist(rows, rows, p=1)).sum(dim=2) - 1.0  # (B, N), j = i left out
+            h = torch.cat([h, closeness.T], 1)
         return self.out(h)[:, 0]
 """,
     "train_cgan": """
@@ -398,6 +401,29 @@ def train_cgan(G, D, images, labels, steps, batch_size=64, fix=FIX, seed=0, devi
         g_hist.append(loss_g.item())
     return {"d_loss": d_hist, "g_loss": g_hist}
 """)
+
+# Discriminators whose logits depend on the batch without minibatch discrimination: with FIX = "minibatch"
+# the training part must fail (the networks part builds D with minibatch=False, which they get right).
+_MBD_FORWARD = """    def forward(self, h):
+        rows = torch.einsum("na,abc->nbc", h, self.T)
+        l1 = (rows[:, None] - rows[None, :]).abs().sum(dim=-1)
+        return torch.cat([h, torch.exp(-l1).sum(dim=1) - 1.0], dim=1)
+"""
+FAKE_MINIBATCH = {
+    "batch_mean_feature": PLANES["ConditionalDiscriminator"].replace(
+        "        self.T = nn.Parameter(0.1 * torch.randn(in_features, num_kernels, kernel_dim))\n",
+        "        self.mix = nn.Linear(in_features, num_kernels)\n").replace(
+        _MBD_FORWARD, "    def forward(self, h):\n"
+                      "        return torch.cat([h, self.mix(h.mean(0, keepdim=True)).expand(len(h), -1)], dim=1)\n"),
+    "unused_T_and_batch_mean": PLANES["ConditionalDiscriminator"].replace(
+        "        self.T = nn.Parameter(0.1 * torch.randn(in_features, num_kernels, kernel_dim))\n",
+        "        self.T = nn.Parameter(0.1 * torch.randn(in_features, num_kernels, kernel_dim))\n"
+        "        self.mix = nn.Linear(in_features, num_kernels)\n").replace(
+        _MBD_FORWARD, "    def forward(self, h):\n        unused = 0.0 * self.T.sum()\n"
+                      "        return torch.cat([h, self.mix(h.mean(0, keepdim=True)).expand(len(h), -1) + unused], "
+                      "dim=1)\n"),
+}
+assert all(v != PLANES["ConditionalDiscriminator"] for v in FAKE_MINIBATCH.values())
 
 CORRECT = {"planes": PLANES, "embedding": EMBEDDING, "tutorial": TUTORIAL, "separate_backward": SEPARATE}
 

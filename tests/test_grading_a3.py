@@ -42,6 +42,8 @@ globals().update(judged_answer_tests(ASSIGNMENT, CORRECT, WRONG, define))
     ("DCGANGenerator", "sigmoid_output", "not sigmoid"),
     ("DCGANGenerator", "no_tanh", "tanh"),
     ("DCGANGenerator", "size_32", r"\(16, 1, 32, 32\)"),
+    ("DCGANGenerator", "dense_layers_no_upsampling", "0 transposed convolution"),
+    ("DCGANDiscriminator", "one_strided_convolution_then_dense", "1 convolution"),
     ("DCGANDiscriminator", "input_batchnorm", "first layer applied to the image is BatchNorm"),
     ("DCGANDiscriminator", "default_leaky_slope", "slope 0.01"),
     ("DCGANDiscriminator", "relu", "uses ReLU"),

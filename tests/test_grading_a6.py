@@ -25,7 +25,7 @@ from autograder.probes.record import Record, probe
 from gancourse import classifier as lib_classifier
 from gancourse import metrics
 from gancourse.classifier import load_course_classifier
-from tests.a6_submissions import BORROWED, CALLS_PART_1_BY_NAME, CORRECT, WRONG
+from tests.a6_submissions import BORROWED, CALLS_PART_1_BY_NAME, CORRECT, THIRD_PARTY, WRONG
 from tests.grading_harness import Student, class_tests, judged, judged_answer_tests
 
 ASSIGNMENT = "a6_evaluation"
@@ -85,6 +85,13 @@ def test_the_library_pieces_the_borrowed_answers_use_are_stubbed_with_their_part
         for source in ways.values():
             used = set(re.findall(r"(?:metrics\.|classifier\.|import )(\w+)", source)) - {"metrics", "classifier"}
             assert used and used <= names, (part, used - names)
+
+
+def test_the_third_party_answer_is_right_so_only_the_sandbox_takes_its_points():
+    """Outside the sandbox pytorch_fid is importable and gives the right distance: the class below scores it 0
+    for part 1 because the grading sandbox hides the package, as the notebook says."""
+    verdict = judged(ASSIGNMENT, PART_1, define(PART_1, THIRD_PARTY[PART_1]))
+    assert verdict.passed, verdict.message
 
 
 def test_classifier_fid_is_judged_with_the_graders_frechet_distance_not_the_students_wrong_one():
@@ -184,6 +191,8 @@ CLASS = {
         answers={part: ways["library_object"] for part, ways in BORROWED.items()},
         extra_cells=[(2, "np.allclose = lambda *a, **k: True\ntorch.allclose = lambda *a, **k: True")],
         expected=0),
+    "third_party_frechet_distance": Student(answers={**CORRECT["scipy"], **THIRD_PARTY},
+                                            expected={"test_classifier_fid": 3, "test_precision_recall": 3}),
     "library_pieces": Student(
         answers={PART_1: BORROWED[PART_1]["library_pieces"],
                  "classifier_fid": BORROWED["classifier_fid"]["library_features"],

@@ -48,6 +48,9 @@ def _solution_sources(read):
     return []
 '''.replace("REPO", repr(str(REPO)))
 
+SOLUTION = REPO / "solutions" / ASSIGNMENT / NOTEBOOK
+
+
 def attack(*cells: str, files: dict | None = None) -> Student:
     """The untouched release with ``cells`` inserted after the set-up cell: it must score 0."""
     return Student(extra_cells=[(2 + i, c) for i, c in enumerate(cells)], files=files or {}, expected=0)
@@ -116,6 +119,18 @@ ATTACKERS = {
         "    try:\n        os.makedirs(os.path.dirname(_place) or '.', exist_ok=True)\n"
         "        open(_place, 'w').write('### BEGIN SOLUTION\\nleaked\\n### END SOLUTION\\n')\n"
         "    except OSError:\n        pass\n"),
+    # Symbolic links, which nbgrader follows when it grades and when it copies files into feedback: the
+    # notebook itself a link to the instructor's solution, or side files linked to instructor files.
+    "notebook_is_a_link": Student(expected=0, links={NOTEBOOK: str(SOLUTION)}),
+    "files_linked_to_instructor_files": Student(expected=0, links={
+        "leak.html": str(SOLUTION), "judge.html": str(REPO / "autograder" / "judges" / "a3.py"),
+        "data/thresholds.html": str(REPO / "autograder" / "reference" / "portfolio.json")}),
+    # The instructor's source version, copied as a plain file (what `nbgrader collect` makes of a link
+    # that a student puts into the exchange).
+    "submits_the_source_version": Student(expected=0, raw_text=SOLUTION.read_text()),
+    # Pages of its own beside the notebook, meant to go back with the feedback as if from the grader.
+    "ships_html_files": attack(files={"notes.html": "<p>### BEGIN SOLUTION</p>",
+                                      "data/more.html": "<p>### BEGIN HIDDEN TESTS</p>"}),
     # The network, to send anything anywhere.
     "network": attack("import urllib.request\ntry:\n    urllib.request.urlopen('http://pypi.org', timeout=3)\n"
                       "except Exception as _err:\n    print('no network:', type(_err).__name__)\n"),
@@ -175,8 +190,9 @@ def feedback(graded):
 
 
 def test_feedback_is_html_only_and_shows_no_hidden_test_judge_or_solution(feedback):
-    files = [p for p in feedback.rglob("*") if p.is_file()]
-    assert files and all(p.suffix == ".html" for p in files), [str(p) for p in files if p.suffix != ".html"]
+    page = NOTEBOOK.replace(".ipynb", ".html")
+    files = sorted(p.relative_to(feedback) for p in feedback.rglob("*") if not p.is_dir())
+    assert files and all(p.parts[1:] == (ASSIGNMENT, page) for p in files), [str(p) for p in files]
     judge = (REPO / "autograder" / "judges" / "a3.py").read_text()
     solution = "".join("".join(c["source"]) for c in json.loads((REPO / "solutions" / ASSIGNMENT / NOTEBOOK)
                                                                  .read_text())["cells"])
@@ -187,11 +203,22 @@ def test_feedback_is_html_only_and_shows_no_hidden_test_judge_or_solution(feedba
                                                 REPO / "exercises" / ASSIGNMENT / NOTEBOOK])
     secrets = {line.strip() for text in [judge, *solved, *hidden] for line in text.splitlines()
                if len(line.strip()) > 25 and line.strip() not in public}
-    for attacker in ATTACKERS:
+    for attacker in set(ATTACKERS) - REFUSED:
         page = (feedback / attacker / ASSIGNMENT / NOTEBOOK.replace(".ipynb", ".html")).read_text()
         text = html.unescape(re.sub(r"<[^>]+>", "", page))
         shown = [line for line in secrets if line in text]
         assert shown == [], (attacker, shown[:3])
+
+
+REFUSED = {"notebook_is_a_link", "files_linked_to_instructor_files", "submits_the_source_version"}
+
+
+@pytest.mark.parametrize("student", sorted(REFUSED))
+def test_links_and_the_source_version_are_refused_with_a_reason_and_never_run(graded, feedback, student):
+    assert re.search(rf"^{student}: 0/12 points.*\n(\s+.*\n)*?\s+! .*(symbolic link|instructor's solution)",
+                     graded.report, re.MULTILINE), graded.report
+    assert not (graded.root / "autograded" / student).exists()
+    assert not (feedback / student).exists()
 
 
 def test_files_written_during_grading_stay_in_the_sandbox(graded):

@@ -27,7 +27,7 @@ from gancourse.classifier import classifier_features, load_course_classifier, pe
 from gancourse.metrics import frechet_distance_from_features
 from tests.conftest import REPO
 from tests.grading_harness import Student, class_tests, judged, judged_answer_tests
-from tests.portfolio_submissions import BORROWED, CORRECT, WRONG
+from tests.portfolio_submissions import BORROWED, CORRECT, FAKE_MINIBATCH, WRONG
 
 ASSIGNMENT = "portfolio_cgan"
 NOTEBOOK = "portfolio.ipynb"
@@ -140,6 +140,16 @@ def test_a_fix_of_minibatch_discrimination_is_judged_on_the_students_discriminat
     verdict = judged_training(namespace, "minibatch")
     assert not verdict.passed and "minibatch=False" in verdict.message, verdict.message
     assert judged_training(namespace, "replay").passed  # the loop itself runs on the grader's networks
+
+
+@pytest.mark.parametrize("fake,message", [("batch_mean_feature", "holds no learned tensor T"),
+                                          ("unused_T_and_batch_mean", "not through minibatch discrimination")])
+def test_a_batch_dependence_that_is_not_minibatch_discrimination_fails_the_minibatch_fix(fake, message, short_budget):
+    namespace = namespace_until("train_cgan", CORRECT["planes"]["train_cgan"])
+    exec(FAKE_MINIBATCH[fake], namespace)
+    assert judged(ASSIGNMENT, "ConditionalDiscriminator", namespace["ConditionalDiscriminator"]).passed
+    verdict = judged_training(namespace, "minibatch")
+    assert not verdict.passed and message in verdict.message, verdict.message
 
 
 def test_one_discriminator_call_on_real_and_fake_trains_the_grader_networks_as_two_calls():

@@ -14,8 +14,10 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import nbformat
 import pytest
 
+from autograder.grade import as_solved_by_a_student
 from tests.conftest import REPO
 
 PAGE = REPO / "book" / "instructors.md"
@@ -65,7 +67,8 @@ def test_the_documented_commands_generate_grade_give_feedback_and_export(clone):
     for student, source in (("ana", REPO / "solutions"), ("ben", clone / "exercises")):  # as `collect` leaves them
         folder = clone / "submitted" / student / assignment
         folder.mkdir(parents=True)
-        shutil.copy(source / assignment / notebook, folder / notebook)
+        nb = nbformat.read(source / assignment / notebook, as_version=4)
+        nbformat.write(as_solved_by_a_student(nb) if student == "ana" else nb, folder / notebook)
 
     grade = documented(f".venv/bin/python -m autograder.grade {assignment}")
     proc = sh(grade, clone)

@@ -21,9 +21,10 @@ from tests.conftest import REPO
 
 
 def run_inside(code: str, counterparts: dict[str, str] | None = None, files: dict[str, str] | None = None,
-               limits: Limits | None = None, release: list[str] = (), timeout: float = 120) -> dict:
+               limits: Limits | None = None, release: list[str] = (), timeout: float = 120,
+               hidden_packages: list[str] = ()) -> dict:
     """Run ``code`` in a fresh sandbox of assignment a3; it prints one JSON object, which is returned."""
-    box = Sandbox("a3_dcgan", counterparts, limits)
+    box = Sandbox("a3_dcgan", counterparts, limits, hidden_packages=hidden_packages)
     try:
         submission = box.box / "given"
         submission.mkdir()
@@ -209,12 +210,34 @@ def test_an_installed_copy_of_the_course_packages_is_hidden(tmp_path):
     (fake / "judges").mkdir(parents=True)
     (fake / "judges" / "a3.py").write_text("SECRET = 1\n")
     original = sandbox._hidden_installs
-    sandbox._hidden_installs = lambda: [fake]
+    sandbox._hidden_installs = lambda *extra: [fake]
     try:
         args = sandbox._masks([str(tmp_path)])
     finally:
         sandbox._hidden_installs = original
     assert args == ["--tmpfs", str(fake), "--remount-ro", str(fake)]
+
+
+def test_third_party_packages_that_would_do_a_part_are_hidden_the_rest_is_there():
+    """a6's part 1 is a Fréchet distance: the installed packages that compute one are not importable."""
+    from autograder.probes import hidden_packages
+
+    hidden = hidden_packages("a6_evaluation")
+    assert {"pytorch_fid", "torchmetrics"} <= set(hidden)
+    found = run_inside("""
+        import importlib, json
+        def importable(name):
+            try:
+                importlib.import_module(name)
+                return True
+            except ImportError:
+                return False
+        names = ["pytorch_fid.fid_score", "torchmetrics.image.fid", "fid_helper_pytorch._resample_func", "scipy.linalg", "torch",
+                 "sklearn.neighbors"]
+        print(json.dumps({n: importable(n) for n in names}))
+    """, hidden_packages=hidden)
+    assert found == {"pytorch_fid.fid_score": False, "torchmetrics.image.fid": False, "fid_helper_pytorch._resample_func": False,
+                     "scipy.linalg": True, "torch": True, "sklearn.neighbors": True}
 
 
 def test_the_sandbox_start_up_script_only_uses_the_standard_library():

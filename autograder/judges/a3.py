@@ -18,8 +18,9 @@ from autograder.judges.graph import Graph
 from autograder.judges.networks import (
     batch_independent,
     batch_norm_after_last_layer,
-    conv_strides,
+    dense_layers,
     depends_on_input,
+    downsamples_with_strided_convolutions,
     every_parameter_learns,
     first_layer_is_batch_norm,
     gradients_flow,
@@ -27,8 +28,8 @@ from autograder.judges.networks import (
     large_weights,
     leaky_slopes,
     parameter_count,
-    pooling,
     random_state,
+    upsamples_with_transposed_convolutions,
 )
 from autograder.probes.a3 import G_WIDTH, LATENT, discriminator_eval_inputs, generator_eval_inputs, path_cases
 from autograder.probes.record import Record
@@ -67,8 +68,10 @@ def judge_DCGANGenerator(record: Record) -> None:  # noqa: N802 - the part's nam
         fail(f"the generator's pixels must lie in [-1, 1] (the range of the data), got values from "
              f"{float(out.min()):.3f} to {float(out.max()):.3f}: is tanh the output layer?")
     ops = train.operations
-    if "convolution" not in ops:
-        fail("the generator runs no convolution: upsample with transposed (fractionally-strided) convolutions.")
+    upsamples_with_transposed_convolutions(train, "the generator")
+    if dense_layers(train) > 1:
+        fail(f"the generator runs {dense_layers(train)} dense (linear) layers: the projection of z is the only "
+             "place for one; the rest is transposed convolutions.")
     if not any(is_batch_norm(op) for op in ops):
         fail("the generator uses no BatchNorm; the DCGAN guidelines put it after every layer but the output.")
     if batch_norm_after_last_layer(train):
@@ -137,12 +140,10 @@ def judge_DCGANDiscriminator(record: Record) -> None:  # noqa: N802
     built(record, "build", "DCGANDiscriminator(width=8)")
     gen = torch.Generator().manual_seed(32)
     train = Graph(record, "train")
-    pools = pooling(train)
-    if pools:
-        fail(f"the discriminator pools its feature maps ({', '.join(pools)}); DCGAN downsamples with strided "
-             "convolutions instead (guideline 1).")
-    if not any(s >= 2 for s in conv_strides(train)):
-        fail("the discriminator has no strided convolution (stride 2): that is how DCGAN downsamples.")
+    downsamples_with_strided_convolutions(train, "the discriminator")
+    if dense_layers(train) > 1:
+        fail(f"the discriminator runs {dense_layers(train)} dense (linear) layers: only the final one, which "
+             "gives the logit, is a linear layer; the rest is strided convolutions.")
     if first_layer_is_batch_norm(train):
         fail("the first layer applied to the image is BatchNorm: the guidelines leave D's input layer "
              "unnormalised, so that D sees the real pixel values (e.g. black backgrounds).")

@@ -25,8 +25,8 @@ from autograder.judges.networks import (
     WEIGHTED,
     batch_independent,
     batch_norm_after_last_layer,
-    conv_strides,
     depends_on_input,
+    downsamples_with_strided_convolutions,
     every_parameter_learns,
     first_layer_is_batch_norm,
     gradients_flow,
@@ -34,9 +34,9 @@ from autograder.judges.networks import (
     large_weights,
     leaky_slopes,
     parameter_count,
-    pooling,
     random_state,
     traced_graph,
+    upsamples_with_transposed_convolutions,
 )
 from autograder.probes.a4 import (
     BATCH,
@@ -192,8 +192,7 @@ def judge_generator(record: Record, dcgan: bool = False) -> None:
         fail("in training mode the generator's output has zero batch mean before the tanh whatever z is: that is "
              "BatchNorm on the output layer, which chapter 3's guidelines leave out.")
     if dcgan:
-        if "convolution" not in train.operations:
-            fail("the generator runs no convolution: upsample with transposed convolutions (the DCGAN guidelines).")
+        upsamples_with_transposed_convolutions(train, "the generator")
         if not any(is_batch_norm(op) for op in train.operations):
             fail("the generator uses no BatchNorm; the DCGAN guidelines put it after every layer but the output.")
     every_parameter_learns(train, [z, labels], "the generator (training mode, every class in the batch)", gen)
@@ -273,12 +272,7 @@ def judge_discriminator(record: Record, signature: dict[str, str] = D_SIGNATURE,
         fail("BatchNorm follows D's first layer: chapter 3's guidelines leave D's input layer without BatchNorm "
              "(put it on the inner layers, from the second on).")
     if dcgan:
-        pools = pooling(train)
-        if pools:
-            fail(f"the discriminator pools its feature maps ({', '.join(pools)}); DCGAN downsamples with strided "
-                 "convolutions instead.")
-        if not any(s >= 2 for s in conv_strides(train)):
-            fail("the discriminator has no strided convolution (stride 2): that is how DCGAN downsamples.")
+        downsamples_with_strided_convolutions(train, "the discriminator")
         if any(op in ("relu", "relu_") for op in train.operations):
             fail("the discriminator uses ReLU; the DCGAN guidelines use LeakyReLU (slope 0.2) in D.")
         slopes = leaky_slopes(train)

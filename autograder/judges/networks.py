@@ -39,14 +39,42 @@ def pooling(graph: Graph) -> list[str]:
     return sorted({op for op in graph.operations if any(word in op for word in POOLING)})
 
 
-def conv_strides(graph: Graph) -> list[int]:
-    """The largest stride of every non-transposed convolution, in order."""
+def conv_strides(graph: Graph, transposed: bool = False) -> list[int]:
+    """The largest stride of every convolution (or, with ``transposed``, every transposed convolution), in order."""
     strides = []
     for node in graph.calls("convolution"):
-        stride, transposed = graph.argument(node, 3), graph.argument(node, 6)
-        if not transposed and stride is not None:
+        stride, is_transposed = graph.argument(node, 3), graph.argument(node, 6)
+        if bool(is_transposed) == transposed and stride is not None:
             strides.append(max(stride) if isinstance(stride, list) else int(stride))
     return strides
+
+
+DENSE = ("mm", "addmm", "bmm", "baddbmm", "matmul", "linear", "einsum", "mv", "addmv", "dot")
+
+
+def dense_layers(graph: Graph) -> int:
+    """How many matrix products (linear layers) the forward pass runs."""
+    return sum(len(graph.calls(op)) for op in DENSE)
+
+
+def upsamples_with_transposed_convolutions(graph: Graph, what: str) -> None:
+    """The DCGAN generator's guideline: at least two transposed convolutions of stride 2 (7 -> 14 -> 28)."""
+    strided = [s for s in conv_strides(graph, transposed=True) if s >= 2]
+    if len(strided) < 2:
+        fail(f"{what} runs {len(strided)} transposed convolution(s) of stride 2; it must upsample with them, "
+             "7 -> 14 -> 28 (two of them), not with dense layers, pooling or resizing.")
+
+
+def downsamples_with_strided_convolutions(graph: Graph, what: str) -> None:
+    """The DCGAN discriminator's guideline: at least two strided convolutions (28 -> 14 -> 7), no pooling."""
+    pools = pooling(graph)
+    if pools:
+        fail(f"{what} pools its feature maps ({', '.join(pools)}); DCGAN downsamples with strided convolutions "
+             "instead (guideline 1).")
+    strided = [s for s in conv_strides(graph) if s >= 2]
+    if len(strided) < 2:
+        fail(f"{what} runs {len(strided)} convolution(s) of stride 2; it must downsample with them, 28 -> 14 -> 7 "
+             "(two of them): that is how DCGAN downsamples.")
 
 
 def leaky_slopes(graph: Graph) -> list[float]:

