@@ -23,6 +23,7 @@ import json
 import os
 import re
 import shutil
+import stat
 import subprocess
 import sys
 import time
@@ -109,9 +110,12 @@ def refusals(submitted: Path) -> list[str]:
     """
     reasons = []
     for path in [submitted, submitted.parent, *(sorted(submitted.rglob("*")) if submitted.is_dir() else [])]:
+        name = path.relative_to(submitted.parent.parent)
         if path.is_symlink():
-            name = path.relative_to(submitted.parent.parent)
             reasons.append(f"{name} is a symbolic link; links are not graded: submit the files themselves")
+        elif path.exists() and not stat.S_ISREG(path.stat().st_mode) and not path.is_dir():
+            # a named pipe or a device would block whoever reads it (this process first)
+            reasons.append(f"{name} is not a regular file (a pipe, socket or device); it was not graded")
     if reasons:
         return reasons
     for path in sorted(submitted.glob("*.ipynb")):

@@ -193,6 +193,15 @@ def smoothed_discriminator_loss(real_logits, fake_logits, real_target=0.9):
                             "return real_term + F.softplus(fake_logits).mean()"),
     },
     "flipped_labels": {
+        # exactly round(flip_prob * n) labels, chosen at random: not one independent draw per label
+        "exact_count_of_flips": """
+def flipped_labels(n, label, flip_prob, generator=None):
+    k = int(round(flip_prob * n))
+    idx = torch.randperm(n, generator=generator)[:k]
+    out = torch.full((n,), float(label))
+    out[idx] = 1.0 - float(label)
+    return out
+""",
         "deterministic_first_k": """
 def flipped_labels(n, label, flip_prob, generator=None):
     labels = torch.full((n,), float(label))
@@ -247,6 +256,17 @@ def flipped_labels(n, label, flip_prob, generator=None):
                                   "return torch.where(flip, 1.0 - labels, labels).unsqueeze(1)"),
     },
     "diagnose_history": {
+        "median_of_the_tail": """
+def diagnose_history(d_losses, g_losses, tail=0.25):
+    import statistics
+    n = max(1, int(len(d_losses) * tail))
+    d, g = statistics.median(d_losses[-n:]), statistics.median(g_losses[-n:])
+    if d < math.log(2):
+        return "d-wins"
+    if g < math.log(2) / 2:
+        return "g-wins"
+    return "healthy"
+""",
         "swapped_verdicts": _DIAG.replace('"d-wins"', '"G-WINS"').replace('"g-wins"', '"d-wins"')
                                  .replace('"G-WINS"', '"g-wins"'),
         "whole_history": """

@@ -340,12 +340,49 @@ class DCGANDiscriminator(nn.Module):
         "uniform": _edit(_INIT, "nn.init.normal_(module.weight, 0.0, 0.02)",
                          "nn.init.uniform_(module.weight, -0.02 * 3 ** 0.5, 0.02 * 3 ** 0.5)"),
         "conv2d_only": _edit(_INIT, "(nn.Conv2d, nn.ConvTranspose2d)", "nn.Conv2d"),
+        # the moments of N(0, 0.02^2) without a single random draw: sorted quantiles, the same every call
+        "sorted_quantiles": """
+def dcgan_weights_init(module):
+    def quantiles(n):
+        p = (torch.arange(n, dtype=torch.float64) + 0.5) / n
+        return (torch.erfinv(2 * p - 1) * math.sqrt(2)).float()
+    with torch.no_grad():
+        if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d)):
+            module.weight.copy_(quantiles(module.weight.numel()).reshape(module.weight.shape) * 0.02)
+        elif isinstance(module, (nn.BatchNorm1d, nn.BatchNorm2d)):
+            module.weight.copy_(1 + 0.02 * quantiles(module.weight.numel()))
+            module.bias.zero_()
+""",
+        # the same, in a fixed shuffled order: no trend, but the same weights on every call
+        "fixed_shuffled_quantiles": """
+def dcgan_weights_init(module):
+    def quantiles(n):
+        p = (torch.arange(n, dtype=torch.float64) + 0.5) / n
+        order = torch.randperm(n, generator=torch.Generator().manual_seed(0))
+        return (torch.erfinv(2 * p - 1) * math.sqrt(2)).float()[order]
+    with torch.no_grad():
+        if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d)):
+            module.weight.copy_(quantiles(module.weight.numel()).reshape(module.weight.shape) * 0.02)
+        elif isinstance(module, (nn.BatchNorm1d, nn.BatchNorm2d)):
+            module.weight.copy_(1 + 0.02 * quantiles(module.weight.numel()))
+            module.bias.zero_()
+""",
     },
     "lerp": {
         "swapped_endpoints": _edit(SEQUENTIAL["lerp"], "(1 - t) * z0 + t * z1", "t * z0 + (1 - t) * z1"),
         "no_batch_of_t": "def lerp(z0, z1, t):\n    return (1 - t) * z0 + t * z1\n",
     },
     "slerp": {
+        # the straight line for every angle below 0.5 rad (29 degrees), not only where sin(angle) is 0
+        "straight_below_half_a_radian": """
+def slerp(z0, z1, t):
+    t = torch.as_tensor(t, dtype=z0.dtype)
+    t = t[:, None] if t.dim() == 1 else t
+    omega = torch.arccos(torch.clamp(torch.dot(z0 / z0.norm(), z1 / z1.norm()), -1, 1))
+    if float(omega) < 0.5:
+        return (1 - t) * z0 + t * z1
+    return (torch.sin((1 - t) * omega) * z0 + torch.sin(t * omega) * z1) / torch.sin(omega)
+""",
         "normalised_lerp": """
 def slerp(z0, z1, t):
     t = torch.as_tensor(t, dtype=z0.dtype)

@@ -357,6 +357,39 @@ _MIX_PICKS = "picks = torch.randint(len(self), (n_old,), generator=self.generato
 
 WRONG = {
     "ReplayBuffer": {
+        # once full, every new sample overwrites slot 0: the first capacity - 1 samples stay forever
+        "overwrites_one_slot": """
+class ReplayBuffer:
+    def __init__(self, capacity, fraction=0.5, generator=None):
+        self.capacity, self.fraction, self.generator = capacity, fraction, generator
+        self.items = []
+
+    def __len__(self):
+        return len(self.items)
+
+    def push(self, fakes):
+        for x in fakes.detach():
+            if len(self.items) < self.capacity:
+                self.items.append(x.clone())
+            else:
+                self.items[0] = x.clone()
+
+    def sample(self, n):
+        idx = torch.randint(len(self.items), (n,), generator=self.generator)
+        return torch.stack([self.items[i] for i in idx.tolist()])
+
+    def mix(self, fakes):
+        n = len(fakes)
+        if not self.items:
+            self.push(fakes)
+            return fakes.detach().clone()
+        k = round(self.fraction * n)
+        old = self.sample(k) if k else fakes[:0].detach()
+        keep = torch.randperm(n, generator=self.generator)[: n - k]
+        out = torch.cat([old, fakes.detach()[keep]])
+        self.push(fakes)
+        return out
+""",
         "old_assignment_api": BUFFER_OLD_API,
         "mix_does_not_store": _edit(BUFFER_CAT, "        self.push(fakes)\n        return batch",
                                     "        return batch"),
@@ -462,8 +495,26 @@ WRONG = {
         "ignores_generator": _edit(PENALTY_DETACH, "torch.rand(real.shape[0], generator=generator)",
                                    "torch.rand(real.shape[0])"),
         "no_create_graph": _edit(PENALTY_DETACH, "create_graph=True", "create_graph=False"),
+        "eps_middle_of_the_segment": _edit(PENALTY_DETACH, "torch.rand(real.shape[0], generator=generator)",
+                                           "0.25 + 0.5 * torch.rand(real.shape[0], generator=generator)"),
+        "eps_triangular": _edit(PENALTY_DETACH, "torch.rand(real.shape[0], generator=generator)",
+                                "((torch.rand(real.shape[0], generator=generator) + "
+                                "torch.rand(real.shape[0], generator=generator)) / 2)"),
     },
     "truncated_latents": {
+        # one redraw, then a uniform draw on [-t, t] for whatever is still outside: close to the law, not it
+        "redrawn_once_then_uniform": ("def truncated_latents(n, dim, threshold, generator=None):\n"
+                                      "    z = torch.randn(n, dim, generator=generator)\n"
+                                      "    again = torch.randn(n, dim, generator=generator)\n"
+                                      "    z = torch.where(z.abs() > threshold, again, z)\n"
+                                      "    u = (torch.rand(n, dim, generator=generator) * 2 - 1) * threshold\n"
+                                      "    return torch.where(z.abs() > threshold, u, z)\n"),
+        "redrawn_ten_times_then_clamped": ("def truncated_latents(n, dim, threshold, generator=None):\n"
+                                           "    z = torch.randn(n, dim, generator=generator)\n"
+                                           "    for _ in range(10):\n"
+                                           "        z = torch.where(z.abs() > threshold, "
+                                           "torch.randn(n, dim, generator=generator), z)\n"
+                                           "    return z.clamp(-threshold, threshold)\n"),
         "clamped": ("def truncated_latents(n, dim, threshold, generator=None):\n"
                     "    return torch.randn(n, dim, generator=generator).clamp(-threshold, threshold)"),
         "redrawn_once": ("def truncated_latents(n, dim, threshold, generator=None):\n"

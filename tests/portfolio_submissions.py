@@ -422,6 +422,11 @@ FAKE_MINIBATCH = {
         _MBD_FORWARD, "    def forward(self, h):\n        unused = 0.0 * self.T.sum()\n"
                       "        return torch.cat([h, self.mix(h.mean(0, keepdim=True)).expand(len(h), -1) + unused], "
                       "dim=1)\n"),
+    # a learned T of the right shape, but each sample gets the batch mean of x T: no pairwise closeness
+    "batch_mean_of_xT": PLANES["ConditionalDiscriminator"].replace(
+        _MBD_FORWARD, "    def forward(self, h):\n"
+                      "        m = torch.einsum('na,abc->nbc', h, self.T).sum(-1)\n"
+                      "        return torch.cat([h, m.mean(0, keepdim=True).expand(len(h), -1)], dim=1)\n"),
 }
 assert all(v != PLANES["ConditionalDiscriminator"] for v in FAKE_MINIBATCH.values())
 
@@ -490,6 +495,15 @@ class ConditionalGenerator(nn.Module):
             "F.softplus(D(images[idx], labels[idx])).mean() + F.softplus(-D(x_show, y_show)).mean()"),
         "missing_detach": P["train_cgan"].replace(
             "        with torch.no_grad():\n            fake = G(", "        if True:\n            fake = G("),
+        # the store keeps only the very first fake, shown in place of one new fake: no replay to speak of
+        "replay_of_one_fake": P["train_cgan"].replace(
+            "            k = torch.randint(len(pool_y), (batch_size // 2,), generator=gen)\n", "").replace(
+            "x_show = torch.cat([pool_x[k], fake[batch_size // 2:]])",
+            "x_show = torch.cat([pool_x[:1], fake[1:]])").replace(
+            "y_show = torch.cat([pool_y[k], y_fake[batch_size // 2:]])",
+            "y_show = torch.cat([pool_y[:1], y_fake[1:]])").replace(
+            "old_x, old_y = (old_x + [fake])[-20:], (old_y + [y_fake])[-20:]",
+            "old_x, old_y = (old_x or [fake[:1]]), (old_y or [y_fake[:1]])"),
         "replay_never_returns_old": P["train_cgan"].replace(
             "x_show = torch.cat([pool_x[k], fake[batch_size // 2:]])",
             "x_show = torch.cat([fake[:batch_size // 2], fake[batch_size // 2:]])").replace(

@@ -45,6 +45,8 @@ globals().update(judged_answer_tests(ASSIGNMENT, CORRECT, WRONG, define))
 
 
 @pytest.mark.parametrize("part,mistake,message", [
+    ("flipped_labels", "exact_count_of_flips", r"exactly round\(flip_prob \* n\)"),
+    ("diagnose_history", "median_of_the_tail", "spike"),
     ("smoothed_discriminator_loss", "two_sided", "one-sided"),
     ("smoothed_discriminator_loss", "swapped_labels", "swapped"),
     ("smoothed_discriminator_loss", "sum_not_mean", "mean over its batch"),

@@ -40,6 +40,11 @@ globals().update(judged_answer_tests(ASSIGNMENT, CORRECT, WRONG, define))
 
 
 @pytest.mark.parametrize("part,mistake,message", [
+    ("ReplayBuffer", "overwrites_one_slot", "not always the same slot"),
+    ("gradient_penalty", "eps_middle_of_the_segment", "do not look uniform"),
+    ("gradient_penalty", "eps_triangular", "do not look uniform"),
+    ("truncated_latents", "redrawn_once_then_uniform", "Kolmogorov-Smirnov"),
+    ("truncated_latents", "redrawn_ten_times_then_clamped", "exactly at"),
     ("ReplayBuffer", "old_assignment_api", r"ReplayBuffer\(capacity, fraction=0.5, generator=None\)"),
     ("ReplayBuffer", "mix_does_not_store", "mix must also store fakes"),
     ("ReplayBuffer", "never_returns_old", "0 replayed sample"),
@@ -47,7 +52,7 @@ globals().update(judged_answer_tests(ASSIGNMENT, CORRECT, WRONG, define))
     ("ReplayBuffer", "stores_graph", "autograd graph"),
     ("ReplayBuffer", "stores_views", "changed after they were pushed"),
     ("ReplayBuffer", "ignores_capacity", "at most `capacity`"),
-    ("ReplayBuffer", "never_replaces_when_full", "never returned a sample of the last push"),
+    ("ReplayBuffer", "never_replaces_when_full", "returned only 0 of the 8 samples of the last push"),
     ("ReplayBuffer", "fails_when_empty", "raised"),
     ("ReplayBuffer", "always_same_old_samples", "distinct stored samples"),
     ("ReplayBuffer", "sample_without_replacement", "with replacement"),

@@ -89,7 +89,7 @@ def test_each_training_mistake_fails_the_refereed_run(mistake, short_budget):
     ("ConditionalGenerator", "batchnorm_at_output", "BatchNorm is applied after the generator's last layer"),
     ("ConditionalGenerator", "no_tanh", "tanh"),
     ("ConditionalGenerator", "ignores_label", "the label does not reach G"),
-    ("ConditionalGenerator", "no_transposed_convolution", "transposed convolutions"),
+    ("ConditionalGenerator", "no_transposed_convolution", "transposed convolution"),
     ("ConditionalGenerator", "reads_labels_in_python", "could not be traced"),
     ("ConditionalDiscriminator", "batchnorm_on_input_layer", "BatchNorm follows D's first layer"),
     ("ConditionalDiscriminator", "label_not_used", "the label does not reach D"),
@@ -99,6 +99,7 @@ def test_each_training_mistake_fails_the_refereed_run(mistake, short_budget):
     ("train_cgan", "swapped_real_fake_labels", "labels swapped"),
     ("train_cgan", "missing_detach", "detach"),
     ("train_cgan", "replay_never_returns_old", "must return old fakes"),
+    ("train_cgan", "replay_of_one_fake", "about half of D's fakes"),
     ("train_cgan", "replay_old_images_with_new_labels", "label it was drawn with"),
     ("train_cgan", "saturating_generator_loss", "saturating loss"),
     ("train_cgan", "generator_updated_first", "in the order GD"),
@@ -143,7 +144,8 @@ def test_a_fix_of_minibatch_discrimination_is_judged_on_the_students_discriminat
 
 
 @pytest.mark.parametrize("fake,message", [("batch_mean_feature", "holds no learned tensor T"),
-                                          ("unused_T_and_batch_mean", "not through minibatch discrimination")])
+                                          ("unused_T_and_batch_mean", "not through minibatch discrimination"),
+                                          ("batch_mean_of_xT", "not through minibatch discrimination")])
 def test_a_batch_dependence_that_is_not_minibatch_discrimination_fails_the_minibatch_fix(fake, message, short_budget):
     namespace = namespace_until("train_cgan", CORRECT["planes"]["train_cgan"])
     exec(FAKE_MINIBATCH[fake], namespace)

@@ -232,12 +232,13 @@ def test_third_party_packages_that_would_do_a_part_are_hidden_the_rest_is_there(
                 return True
             except ImportError:
                 return False
-        names = ["pytorch_fid.fid_score", "torchmetrics.image.fid", "fid_helper_pytorch._resample_func", "scipy.linalg", "torch",
-                 "sklearn.neighbors"]
+        names = ["pytorch_fid.fid_score", "torchmetrics.image.fid", "fid_helper_pytorch._resample_func",
+                 "scipy.linalg", "torch", "sklearn.neighbors"]
         print(json.dumps({n: importable(n) for n in names}))
     """, hidden_packages=hidden)
-    assert found == {"pytorch_fid.fid_score": False, "torchmetrics.image.fid": False, "fid_helper_pytorch._resample_func": False,
-                     "scipy.linalg": True, "torch": True, "sklearn.neighbors": True}
+    assert found == {"pytorch_fid.fid_score": False, "torchmetrics.image.fid": False,
+                     "fid_helper_pytorch._resample_func": False, "scipy.linalg": True, "torch": True,
+                     "sklearn.neighbors": True}
 
 
 def test_the_sandbox_start_up_script_only_uses_the_standard_library():

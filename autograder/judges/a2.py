@@ -172,6 +172,12 @@ def judge_flipped_labels(record: Record) -> None:
             fail(f"{what}: {pairs} neighbouring pairs were both flipped, where independent flips give about "
                  f"{p * p * (n - 1):.0f}: each label must be flipped on its own random draw.")
 
+    counted = [key for key in calls if key.split("/")[0] in ("rate", "again", "seed", "none")]
+    if all(int(flips[key].sum()) == round(calls[key][2] * calls[key][0]) for key in counted):
+        fail(f"in all {len(counted)} calls with 0 < flip_prob < 1, exactly round(flip_prob * n) labels flipped: each "
+             "label must flip on its own draw, independently of the others, so that the number flipped varies "
+             "from call to call (it is binomial), e.g. torch.rand(n, generator=generator) < flip_prob.")
+
     if (flips["again/0"] == flips["again/1"]).all():
         fail("two calls in a row with the same torch.Generator flipped exactly the same labels; the flips must be "
              "random draws from `generator`, fresh at every call (do not reseed or copy it).")

@@ -245,6 +245,16 @@ def judge_dcgan_weights_init(record: Record) -> None:
                  f"{float(bias.abs().max()):.3f}.")
     if not all(bool(torch.isfinite(record.tensor(k).double()).all()) for k in record.arrays):
         fail("dcgan_weights_init left inf or nan in a layer.")
+    first = to_numpy(param("0.weight")).ravel()
+    order = float(np.corrcoef(first, np.arange(first.size))[0, 1])
+    if abs(order) > 0.2:
+        fail(f"the Conv2d weights after net.apply(dcgan_weights_init) grow (or shrink) with their position in the "
+             f"tensor (correlation {order:.2f}): draw them at random from N(0, 0.02^2), e.g. with nn.init.normal_.")
+    if record.raised("apply_again") or not record.has("again/0.weight"):
+        fail(f"a second net.apply(dcgan_weights_init) raised {record.raised('apply_again') or 'an error'}.")
+    if np.allclose(to_numpy(record.tensor("again/0.weight")).ravel(), first):
+        fail("two networks initialised by dcgan_weights_init got the very same Conv2d weights: the weights must be "
+             "random draws from N(0, 0.02^2), new ones on every call (e.g. nn.init.normal_).")
 
 
 # --- parts 4 and 5: latent paths -----------------------------------------------------------------------

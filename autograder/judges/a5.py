@@ -242,9 +242,12 @@ def _judge_sampled(name: str, model: _Model, ids: list[int], n: int) -> None:
         if counts.min() < 10 or counts.max() > 110:
             fail(f"{what}: the stored samples came back between {counts.min()} and {counts.max()} times each "
                  f"(about {n // len(model.stored)} expected): draw uniformly from everything stored.")
-    if name == "small" and not set(ids) & model.last_push:
-        fail(f"{what} never returned a sample of the last push: once the buffer is full, each new sample must "
-             "replace a stored one (the oldest or a random one).")
+    if name == "small" and len(set(ids) & model.last_push) < 3:
+        # replacing the oldest keeps all 8 of the last push; replacing random ones keeps about 6 (never fewer
+        # than 3 for this script's seed); always overwriting the same slot keeps 1
+        fail(f"{what} returned only {len(set(ids) & model.last_push)} of the {len(model.last_push)} samples of the "
+             "last push: once the buffer is full, each new sample must replace a stored one (the oldest, or one "
+             "drawn at random), not always the same slot.")
 
 
 def judge_ReplayBuffer(record: Record) -> None:  # noqa: N802 - the part's name
@@ -623,7 +626,7 @@ def judge_gradient_penalty(record: Record) -> None:
     from scipy import stats  # only this part needs scipy
 
     p = stats.kstest(eps, "uniform").pvalue
-    if p < 1e-6:
+    if p < 1e-4:
         fail(f"the {len(eps)} values of eps behind the interpolates do not look uniform on [0, 1] (mean "
              f"{eps.mean():.3f}, Kolmogorov-Smirnov p-value {p:.1e}): draw eps with torch.rand.")
 
@@ -659,10 +662,10 @@ def judge_truncated_latents(record: Record) -> None:
         values = z[key].ravel()
         law = stats.truncnorm(-t, t)
         where = f"for threshold {t} ({values.size:,} entries)"
-        edge = float((np.abs(values) >= t * (1 - 1e-6)).mean())
-        if edge > 0.01:
-            fail(f"{edge:.1%} of the entries sit exactly at +-threshold {where}: entries outside must be redrawn "
-                 "from N(0, 1), not clamped.")
+        edge = int((np.abs(values) >= np.float32(t)).sum())
+        if edge > 5:  # a truncated normal puts (almost) no entry exactly on the edges
+            fail(f"{edge:,} of the entries sit exactly at +-threshold {where}: entries outside must be redrawn "
+                 "from N(0, 1) until they fall inside, not clamped.")
         if abs(values.mean()) > 0.02:
             fail(f"the entries have mean {values.mean():.3f} {where}; a truncated standard normal has mean 0.")
         if abs(values.std() - law.std()) > 0.01:

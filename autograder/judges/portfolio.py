@@ -128,6 +128,8 @@ class Referee:
         self.g_made: dict[int, int] = {}  # G call -> the training step (1-based) it was made in
         self.made: dict[int, tuple] = {}  # G call -> (images, z, labels), recomputed
         self.replayed = False
+        self.old_share: list[tuple[int, int]] = []  # from step 2 on: (old fakes, all fakes) D judged in its step
+        self.old_from: set[int] = set()  # the steps the old fakes D judged were made in
         self.real_batches: list[frozenset[int]] = []  # the real images of each D step
         self.d_losses: list[list[float]] = []
         self.g_losses: list[float] = []
@@ -244,8 +246,12 @@ class Referee:
         if not real or not fake:
             fail(f"in training step {step}, D's loss used only {'fake' if fake else 'real'} images: it needs both, "
                  "real images (label 1) and fakes (label 0).")
-        if any(self.g_made[r["source"][1]] < step for r in fake):
+        old = [self.g_made[r["source"][1]] for r in fake if self.g_made[r["source"][1]] < step]
+        if old:
             self.replayed = True
+            self.old_from.update(old)
+        if step >= 2:
+            self.old_share.append((len(old), len(fake)))
         self.real_batches.append(frozenset(r["source"][1] for r in real))
         lr_, lf = self._logits(real), self._logits(fake)
         nr, nf = len(real), len(fake)
@@ -353,6 +359,15 @@ class Referee:
         if self.fix == "replay" and not self.replayed:
             fail(f"with fix='replay', D never saw a fake from an earlier step in {REFEREE['steps']} steps: the replay "
                  "buffer must return old fakes (with their labels) in place of about half of the new ones.")
+        if self.fix == "replay":
+            share = sum(o for o, _ in self.old_share) / max(1, sum(n for _, n in self.old_share))
+            if not 0.25 <= share <= 0.75:
+                fail(f"with fix='replay', {share:.0%} of the fakes D judged from step 2 on were old ones: the replay "
+                     "store must supply about half of D's fakes in each step.")
+            if len(self.old_from) < 2:
+                fail(f"with fix='replay', every old fake D judged in {REFEREE['steps']} steps was made in one and the "
+                     "same step: keep the fakes of recent steps in the store (adding each step's fakes), and draw "
+                     "from all of them.")
 
     def check_history(self, facts) -> None:
         n = REFEREE["steps"]
@@ -405,16 +420,23 @@ def _through_T(graph: Graph, x: torch.Tensor, others: torch.Tensor, labels: torc
     if not tensors:
         fail("with FIX = 'minibatch', D built with minibatch=True holds no learned tensor T of shape (in_features, "
              "num_kernels, kernel_dim): the minibatch-discrimination layer of chapter 5 is missing.")
+    gen = torch.Generator().manual_seed(46)
     for name in tensors:
-        state = graph.parameters()
-        state[name] = torch.zeros_like(state[name])
-        with torch.no_grad():
-            if float((graph(others, labels, state=state) - graph(x, labels, state=state))[:3].abs().max()) < 1e-6:
-                return
+        for value in ("0", "large"):
+            state = graph.parameters()
+            state[name] = (torch.zeros_like(state[name]) if value == "0"
+                           else 100.0 * torch.randn(state[name].shape, generator=gen))
+            with torch.no_grad():
+                moved = float((graph(others, labels, state=state) - graph(x, labels, state=state))[:3].abs().max())
+            if moved > 1e-6:
+                break
+        else:
+            return
     fail("with FIX = 'minibatch', D's logits depend on the other images of the batch, but not through minibatch "
-         "discrimination: with its tensor T set to 0 (every closeness feature is then the constant N - 1) the "
-         "logits still change with the other images. Use chapter 5's layer, and let the batch reach the logit "
-         "only through it.")
+         "discrimination's closeness features exp(-||M_i - M_j||_1) summed over the other samples: with its tensor "
+         "T set to 0 (all closeness features are then N - 1) or made very large (all distances huge, so every "
+         "closeness is 0) the logits must no longer change with the other images, and they do. Use chapter 5's "
+         "layer, and let the batch reach the logit only through it.")
 
 
 _CLASSIFIER = None

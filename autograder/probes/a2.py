@@ -166,6 +166,12 @@ def histories(seed: int = 23) -> list[tuple[str, list[float], list[float]]]:
                [0.7, 0.7, 6.0]),
               ("the 4-step run D losses [1.4, 1.4, 2.6, 2.5], G losses [0.7, 0.7, 0.7, 0.05]", [1.4, 1.4, 2.6, 2.5],
                [0.7, 0.7, 0.7, 0.05])]
+    # spiky tails, where the mean and the median of the tail give different verdicts (the rule takes the mean)
+    spikes = np.arange(400) % 10 == 9
+    cases += [("a 400-step run with D loss 0.6 and a spike to 1.9 every tenth step, G loss 1.0",
+               np.where(spikes, 1.9, 0.6), np.full(400, 1.0)),
+              ("a 400-step run with D loss 1.4, G loss 0.3 and a spike to 1.2 every tenth step",
+               np.full(400, 1.4), np.where(spikes, 1.2, 0.3))]
     return [(what, [float(v) for v in d], [float(v) for v in g]) for what, d, g in cases]
 
 

@@ -103,6 +103,9 @@ def probe_dcgan_weights_init(record: Record, dcgan_weights_init) -> None:
         return
     for name, value in net.state_dict().items():
         record.array(f"param/{name}", value)
+    again = init_target()  # a second network, initialised by a second call: the draws must be new ones
+    if record.call("apply_again", again.apply, dcgan_weights_init) is not None or not record.raised("apply_again"):
+        record.array("again/0.weight", again.state_dict()["0.weight"])
 
 
 # --- parts 4 and 5: latent paths -----------------------------------------------------------------------
@@ -116,6 +119,8 @@ def path_pairs() -> list[tuple[str, torch.Tensor, torch.Tensor]]:
         ("two 2-d vectors 150 degrees apart", torch.tensor([3.0, 0.0]),
          torch.tensor([3 * math.cos(wide), 3 * math.sin(wide)])),
         ("two 5-d vectors of different lengths", torch.randn(5, generator=gen) * 2, torch.randn(5, generator=gen)),
+        ("two 2-d vectors 10 degrees apart", torch.tensor([2.0, 0.0]),
+         torch.tensor([2 * math.cos(math.pi / 18), 2 * math.sin(math.pi / 18)])),
     ]
     return pairs + [(f"{where} (float64)", a.double(), b.double()) for where, a, b in pairs[:2]]
 

@@ -295,6 +295,9 @@ def penalty_cases() -> list[dict]:
                                           (10, (20, 2), 2.0))):
         cases.append({"key": f"quadratic{i}", "kind": "quadratic", "shape": shape, "a": a, "seed": seed,
                       "again": True})
+    # many samples, so that the law of eps shows (it must be U[0, 1])
+    cases.append({"key": "linear_many", "kind": "linear", "shape": (2000, 2), "norm": 1.0, "keepdim": True,
+                  "seed": 24, "again": False})
     cases.append({"key": "mlp", "kind": "mlp", "shape": (10, 3), "seed": 11, "again": True})
     cases.append({"key": "conv", "kind": "conv", "shape": (6, 1, 5, 5), "seed": 12, "again": True})
     return cases
@@ -373,7 +376,9 @@ def latent_cases() -> list[tuple[str, int, int, float, int | None, int | None]]:
     cases = [(f"range{i}", n, dim, t, seed, None) for i, (n, dim, t, seed) in enumerate(
         ((64, 16, 0.5, 1), (1, 1, 1.0, 2), (200, 3, 0.1, 3), (10, 100, 2.5, 4), (50, 8, 1.0, None)))]
     cases += [("seeded_a", 30, 5, 1.0, 21, 1), ("seeded_b", 30, 5, 1.0, 21, 2), ("other_seed", 30, 5, 1.0, 22, 3)]
-    cases += [(f"law{i}", 10_000, 5, t, seed, None) for i, (t, seed) in enumerate(((1.0, 31), (2.0, 32), (0.5, 33)))]
+    cases += [(f"law{i}", n, 5, t, seed, None)
+              for i, (n, t, seed) in enumerate(((10_000, 1.0, 31), (10_000, 2.0, 32), (10_000, 0.5, 33),
+                                                (200_000, 1.0, 34)))]  # a million entries show small deviations
     return cases
 
 
