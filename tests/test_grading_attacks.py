@@ -131,6 +131,10 @@ ATTACKERS = {
     # Pages of its own beside the notebook, meant to go back with the feedback as if from the grader.
     "ships_html_files": attack(files={"notes.html": "<p>### BEGIN SOLUTION</p>",
                                       "data/more.html": "<p>### BEGIN HIDDEN TESTS</p>"}),
+    # Data of the probes' own kind from a student's cell, a lot of it: never kept, whatever its size.
+    "floods_probe_data": attack("from IPython.display import display\nimport autograder.probes as _p\n"
+                                "for _ in range(40):\n"
+                                "    display({_p.PROBE_MIME: {'part': 'lerp', 'npz': 'x' * 1_000_000}}, raw=True)\n"),
     # The network, to send anything anywhere.
     "network": attack("import urllib.request\ntry:\n    urllib.request.urlopen('http://pypi.org', timeout=3)\n"
                       "except Exception as _err:\n    print('no network:', type(_err).__name__)\n"),
@@ -219,6 +223,23 @@ def test_links_and_the_source_version_are_refused_with_a_reason_and_never_run(gr
                      graded.report, re.MULTILINE), graded.report
     assert not (graded.root / "autograded" / student).exists()
     assert not (feedback / student).exists()
+
+
+def test_probe_data_from_a_students_cell_is_not_kept(graded):
+    notebook = graded.root / "autograded" / "floods_probe_data" / ASSIGNMENT / NOTEBOOK
+    assert notebook.stat().st_size < 2_000_000, notebook.stat().st_size
+
+
+def test_a_pipe_or_device_in_a_submission_is_refused_without_being_read(tmp_path):
+    import os
+
+    from autograder.grade import refusals
+
+    folder = tmp_path / "submitted" / "pat" / ASSIGNMENT
+    folder.mkdir(parents=True)
+    os.mkfifo(folder / NOTEBOOK)  # reading it would block this process for ever
+    reasons = refusals(folder)
+    assert len(reasons) == 1 and "not a regular file" in reasons[0], reasons
 
 
 def test_files_written_during_grading_stay_in_the_sandbox(graded):
