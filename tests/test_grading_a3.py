@@ -57,7 +57,7 @@ globals().update(judged_answer_tests(ASSIGNMENT, CORRECT, WRONG, define))
     ("dcgan_weights_init", "uniform", "not normally distributed"),
     ("dcgan_weights_init", "sorted_quantiles", "position in the tensor"),
     ("dcgan_weights_init", "fixed_shuffled_quantiles", "very same Conv2d weights"),
-    ("slerp", "straight_below_half_a_radian", "10 degrees apart"),
+    ("slerp", "straight_below_half_a_radian", "10 degrees apart: that is the straight line"),
     ("lerp", "swapped_endpoints", "swapped"),
     ("slerp", "normalised_lerp", "straight line rescaled"),
     ("slerp", "nan_when_parallel", "nan or inf"),

@@ -112,6 +112,7 @@ def assert_close(actual, expected, what: str, rtol: float = 1e-4, atol: float = 
     worst = float(np.max(np.abs(a - e) - rtol * np.abs(e))) if a.size else 0.0
     if worst > atol or np.any(np.isnan(a) != np.isnan(e)):
         near = float(np.max(np.abs(a - e) - 1e-2 * np.abs(e))) <= 1e-3 if a.size else False
-        hint = " (close, but not accurate enough: is every log computed in a numerically stable way?)" if near else ""
+        hint = (" (close, but not accurate enough: a float32 step, an unstable formula such as log(sigmoid(.)), or a "
+                "special case applied too widely?)") if near else ""
         fail(f"{what}: expected {np.array2string(e.ravel()[:4], precision=5)}, "
              f"got {np.array2string(a.ravel()[:4], precision=5)}{hint}.")

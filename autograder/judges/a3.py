@@ -295,6 +295,9 @@ def _judge_path(record: Record, name: str, reference, parallel: bool) -> None:
         if np.all(np.isfinite(got)) and np.abs(got - expected).max() > 1e-4:
             if np.abs(got - reference(z1n, z0n, tn)).max() <= 1e-4:
                 fail(f"{what}: z0 and z1 are swapped; t=0 must give z0 and t=1 must give z1.")
+            if reference is ref_slerp and np.abs(got - ref_lerp(z0n, z1n, tn)).max() <= 1e-4:
+                fail(f"{what}: that is the straight line (lerp), not the great circle; fall back to the straight line "
+                     "only where sin(angle) is (nearly) 0, and use the slerp formula everywhere else.")
             if reference is ref_slerp and np.abs(got - _normalised_lerp(z0n, z1n, tn)).max() <= 1e-4:
                 fail(f"{what}: that is the straight line rescaled to a length between |z0| and |z1|, not the great "
                      "circle; its angle does not grow evenly with t. Use the slerp formula.")
