@@ -11,6 +11,9 @@ nbgrader_config.py). For every notebook it
   finds it. Probe data shown by any other cell is thrown away;
 * after each test cell, puts that part's library counterpart back into the sandbox's library, so a
   later part can be run with the grader's reference for it;
+* salts the probes: the kernel and the judge get the submission's salt (:func:`submission_salt`), with
+  which every probe input is drawn (``autograder.probes.salted``), so that no record can be worked out
+  before the submission is graded;
 * survives a kernel that dies (memory, CPU time, ``os._exit``) or stops answering after a timeout:
   the cell gets an error saying so, the cells after it are not run, and the notebook is still saved,
   so that every part gets its grade.
@@ -18,7 +21,11 @@ nbgrader_config.py). For every notebook it
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
+import os
+import secrets
 from pathlib import Path
 
 from jupyter_client.manager import AsyncKernelManager
@@ -29,9 +36,51 @@ from nbgrader.preprocessors import Execute
 from nbgrader.utils import is_grade
 from traitlets import Integer
 
+from autograder.probes import SALT
 from autograder.sandbox import Sandbox
 
 PROBE_MIME = "application/vnd.gancourse.probe+json"
+SECRET_FILE = ".grading_secret"  # in the course root, which the sandbox never mounts
+
+
+def grading_secret(root: Path) -> bytes:
+    """The course's grading secret: ``<course root>/.grading_secret``, made (random, readable by its owner
+    only) the first time a submission is graded. Keep it for the whole term: it makes reruns agree."""
+    path = root / SECRET_FILE
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        pass
+    else:
+        with os.fdopen(fd, "w") as out:
+            out.write(secrets.token_hex(32) + "\n")
+    secret = path.read_text().strip()
+    if len(secret) < 32:
+        raise RuntimeError(f"{path} holds no grading secret: delete it, and the next grading makes a new one")
+    return secret.encode()
+
+
+def submission_salt(secret: bytes, assignment: str, nb: NotebookNode, folder: Path | None) -> str:
+    """The salt of one submission: an HMAC, keyed with the course's secret, of the assignment, every cell of
+    the notebook (type and source) and every file beside it that the sandbox may copy (name and content).
+
+    A change anywhere in what the student's code can see changes the salt, and no one without the secret can
+    compute it; the same submission graded again gets the same salt, so its grades are the same.
+    """
+    content = hashlib.sha256(assignment.encode() + b"\0")
+    for cell in nb.cells:
+        content.update(json.dumps([cell.cell_type, cell.source]).encode() + b"\0")
+    if folder is not None and folder.is_dir():
+        for path in sorted(folder.rglob("*")):
+            relative = path.relative_to(folder)
+            if path.suffix == ".ipynb" or ".ipynb_checkpoints" in relative.parts:
+                continue
+            kind = "link" if path.is_symlink() else "file" if path.is_file() else "other"
+            content.update(f"{kind}:{relative}".encode() + b"\0")
+            if kind == "file":
+                with path.open("rb") as handle:
+                    content.update(hashlib.file_digest(handle, "sha256").digest())
+    return hmac.new(secret, content.digest(), hashlib.sha256).hexdigest()[:32]
 
 
 def part_of(cell: NotebookNode) -> str | None:
@@ -46,6 +95,7 @@ class SandboxedKernelManager(AsyncKernelManager):
     """A kernel manager whose kernel runs inside ``self.sandbox`` and listens on Unix sockets."""
 
     sandbox: Sandbox | None = None
+    salt: str = ""
 
     async def _async_launch_kernel(self, kernel_cmd: list[str], **kw):
         assert self.sandbox is not None
@@ -56,6 +106,7 @@ class SandboxedKernelManager(AsyncKernelManager):
         self.sandbox.make_readable(Path(self.connection_file))
         inner = list(kernel_cmd)
         env = {k: v for k, v in (kw.pop("env", None) or {}).items() if k == "NBGRADER_EXECUTION"}
+        env[SALT] = self.salt
         command = self.sandbox.command(inner, env)
         # A signal would reach bubblewrap, not the kernel: interrupt through the control channel instead.
         self.kernel_spec.interrupt_mode = "message"
@@ -80,6 +131,7 @@ class SandboxedExecute(Execute):
     def create_kernel_manager(self):
         km = super().create_kernel_manager()
         km.sandbox = self._sandbox
+        km.salt = self._salt
         km.transport = "ipc"
         km.ip = str(self._sandbox.ipc / "kernel")
         km.connection_file = str(self._sandbox.ipc / "kernel.json")
@@ -88,19 +140,23 @@ class SandboxedExecute(Execute):
     def preprocess(self, nb, resources=None, km=None):
         from nbclient.client import NotebookClient
 
+        from autograder.grade import course_root
         from autograder.judge import start_judge
         from autograder.probes import hidden_packages, library_objects, sandboxed
 
         assignment = (resources or {}).get("nbgrader", {}).get("assignment", "")
         if not sandboxed(assignment):
             raise RuntimeError(f"{assignment!r} has no probe module (autograder/probes/): it cannot be graded")
+        folder = (resources or {}).get("metadata", {}).get("path")
+        self._salt = submission_salt(grading_secret(course_root()), assignment, nb, Path(folder) if folder else None)
         self._sandbox = Sandbox(assignment, library_objects(assignment), hidden_packages=hidden_packages(assignment))
         self._output_bytes: dict[int, int] = {}
         self._dropped: set[int] = set()
         store = resources.setdefault("gancourse", {})
         store.setdefault("probes", {})
         store["stopped"] = None
-        store["judge"] = start_judge(assignment)  # imports torch while the notebook runs
+        store["salt"] = self._salt
+        store["judge"] = start_judge(assignment, salt=self._salt)  # imports torch while the notebook runs
         try:
             NotebookClient.__init__(self, nb, km)
             self.reset_execution_trackers()

@@ -24,6 +24,7 @@ from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Integer
 
 from autograder.executor import part_of
+from autograder.probes import SALT
 
 MB = 2**20
 
@@ -68,7 +69,7 @@ class JudgeParts(NbGraderPreprocessor):
         probes = store.get("probes", {})
         process = store.pop("judge", None)
         if probes:
-            verdicts = self._judge(process, assignment, probes)
+            verdicts = self._judge(process, assignment, probes, store.get("salt", ""))
         else:
             verdicts = {}
             if process is not None:
@@ -92,8 +93,8 @@ class JudgeParts(NbGraderPreprocessor):
             cell.outputs = kept
         return nb, resources
 
-    def _judge(self, process: subprocess.Popen | None, assignment: str, probes: dict) -> dict:
-        process = process or start_judge(assignment, self.memory_mb, self.cpu_seconds)
+    def _judge(self, process: subprocess.Popen | None, assignment: str, probes: dict, salt: str) -> dict:
+        process = process or start_judge(assignment, self.memory_mb, self.cpu_seconds, salt)
         try:
             out, err = process.communicate(json.dumps(probes), timeout=2 * self.cpu_seconds)
         except subprocess.TimeoutExpired:
@@ -108,9 +109,11 @@ class JudgeParts(NbGraderPreprocessor):
                            "(the judge process failed; your instructor has the log)."} for part in probes}
 
 
-def start_judge(assignment: str, memory_mb: int = 4096, cpu_seconds: int = 600) -> subprocess.Popen:
-    """A fresh judge process for one notebook; it imports while the notebook runs, then waits for the data."""
+def start_judge(assignment: str, memory_mb: int = 4096, cpu_seconds: int = 600, salt: str = "") -> subprocess.Popen:
+    """A fresh judge process for one notebook; it imports while the notebook runs, then waits for the data.
+    ``salt`` is the submission's (autograder/executor.py): the judge draws its inputs as the probes did."""
     env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    env[SALT] = salt
     return subprocess.Popen([sys.executable, "-m", "autograder.judges", assignment], stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
                             preexec_fn=_limit_judge(memory_mb, cpu_seconds))

@@ -30,6 +30,9 @@ def make_course(root: Path, assignment: str) -> Path:
     """A course root whose source is the repository's solutions/, with the assignment generated."""
     root.mkdir(parents=True, exist_ok=True)
     (root / "solutions").symlink_to(REPO / "solutions")
+    # A fixed grading secret (the salt of every probe input derives from it: autograder/executor.py), so that
+    # the test classes are graded alike on every machine; a real course gets a random one on first grading.
+    (root / ".grading_secret").write_text("tests-" + "5a1t" * 12 + "\n")
     proc = run([sys.executable, "-m", "nbgrader", "generate_assignment", assignment, "--force"], root)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return root

@@ -21,7 +21,7 @@ from autograder.judges import a2 as judges
 from autograder.judges import judge_record
 from autograder.probes import a2 as probes
 from autograder.probes import counterparts
-from autograder.probes.record import Record, probe
+from autograder.probes.record import Record, probe, salted_generator
 from gancourse import dynamics, losses
 from tests.a2_submissions import BORROWED, CORRECT, WRONG
 from tests.conftest import REPO
@@ -187,7 +187,7 @@ def test_labels_from_a_generator_the_answer_never_drew_from_fail():
     record.arrays["again/1"] = record.arrays["again/0"].copy()
     assert "fresh at every call" in judge_record(ASSIGNMENT, "flipped_labels", record).message
     record = Record.decode(probe(ASSIGNMENT, "flipped_labels", flips).encode())
-    record.arrays["seed/0/state"] = torch.Generator().manual_seed(5).get_state().numpy()
+    record.arrays["seed/0/state"] = salted_generator(5).get_state().numpy()  # as the grader handed it over
     assert "left untouched" in judge_record(ASSIGNMENT, "flipped_labels", record).message
 
 

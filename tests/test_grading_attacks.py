@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import html
 import json
+import os
 import pickle
 import re
 import subprocess
@@ -49,6 +50,34 @@ def _solution_sources(read):
 '''.replace("REPO", repr(str(REPO)))
 
 SOLUTION = REPO / "solutions" / ASSIGNMENT / NOTEBOOK
+
+
+def precomputed_records() -> dict[str, str]:
+    """part -> the probe record of a correct answer to that a3 part (someone else's, say), computed as a
+    student could before handing in (no grading salt set): correct data for the probe inputs without a salt."""
+    from autograder.probes import SALT, counterparts
+    from autograder.probes.record import probe
+    from tests.test_grading_a3 import define
+
+    assert not os.environ.get(SALT)
+    return {part: probe(ASSIGNMENT, part, define(part, CORRECT["functional"][part])).encode()
+            for part in counterparts(ASSIGNMENT)}
+
+
+# Shows a precomputed record at the end of each graded test cell (after the grader's probe, if that ran), so
+# that the last probe data of the cell, the one the grader keeps, is the forged one.
+FORGE = r"""
+import json as _json, re as _re
+from IPython import get_ipython as _ipython
+from IPython.display import display as _display
+_forged = _json.load(open("records.json"))
+def _show_forged(result):
+    found = _re.search(r"run\(\s*['\"]a3_dcgan['\"],\s*['\"](\w+)['\"]", result.info.raw_cell or "")
+    if found and found.group(1) in _forged:
+        _display({"application/vnd.gancourse.probe+json": {"part": found.group(1), "npz": _forged[found.group(1)]}},
+                 raw=True)
+_ipython().events.register("post_run_cell", _show_forged)
+"""
 
 
 def attack(*cells: str, files: dict | None = None) -> Student:
@@ -135,6 +164,16 @@ ATTACKERS = {
     "floods_probe_data": attack("from IPython.display import display\nimport autograder.probes as _p\n"
                                 "for _ in range(40):\n"
                                 "    display({_p.PROBE_MIME: {'part': 'lerp', 'npz': 'x' * 1_000_000}}, raw=True)\n"),
+    # Probe data worked out before grading with the course library (correct for unsalted inputs), shown after
+    # each graded test cell by an IPython hook, in a notebook that answers nothing.
+    "precomputed_probe_records": attack(FORGE, files={"records.json": json.dumps(precomputed_records())}),
+    # The grading secret the salt is made with, looked for everywhere the kernel can see.
+    "reads_the_grading_secret": attack(
+        "import os\nfor _folder, _dirs, _files in os.walk('/'):\n"
+        "    _dirs[:] = [d for d in _dirs if os.path.join(_folder, d) not in ('/proc', '/sys', '/dev', '/usr')]\n"
+        "    if '.grading_secret' in _files:\n"
+        "        print('found the secret:', open(os.path.join(_folder, '.grading_secret')).read())\n"
+        "print('searched every folder')\n"),
     # The network, to send anything anywhere.
     "network": attack("import urllib.request\ntry:\n    urllib.request.urlopen('http://pypi.org', timeout=3)\n"
                       "except Exception as _err:\n    print('no network:', type(_err).__name__)\n"),
@@ -263,3 +302,25 @@ def test_rerunning_the_attack_class_gives_identical_grades(graded):
     again = graded.scores()
     assert again["honest"] == first["honest"] and again["replace_probe_in_sys_modules"] == first[
         "replace_probe_in_sys_modules"]
+
+
+def test_precomputed_probe_records_are_judged_and_fail_on_the_salted_inputs(graded):
+    """The forged records reached the judge (no part lost its points for want of probe data), and without the
+    salt they would have passed every hidden check: the salt is what stops them."""
+    from autograder.judges import judge_record
+    from autograder.probes.record import Record
+
+    block = re.search(r"^precomputed_probe_records: .*?(?=^\S|\Z)", graded.report, re.MULTILINE | re.DOTALL)
+    assert block, graded.report
+    assert "no points:" not in block.group(0), block.group(0)
+    for part, text in precomputed_records().items():
+        verdict = judge_record(ASSIGNMENT, part, Record.decode(text))
+        assert verdict.passed, verdict.message
+
+
+def test_the_grading_secret_is_out_of_the_sandboxs_reach(graded):
+    notebook = graded.root / "autograded" / "reads_the_grading_secret" / ASSIGNMENT / NOTEBOOK
+    secret = (graded.root / ".grading_secret").read_text().strip()
+    outputs = json.dumps([c.get("outputs", []) for c in json.loads(notebook.read_text())["cells"]])
+    assert "searched every folder" in outputs  # the search ran to its end
+    assert "found the secret" not in outputs and secret not in notebook.read_text()

@@ -15,12 +15,11 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import torch
 
 from autograder.judges import answer, assert_close, fail, to_numpy
 from autograder.judges.reference import sigmoid, softplus
 from autograder.probes.a2 import histories, label_calls, loss_cases, tail_cases
-from autograder.probes.record import Record
+from autograder.probes.record import Record, salted_generator
 
 LOG2 = math.log(2.0)
 VERDICTS = ("healthy", "d-wins", "g-wins")
@@ -185,7 +184,7 @@ def judge_flipped_labels(record: Record) -> None:
         fail("two generators seeded alike, torch.Generator().manual_seed(5), gave different flips; draw every "
              "random number from `generator` (e.g. torch.rand(n, generator=generator)), not from PyTorch's global "
              "generator or NumPy, so that a seed reproduces the labels.")
-    fresh = torch.Generator().manual_seed(5).get_state()  # what the answer was given, before any draw
+    fresh = salted_generator(5).get_state()  # what the answer was given, before any draw
     if record.has("seed/0/state") and np.array_equal(record.arrays["seed/0/state"], fresh.numpy()):
         fail("the torch.Generator passed as `generator` was left untouched: draw the random numbers from it, "
              "e.g. torch.rand(n, generator=generator).")

@@ -31,8 +31,15 @@ from autograder.judges.networks import (
     random_state,
     upsamples_with_transposed_convolutions,
 )
-from autograder.probes.a3 import G_WIDTH, LATENT, discriminator_eval_inputs, generator_eval_inputs, path_cases
-from autograder.probes.record import Record
+from autograder.probes.a3 import (
+    G_WIDTH,
+    LATENT,
+    discriminator_eval_inputs,
+    generator_eval_inputs,
+    init_target,
+    path_cases,
+)
+from autograder.probes.record import Record, salted_generator
 
 G_SIGNATURE = {"latent_dim": "100", "width": "256"}
 
@@ -55,7 +62,7 @@ def _latents(gen: torch.Generator, n: int) -> list[torch.Tensor]:
 def judge_DCGANGenerator(record: Record) -> None:  # noqa: N802 - the part's name
     signature_is(record, G_SIGNATURE, "DCGANGenerator")
     built(record, "build", f"DCGANGenerator(latent_dim={LATENT}, width={G_WIDTH})")
-    gen = torch.Generator().manual_seed(31)
+    gen = salted_generator(31)
     train = Graph(record, "train")
     z = torch.randn(16, LATENT, generator=gen)
     with torch.no_grad():
@@ -138,7 +145,7 @@ def _logits(out, n: int, what: str) -> torch.Tensor:
 def judge_DCGANDiscriminator(record: Record) -> None:  # noqa: N802
     signature_is(record, D_SIGNATURE, "DCGANDiscriminator")
     built(record, "build", "DCGANDiscriminator(width=8)")
-    gen = torch.Generator().manual_seed(32)
+    gen = salted_generator(32)
     train = Graph(record, "train")
     downsamples_with_strided_convolutions(train, "the discriminator")
     if dense_layers(train) > 1:
@@ -228,10 +235,15 @@ def judge_dcgan_weights_init(record: Record) -> None:
     if error:
         fail(f"net.apply(dcgan_weights_init) raised {error}")
 
+    shapes = {name: tuple(value.shape) for name, value in init_target().state_dict().items()}
+
     def param(name: str) -> torch.Tensor:
         key = f"param/{name}"
         if not record.has(key):
             fail(f"the grader received no value for {name}.")
+        if tuple(record.arrays[key].shape) != shapes[name]:
+            fail(f"the grader received {name} of shape {tuple(record.arrays[key].shape)}, not that of its network's "
+                 f"layer, {shapes[name]}.")
         return record.tensor(key)
 
     _looks_normal(param("0.weight"), 0.0, 0.02, "Conv2d weights after net.apply(dcgan_weights_init)")
@@ -252,6 +264,8 @@ def judge_dcgan_weights_init(record: Record) -> None:
              f"tensor (correlation {order:.2f}): draw them at random from N(0, 0.02^2), e.g. with nn.init.normal_.")
     if record.raised("apply_again") or not record.has("again/0.weight"):
         fail(f"a second net.apply(dcgan_weights_init) raised {record.raised('apply_again') or 'an error'}.")
+    if tuple(record.arrays["again/0.weight"].shape) != shapes["0.weight"]:
+        fail("the grader received Conv2d weights of another shape after a second net.apply(dcgan_weights_init).")
     if np.allclose(to_numpy(record.tensor("again/0.weight")).ravel(), first):
         fail("two networks initialised by dcgan_weights_init got the very same Conv2d weights: the weights must be "
              "random draws from N(0, 0.02^2), new ones on every call (e.g. nn.init.normal_).")

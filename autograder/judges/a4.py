@@ -51,7 +51,7 @@ from autograder.probes.a4 import (
     loss_cases,
     one_hot_cases,
 )
-from autograder.probes.record import Record
+from autograder.probes.record import Record, salted_generator
 
 G_SIGNATURE = {"latent_dim": "100", "n_classes": "10", "width": "256"}
 D_SIGNATURE = {"n_classes": "10", "width": "64"}
@@ -170,7 +170,7 @@ def judge_generator(record: Record, dcgan: bool = False) -> None:
     if record.facts.get("latent_dim") != repr(LATENT):
         fail(f"{call} must keep its latent size as `self.latent_dim` (= {LATENT}), so that code using G can draw z; "
              f"got {record.facts.get('latent_dim')}.")
-    gen = torch.Generator().manual_seed(42)
+    gen = salted_generator(42)
     train = traced_graph(record, "train", call)
     labels = torch.arange(10).repeat(2)
     z = torch.randn(len(labels), LATENT, generator=gen)
@@ -259,7 +259,7 @@ def judge_discriminator(record: Record, signature: dict[str, str] = D_SIGNATURE,
     signature_is(record, signature, "ConditionalDiscriminator")
     call = f"ConditionalDiscriminator(n_classes=10, width={D_WIDTH})"
     built(record, "build", call)
-    gen = torch.Generator().manual_seed(43)
+    gen = salted_generator(43)
     train = traced_graph(record, "train", call)
     labels = torch.arange(10).repeat(2)
     x = _images(len(labels), gen)

@@ -36,7 +36,7 @@ from autograder.probes.a5 import (
     penalty_samples,
     replay_script,
 )
-from autograder.probes.record import Record
+from autograder.probes.record import Record, salted_generator
 
 BUFFER_SIGNATURE = {"capacity": None, "fraction": "0.5", "generator": "None"}
 MBD_SIGNATURE = {"in_features": None, "num_kernels": "8", "kernel_dim": "8"}
@@ -298,7 +298,7 @@ def _find_T(graph: Graph, shape: tuple[int, int, int]) -> str:  # noqa: N802 - t
 
 def judge_MinibatchDiscrimination(record: Record) -> None:  # noqa: N802
     signature_is(record, MBD_SIGNATURE, "MinibatchDiscrimination")
-    gen = torch.Generator().manual_seed(51)
+    gen = salted_generator(51)
     for i, (a, b, c) in enumerate(MBD_CONFIGS):
         where = f"(in_features={a}, num_kernels={b}, kernel_dim={c})"
         error = record.raised(f"build{i}")

@@ -27,7 +27,7 @@ from autograder.probes.a7 import (
     cycle_inputs,
     noise_run_inputs,
 )
-from autograder.probes.record import Record
+from autograder.probes.record import Record, salted_generator
 
 
 def _default(record: Record, key: str, name: str, value: float, call: str) -> None:
@@ -267,7 +267,7 @@ def judge_NoiseInjection(record: Record) -> None:  # noqa: N802 - the part's nam
     if isinstance(forward, dict) and forward.get("noise") != "None":
         fail("forward must be forward(x, noise=None): the noise map is an optional second argument named `noise` "
              "(the course library's layer has the same signature).")
-    gen = torch.Generator().manual_seed(72)
+    gen = salted_generator(72)
     pooled: list[np.ndarray] = []
     for i, shape in enumerate(NOISE_SHAPES):
         error = record.raised(f"build/{i}")

@@ -16,6 +16,13 @@ Nothing here decides a grade and nothing here is secret: the probes run inside t
 next to the student's code, which could change anything they do. What they send is checked by the
 judge against computations it makes itself; a forged record has to contain correct numbers.
 
+Those numbers cannot be worked out in advance. While a submission is graded, every seed the probes and
+the judge draw inputs from is mixed with a salt (:func:`salted`): a keyed hash of the submission's own
+content, made outside the sandbox with the course's grading secret (see ``autograder/executor.py``).
+A record computed beforehand, with the course library say, was computed on other inputs; a salt read
+while the notebook is graded is of use only to code that computes the answers then, which is code
+that answers the assignment. The same submission always gets the same salt, so reruns agree.
+
 Outside the sandbox (an instructor running a solution notebook), :func:`run` also asks the judge at
 once and prints its verdict, so that a solution's hidden tests can be seen to pass.
 """
@@ -23,12 +30,24 @@ once and prints its verdict, so that a solution's hidden tests can be seen to pa
 from __future__ import annotations
 
 import ast
+import hashlib
 import importlib
 import os
 from pathlib import Path
 
 PROBE_MIME = "application/vnd.gancourse.probe+json"
+SALT = "GANCOURSE_PROBE_SALT"  # set by the grader in the sandboxed kernel and in the judge, never elsewhere
 HERE = Path(__file__).resolve().parent
+
+
+def salted(seed: int) -> int:
+    """The seed the probes and the judge really use for ``seed``: ``seed`` itself outside grading (an
+    instructor running a solution notebook, the tests); while a submission is graded, a 56-bit mix of
+    ``seed`` and that submission's salt ($GANCOURSE_PROBE_SALT), the same in the sandbox and in the judge."""
+    salt = os.environ.get(SALT, "")
+    if not salt:
+        return seed
+    return int.from_bytes(hashlib.sha256(f"{salt}/{int(seed)}".encode()).digest()[:7], "big")
 
 
 def module_name(assignment: str) -> str:

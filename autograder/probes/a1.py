@@ -14,7 +14,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from autograder.probes.record import Record, reference, signature, with_references
+from autograder.probes.record import Record, reference, salted_generator, signature, with_references
 
 ASSIGNMENT = "a1_two_networks"
 COUNTERPARTS = {
@@ -32,7 +32,7 @@ LOSS_PARTS = ["discriminator_loss", "saturating_generator_loss", "non_saturating
 
 def logit_batches() -> list[tuple[str, torch.Tensor]]:
     """Logits of several sizes and scales, with the extreme ones a sure discriminator produces."""
-    gen = torch.Generator().manual_seed(11)
+    gen = salted_generator(11)
     extreme = [("logits of +-100 and +-30", torch.tensor([100.0, -100.0, 30.0, -30.0])),
                ("logits of +-1000 and 0", torch.tensor([1000.0, -1000.0, 0.0]))]
     scaled = [(f"{n} random logit{'s' if n > 1 else ''} of scale {scale:g}", torch.randn(n, generator=gen) * scale)
@@ -95,7 +95,7 @@ SCENARIOS = (
 
 def networks(seed: int) -> tuple[nn.Module, nn.Module]:
     """The small G (latent 3 -> 2-D points) and D (2-D point -> one logit, shape (N,)) a scenario starts from."""
-    gen = torch.Generator().manual_seed(seed)
+    gen = salted_generator(seed)
     G = nn.Sequential(nn.Linear(LATENT, HIDDEN), nn.Tanh(), nn.Linear(HIDDEN, DATA_DIM))
     D = nn.Sequential(nn.Linear(DATA_DIM, HIDDEN), nn.LeakyReLU(0.2), nn.Linear(HIDDEN, 1), nn.Flatten(0))
     with torch.no_grad():
@@ -112,13 +112,13 @@ def optimizers(scenario: dict, G: nn.Module, D: nn.Module) -> tuple[torch.optim.
 
 def real_batch(scenario: dict, index: int) -> torch.Tensor:
     """The scenario's index-th real batch: points around (1.5, -0.5)."""
-    gen = torch.Generator().manual_seed(1000 * scenario["seed"] + index)
+    gen = salted_generator(1000 * scenario["seed"] + index)
     return torch.randn(scenario["batch"], DATA_DIM, generator=gen) * 0.3 + torch.tensor([1.5, -0.5])
 
 
 def latent_source(scenario: dict) -> torch.Generator:
     """The generator that sample_z draws from, one scenario's draws after another (the judge replays it)."""
-    return torch.Generator().manual_seed(500 + scenario["seed"])
+    return salted_generator(500 + scenario["seed"])
 
 
 def draw_latents(gen: torch.Generator, n: int) -> torch.Tensor:

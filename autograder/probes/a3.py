@@ -13,7 +13,7 @@ import torch
 from torch import nn
 
 from autograder.probes.graph import backpropagated, build, traced
-from autograder.probes.record import Record, signature, with_references
+from autograder.probes.record import Record, salted_generator, signature, with_references
 
 ASSIGNMENT = "a3_dcgan"
 COUNTERPARTS = {
@@ -32,13 +32,13 @@ G_WIDTH, D_WIDTH = 16, 8  # small widths keep the probes fast
 
 def generator_eval_inputs() -> tuple[torch.Tensor, torch.Tensor]:
     """Latent vectors for the eval-mode trace, and the weighting of the output whose gradients are compared."""
-    gen = torch.Generator().manual_seed(301)
+    gen = salted_generator(301)
     return torch.randn(5, LATENT, generator=gen), torch.randn(5, 1, 28, 28, generator=gen)
 
 
 def discriminator_eval_inputs() -> tuple[torch.Tensor, torch.Tensor]:
     """Images for the eval-mode trace, and the weighting of the logits whose gradients are compared."""
-    gen = torch.Generator().manual_seed(302)
+    gen = salted_generator(302)
     return torch.rand(6, 1, 28, 28, generator=gen) * 2 - 1, torch.randn(6, generator=gen)
 
 
@@ -84,11 +84,14 @@ def probe_DCGANDiscriminator(record: Record, DCGANDiscriminator) -> None:  # noq
 # --- part 3: the initialisation ------------------------------------------------------------------------
 
 def init_target() -> nn.Sequential:
-    """The network the initialisation is applied to: every kind of layer a DCGAN has, some large."""
+    """The network the initialisation is applied to: every kind of layer a DCGAN has, some large. Its sizes
+    depend on the salt, so that weights drawn before grading cannot stand in for the answer's."""
+    gen = salted_generator(38)
+    wide, many = (int(v) for v in torch.randint(0, 64, (2,), generator=gen))
     net = nn.Sequential(
-        nn.Conv2d(64, 128, 5), nn.LeakyReLU(0.2),
-        nn.Sequential(nn.ConvTranspose2d(128, 64, 5, bias=False), nn.ReLU()),
-        nn.BatchNorm2d(20000), nn.BatchNorm1d(20000),
+        nn.Conv2d(64, 96 + wide, 5), nn.LeakyReLU(0.2),
+        nn.Sequential(nn.ConvTranspose2d(96 + wide, 64, 5, bias=False), nn.ReLU()),
+        nn.BatchNorm2d(20000 + many), nn.BatchNorm1d(20000 - many),
         nn.Linear(8, 8), nn.Dropout(0.3), nn.Flatten(), nn.Tanh(),
     )
     with torch.no_grad():
@@ -112,7 +115,7 @@ def probe_dcgan_weights_init(record: Record, dcgan_weights_init) -> None:
 
 def path_pairs() -> list[tuple[str, torch.Tensor, torch.Tensor]]:
     """The pairs of latent vectors the paths are probed on (the judge calls this too)."""
-    gen = torch.Generator().manual_seed(35)
+    gen = salted_generator(35)
     wide = 150 * math.pi / 180
     pairs = [
         ("two random 100-d vectors", torch.randn(100, generator=gen), torch.randn(100, generator=gen)),
@@ -127,7 +130,7 @@ def path_pairs() -> list[tuple[str, torch.Tensor, torch.Tensor]]:
 
 def parallel_pairs() -> list[tuple[str, torch.Tensor, torch.Tensor]]:
     """Pairs pointing the same way, where slerp's formula is 0/0."""
-    gen = torch.Generator().manual_seed(36)
+    gen = salted_generator(36)
     z, axis, ones = torch.randn(100, generator=gen), torch.tensor([2.0, 0, 0, 0]), torch.ones(4)
     nudge = 1e-7 * torch.randn(100, generator=gen)
     return [("z0 = z1 = (1, 1, 1, 1)", ones, ones.clone()), ("z0 = (2, 0, 0, 0), z1 = (5, 0, 0, 0)", axis, 2.5 * axis),
@@ -136,7 +139,7 @@ def parallel_pairs() -> list[tuple[str, torch.Tensor, torch.Tensor]]:
 
 def positions() -> list[tuple[str, object]]:
     """Positions t: Python numbers, 0-d and 1-d tensors."""
-    gen = torch.Generator().manual_seed(37)
+    gen = salted_generator(37)
     return [("t=0.0", 0.0), ("t=1.0", 1.0), ("t=0.3", 0.3), ("t=torch.tensor(0.7)", torch.tensor(0.7)),
             ("t=torch.linspace(0, 1, 7)", torch.linspace(0, 1, 7)), ("t=torch.tensor([0.25])", torch.tensor([0.25])),
             ("t of 4 random values", torch.rand(4, generator=gen))]

@@ -18,7 +18,7 @@ from torch import nn
 
 from autograder.probes import graph
 from autograder.probes.graph import backpropagated, build
-from autograder.probes.record import Record, signature, with_references
+from autograder.probes.record import Record, salted_generator, signature, with_references
 
 ASSIGNMENT = "a4_conditional"
 COUNTERPARTS = {
@@ -46,7 +46,7 @@ def traced(record: Record, name: str, net: nn.Module, *inputs: torch.Tensor, wei
 
 def one_hot_cases() -> list[tuple[str, torch.Tensor, int | None]]:
     """(key, labels, n_classes) for every call; None: n_classes is left at its default (the judge reads it too)."""
-    gen = torch.Generator().manual_seed(401)
+    gen = salted_generator(401)
     return [
         ("default", torch.tensor([3, 9, 0, 5, 9, 1, 7]), None),
         ("given_10", torch.tensor([5, 0, 9]), 10),
@@ -81,7 +81,7 @@ def probe_one_hot(record: Record, one_hot) -> None:
 
 def generator_eval_inputs() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """z, labels and a weighting of the images: the eval-mode trace's inputs (the judge makes them again)."""
-    gen = torch.Generator().manual_seed(402)
+    gen = salted_generator(402)
     return (torch.randn(BATCH, LATENT, generator=gen), torch.randint(10, (BATCH,), generator=gen),
             torch.randn(BATCH, 1, 28, 28, generator=gen))
 
@@ -123,14 +123,14 @@ def images(n: int, gen: torch.Generator) -> torch.Tensor:
 
 def discriminator_eval_inputs() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Images, labels and a weighting of the logits: the eval-mode trace's inputs (the judge makes them again)."""
-    gen = torch.Generator().manual_seed(403)
+    gen = salted_generator(403)
     return images(BATCH, gen), torch.randint(10, (BATCH,), generator=gen), torch.randn(BATCH, generator=gen)
 
 
 def probe_discriminator(record: Record, cls, assignment: str, **extra) -> None:
     """Build ``cls`` small (with ``extra`` keyword arguments) and trace it; ``one_hot`` is the grader's."""
     signature(record, cls)
-    gen = torch.Generator().manual_seed(413)
+    gen = salted_generator(413)
     with with_references(assignment, cls, ["one_hot"]):
         D = build(record, "build", cls, n_classes=10, width=D_WIDTH, **extra)
         if D is None:
@@ -160,7 +160,7 @@ def probe_ConditionalDiscriminator(record: Record, ConditionalDiscriminator) -> 
 
 def loss_cases() -> list[tuple[str, str, torch.Tensor, torch.Tensor]]:
     """(key, description, class logits, labels) for every call (the judge reads them too)."""
-    gen = torch.Generator().manual_seed(404)
+    gen = salted_generator(404)
 
     def random(n: int, c: int, scale: float) -> tuple[torch.Tensor, torch.Tensor]:
         return torch.randn(n, c, generator=gen) * scale, torch.randint(c, (n,), generator=gen)

@@ -18,8 +18,9 @@ import weakref
 import torch
 from torch import nn
 
+from autograder.probes import salted
 from autograder.probes.graph import trace
-from autograder.probes.record import Record, signature, with_references
+from autograder.probes.record import Record, salted_generator, signature, with_references
 
 ASSIGNMENT = "a5_mode_collapse"
 COUNTERPARTS = {
@@ -120,13 +121,13 @@ def probe_ReplayBuffer(record: Record, ReplayBuffer) -> None:  # noqa: N802, N80
     buffers: dict[str, object] = {}
     for key, name, op, arg in replay_script():
         if op == "global_seed":
-            torch.manual_seed(arg)
+            torch.manual_seed(salted(arg))
             continue
         if op == "new":
             kwargs = dict(arg)
             seed = kwargs.pop("seed", None)
             if seed is not None:
-                kwargs["generator"] = torch.Generator().manual_seed(seed)
+                kwargs["generator"] = salted_generator(seed)
             buffers[name] = record.call(key, ReplayBuffer, **kwargs)
             continue
         buffer = buffers.get(name)
@@ -184,7 +185,7 @@ def eager_case() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """(T, x, weights) of the direct call: a traced graph does not show autograd's detach or no_grad, so the
     layer is also run as it is and backpropagated once, with this T and a weighting of its features."""
     a, b, c = MBD_CONFIGS[0]
-    gen = torch.Generator().manual_seed(57)
+    gen = salted_generator(57)
     return (torch.randn(a, b, c, generator=gen) / (c * math.sqrt(a)), torch.randn(7, a, generator=gen),
             torch.randn(7, b, generator=gen))
 
@@ -217,7 +218,7 @@ def _probe_eager(record: Record, MinibatchDiscrimination) -> None:  # noqa: N803
 
 def score_batches() -> list[torch.Tensor]:
     """Raw critic scores, including large ones where a sigmoid would saturate."""
-    gen = torch.Generator().manual_seed(52)
+    gen = salted_generator(52)
     extreme = [torch.tensor([100.0, -100.0, 30.0, -30.0]), torch.tensor([1000.0, -1000.0, 0.0]),
                torch.tensor([2.0e4, 5.0e3, -3.0e3, 12.0, 7.0])]
     return extreme + [torch.randn(n, generator=gen) * s for n, s in ((7, 1.0), (5, 40.0), (64, 8.0), (1, 2.0))]
@@ -305,7 +306,7 @@ def penalty_cases() -> list[dict]:
 
 def penalty_critic(case: dict) -> nn.Module:
     """The critic of a case, with fixed weights (the judge builds its own copy with this function)."""
-    gen = torch.Generator().manual_seed(sum(map(ord, case["key"])))
+    gen = salted_generator(sum(map(ord, case["key"])))
     shape = case["shape"]
     if case["kind"] == "linear":
         w = torch.randn(math.prod(shape[1:]), generator=gen)
@@ -324,7 +325,7 @@ def penalty_critic(case: dict) -> nn.Module:
 
 def penalty_samples(case: dict) -> tuple[torch.Tensor, torch.Tensor]:
     """(real, fake) of a case."""
-    gen = torch.Generator().manual_seed(100 + sum(map(ord, case["key"])))
+    gen = salted_generator(100 + sum(map(ord, case["key"])))
     shape = case["shape"]
     return torch.randn(shape, generator=gen) * 2 + 1, torch.randn(shape, generator=gen) - 1
 
@@ -346,7 +347,7 @@ class RecordingCritic(nn.Module):
 def _probe_penalty(record: Record, gradient_penalty, case: dict, key: str) -> None:
     critic = RecordingCritic(penalty_critic(case))
     real, fake = penalty_samples(case)
-    kwargs = {} if case["seed"] is None else {"generator": torch.Generator().manual_seed(case["seed"])}
+    kwargs = {} if case["seed"] is None else {"generator": salted_generator(case["seed"])}
     out = record.call(key, gradient_penalty, critic, real.clone(), fake.clone(), **kwargs)
     for i, x in enumerate(critic.seen):
         record.array(f"{key}/input/{i}", x)
@@ -365,19 +366,28 @@ def probe_gradient_penalty(record: Record, gradient_penalty) -> None:
     for k, case in enumerate(penalty_cases()):
         _probe_penalty(record, gradient_penalty, case, case["key"])
         if case["again"]:  # the same seed, another global random state: the same interpolates
-            torch.manual_seed(1000 + k)
+            torch.manual_seed(salted(1000 + k))
             _probe_penalty(record, gradient_penalty, case, f"{case['key']}/again")
 
 
 # --- part 6: the truncation trick ----------------------------------------------------------------------
 
 def latent_cases() -> list[tuple[str, int, int, float, int | None, int | None]]:
-    """(key, n, dim, threshold, generator seed or None, global seed set before the call or None)."""
-    cases = [(f"range{i}", n, dim, t, seed, None) for i, (n, dim, t, seed) in enumerate(
+    """(key, n, dim, threshold, generator seed or None, global seed set before the call or None).
+
+    The thresholds are scaled by a factor between 0.85 and 1.15 that depends on the salt, so that latents
+    drawn before grading (for thresholds 1, 2, 0.5...) cannot stand in for the answer's."""
+    scale = 0.85 + torch.randint(0, 301, (1,), generator=salted_generator(39)).item() / 1000
+
+    def t(value: float) -> float:
+        return round(value * scale, 4)
+
+    cases = [(f"range{i}", n, dim, t(v), seed, None) for i, (n, dim, v, seed) in enumerate(
         ((64, 16, 0.5, 1), (1, 1, 1.0, 2), (200, 3, 0.1, 3), (10, 100, 2.5, 4), (50, 8, 1.0, None)))]
-    cases += [("seeded_a", 30, 5, 1.0, 21, 1), ("seeded_b", 30, 5, 1.0, 21, 2), ("other_seed", 30, 5, 1.0, 22, 3)]
-    cases += [(f"law{i}", n, 5, t, seed, None)
-              for i, (n, t, seed) in enumerate(((10_000, 1.0, 31), (10_000, 2.0, 32), (10_000, 0.5, 33),
+    cases += [("seeded_a", 30, 5, t(1.0), 21, 1), ("seeded_b", 30, 5, t(1.0), 21, 2),
+              ("other_seed", 30, 5, t(1.0), 22, 3)]
+    cases += [(f"law{i}", n, 5, t(v), seed, None)
+              for i, (n, v, seed) in enumerate(((10_000, 1.0, 31), (10_000, 2.0, 32), (10_000, 0.5, 33),
                                                 (200_000, 1.0, 34)))]  # a million entries show small deviations
     return cases
 
@@ -385,8 +395,8 @@ def latent_cases() -> list[tuple[str, int, int, float, int | None, int | None]]:
 def probe_truncated_latents(record: Record, truncated_latents) -> None:
     for key, n, dim, threshold, seed, global_seed in latent_cases():
         if global_seed is not None:
-            torch.manual_seed(global_seed)
-        generator = None if seed is None else torch.Generator().manual_seed(seed)
+            torch.manual_seed(salted(global_seed))
+        generator = None if seed is None else salted_generator(seed)
         out = record.call(key, truncated_latents, n, dim, threshold, generator=generator)
         if not record.raised(key):
             record.output(key, out)

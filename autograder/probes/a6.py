@@ -19,7 +19,8 @@ import functools
 import numpy as np
 import torch
 
-from autograder.probes.record import Record, reference, signature, with_references
+from autograder.probes import salted
+from autograder.probes.record import Record, reference, salted_generator, signature, with_references
 
 ASSIGNMENT = "a6_evaluation"
 # Installed packages with a Fréchet distance of their own, hidden in the sandbox: part 1 is written, not imported.
@@ -49,7 +50,7 @@ def number(record: Record, key: str, fn, *args, **kwargs) -> None:
 
 def feature_pairs() -> list[tuple[str, np.ndarray, np.ndarray]]:
     """(description, real, fake): feature sets on which the usual slips give visibly different numbers."""
-    rng = np.random.default_rng(606)
+    rng = np.random.default_rng(salted(606))
     mix = rng.normal(size=(6, 6))
     cases = [("random features (200 x 6 and 150 x 6)", rng.normal(size=(200, 6)),
               rng.normal(size=(150, 6)) @ mix * 0.5 + 0.3)]
@@ -70,7 +71,7 @@ def feature_pairs() -> list[tuple[str, np.ndarray, np.ndarray]]:
 
 def too_few_samples() -> list[tuple[str, np.ndarray, np.ndarray]]:
     """(which set is too small, real, fake): 5 samples of 8-d features against 100."""
-    rng = np.random.default_rng(7)
+    rng = np.random.default_rng(salted(7))
     few, many = rng.normal(size=(5, 8)), rng.normal(size=(100, 8))
     return [("first", few, many), ("second", many, few)]
 
@@ -96,12 +97,12 @@ def probe_frechet_distance_from_features(record: Record, frechet_distance_from_f
 def _digits() -> torch.Tensor:
     from gancourse import data
 
-    images, _ = data.load_mnist_embedded(shuffle_seed=6)
+    images, _ = data.load_mnist_embedded(shuffle_seed=salted(6))
     return images[:288].clone()
 
 
 def noisy(images: torch.Tensor, level: float, seed: int) -> torch.Tensor:
-    gen = torch.Generator().manual_seed(seed)
+    gen = salted_generator(seed)
     return (images + level * torch.randn(images.shape, generator=gen)).clamp(-1.0, 1.0)
 
 
@@ -136,7 +137,7 @@ def make_classifier(kind: str) -> torch.nn.Module:
     if kind == "course":
         return load_course_classifier().train()
     with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(66)
+        torch.manual_seed(salted(66))
         net = MNISTClassifier()
         with torch.no_grad():
             for module in net.modules():
@@ -200,7 +201,7 @@ def probe_classifier_fid(record: Record, classifier_fid) -> None:
 
 def point_clouds() -> list[tuple[str, np.ndarray, np.ndarray, int | None]]:
     """(description, real, fake, k or None for the default) with known coverage."""
-    rng = np.random.default_rng(66)
+    rng = np.random.default_rng(salted(66))
     clouds = [("random 2-d clouds (120 real, 90 fake)", rng.normal(size=(120, 2)),
                rng.normal(size=(90, 2)) * 1.5 + 0.5, 3),
               ("random 8-d clouds (100 real, 140 fake), k=1", rng.normal(size=(100, 8)),

@@ -32,7 +32,7 @@ from torch import nn
 
 from autograder.probes import a4
 from autograder.probes.graph import build
-from autograder.probes.record import Record, with_references
+from autograder.probes.record import Record, salted_generator, with_references
 
 ASSIGNMENT = "portfolio_cgan"
 COUNTERPARTS = {
@@ -75,7 +75,7 @@ def tag_mask() -> torch.Tensor:
 
 def referee_data() -> tuple[torch.Tensor, torch.Tensor]:
     """The 'real' images and labels of the referee run: random pixels, each image tagged with its index."""
-    gen = torch.Generator().manual_seed(40)
+    gen = salted_generator(40)
     n = REFEREE["n_real"]
     images = 2 * torch.rand(n, 1, 28, 28, generator=gen) - 1
     images[:, 0, 0, :3] = 0
@@ -86,7 +86,7 @@ def referee_data() -> tuple[torch.Tensor, torch.Tensor]:
 
 def referee_parameters() -> dict[str, dict[str, torch.Tensor]]:
     """The referee networks' initial parameters (the judge starts its own copy from these)."""
-    gen = torch.Generator().manual_seed(41)
+    gen = salted_generator(41)
     inputs = REFEREE["latent_dim"] + 10
     return {"G": {"weight": torch.randn(784, inputs, generator=gen) * 0.3,
                   "bias": torch.randn(784, generator=gen) * 0.1},
@@ -294,7 +294,7 @@ def budget_run(record: Record, train_cgan, fix) -> None:
 # --- part 4, minibatch discrimination: the student's D with minibatch=True --------------------------------
 
 def minibatch_inputs() -> tuple[torch.Tensor, torch.Tensor]:
-    gen = torch.Generator().manual_seed(44)
+    gen = salted_generator(44)
     return 2 * torch.rand(6, 1, 28, 28, generator=gen) - 1, torch.randint(10, (6,), generator=gen)
 
 
@@ -326,10 +326,13 @@ EVALUATE_CASES = ({"shift": 0, "n_per_class": 30, "seed": 0}, {"shift": 1, "n_pe
 
 
 def evaluation_data() -> tuple[torch.Tensor, torch.Tensor]:
-    """A bank of 60 held-out digits per class (10, 60, 1, 28, 28), and 600 held-out real images."""
+    """A bank of 60 held-out digits per class (10, 60, 1, 28, 28), and 600 held-out real images (which ones,
+    and in which order, depends on the salt: see :func:`~autograder.probes.salted`)."""
     from gancourse.data import load_mnist_embedded, split_held_out
 
     _, (x, y) = split_held_out(*load_mnist_embedded())
+    order = torch.randperm(len(y), generator=salted_generator(47))
+    x, y = x[order], y[order]
     return torch.stack([x[y == c][:60] for c in range(10)]), x[400:]
 
 

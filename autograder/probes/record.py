@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from autograder.probes import counterparts, probe_module
+from autograder.probes import counterparts, probe_module, salted
 
 FACTS = "__facts__"
 
@@ -101,6 +101,12 @@ class Record:
         if isinstance(fact, dict) and "error" in fact:
             return f"{fact['error']}: {fact['message']}"
         return None
+
+
+def salted_generator(seed: int) -> torch.Generator:
+    """A CPU ``torch.Generator`` seeded with :func:`~autograder.probes.salted` ``(seed)``: where every probe input
+    and every input of the judge's own comes from."""
+    return torch.Generator().manual_seed(salted(seed))
 
 
 def reference(target: str):
@@ -189,7 +195,7 @@ def probe(assignment: str, part: str, *answers) -> Record:
     record = Record()
     fn = getattr(probe_module(assignment), f"probe_{part}")
     with torch.random.fork_rng(devices=[]), quiet():
-        torch.manual_seed(0)
+        torch.manual_seed(salted(0))
         try:
             fn(record, *answers)
         except Exception as err:  # noqa: BLE001 - whatever broke, the judge reads the record

@@ -1,0 +1,86 @@
+"""The salt of the probes' inputs: unknown before grading, the same for the same submission, new for any change.
+
+A record worked out before grading (with the course library, say) was worked out on unsalted inputs and
+fails; tests/test_grading_attacks.py grades such a submission. Here: the pieces, on their own.
+"""
+
+from __future__ import annotations
+
+import stat
+
+import nbformat
+import pytest
+import torch
+
+from autograder.executor import SECRET_FILE, grading_secret, submission_salt
+from autograder.probes import SALT, salted
+from autograder.probes.a3 import init_target
+from autograder.probes.a5 import latent_cases
+from autograder.probes.record import salted_generator
+
+
+def _notebook(*sources: str) -> nbformat.NotebookNode:
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(s) for s in sources]
+    return nb
+
+
+def test_seeds_are_themselves_outside_grading_and_mixed_with_the_salt_while_grading(monkeypatch):
+    monkeypatch.delenv(SALT, raising=False)
+    assert [salted(n) for n in (0, 5, 301)] == [0, 5, 301]
+    monkeypatch.setenv(SALT, "a" * 32)
+    first = [salted(n) for n in (0, 5, 301)]
+    assert len(set(first)) == 3 and not set(first) & {0, 5, 301}
+    assert first == [salted(n) for n in (0, 5, 301)]  # the sandbox and the judge draw the same inputs
+    monkeypatch.setenv(SALT, "b" * 32)
+    assert all(a != b for a, b in zip(first, [salted(n) for n in (0, 5, 301)]))
+    a = torch.randn(4, generator=salted_generator(5))
+    monkeypatch.setenv(SALT, "a" * 32)
+    assert not torch.equal(a, torch.randn(4, generator=salted_generator(5)))
+
+
+def test_random_answers_are_asked_for_with_salted_sizes_and_thresholds(monkeypatch):
+    """Where a right answer is any random draw with the right law (an initialisation, truncated latents), the
+    request itself depends on the salt: draws made beforehand have the wrong shapes or thresholds."""
+    shapes, thresholds = set(), set()
+    for salt in ("1" * 32, "2" * 32, "3" * 32):
+        monkeypatch.setenv(SALT, salt)
+        shapes.add(tuple(tuple(v.shape) for v in init_target().state_dict().values()))
+        thresholds.add(tuple(case[3] for case in latent_cases()))
+    assert len(shapes) == 3 and len(thresholds) == 3
+
+
+def test_the_salt_depends_on_every_cell_and_file_and_on_the_secret_only(tmp_path):
+    secret, other = b"s" * 64, b"t" * 64
+    folder = tmp_path / "ana"
+    folder.mkdir()
+    (folder / "helper.py").write_text("X = 1\n")
+    nb = _notebook("import torch", "def lerp(a, b, t):\n    return a + t * (b - a)")
+    salt = submission_salt(secret, "a3_dcgan", nb, folder)
+    assert len(salt) == 32
+
+    copy = tmp_path / "ben"  # the same submission elsewhere, graded again: the same salt
+    copy.mkdir()
+    (copy / "helper.py").write_text("X = 1\n")
+    (copy / "dcgan.ipynb").write_text("notebooks beside it are not copied into the sandbox")
+    assert submission_salt(secret, "a3_dcgan", nb, copy) == salt
+
+    assert submission_salt(other, "a3_dcgan", nb, folder) != salt
+    assert submission_salt(secret, "a5_mode_collapse", nb, folder) != salt
+    assert submission_salt(secret, "a3_dcgan", _notebook("import torch", "def lerp(a, b, t):\n    return a"),
+                           folder) != salt
+    (folder / "helper.py").write_text("X = 2\n")
+    assert submission_salt(secret, "a3_dcgan", nb, folder) != salt
+    (folder / "helper.py").write_text("X = 1\n")
+    (folder / "records.json").write_text("{}")  # a file added after the salt was learnt changes it
+    assert submission_salt(secret, "a3_dcgan", nb, folder) != salt
+
+
+def test_the_grading_secret_is_made_once_readable_by_its_owner_only(tmp_path):
+    first = grading_secret(tmp_path)
+    path = tmp_path / SECRET_FILE
+    assert len(first) >= 32 and stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert grading_secret(tmp_path) == first
+    path.write_text("\n")
+    with pytest.raises(RuntimeError, match="holds no grading secret"):
+        grading_secret(tmp_path)
