@@ -55,6 +55,16 @@ def missing_reason(cell: NotebookNode, stopped: str | None) -> str:
     return "the test cell did not reach the grader's probe"
 
 
+def _shown(output: NotebookNode) -> NotebookNode:
+    """An output of a graded test cell as it stays in the notebook. nbgrader scores such a cell by its first
+    error or ``execute_result`` (a number there is partial credit, anything else full marks), and code run in
+    the cell's turn (an IPython hook, say) can make one: a result is kept as a plain display, so that the
+    judge's verdict alone decides the points."""
+    if output.get("output_type") != "execute_result":
+        return output
+    return NotebookNode(output_type="display_data", data=output.get("data", {}), metadata=output.get("metadata", {}))
+
+
 class JudgeParts(NbGraderPreprocessor):
     """Decide every graded code cell's outcome from its probe data, in ``python -m autograder.judges``."""
 
@@ -83,7 +93,7 @@ class JudgeParts(NbGraderPreprocessor):
                 passed, message = verdicts[part]["passed"], verdicts[part]["message"]
             else:
                 passed, message = False, f"[{part}] no points: {missing_reason(cell, store.get('stopped'))}."
-            kept = [o for o in cell.get("outputs", []) if o.get("output_type") not in ("error",)
+            kept = [_shown(o) for o in cell.get("outputs", []) if o.get("output_type") not in ("error",)
                     and not (o.get("output_type") == "stream" and o.get("name") == "stderr")]
             if passed:
                 kept.append(NotebookNode(output_type="stream", name="stdout", text=message + "\n"))

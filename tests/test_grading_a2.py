@@ -62,7 +62,7 @@ globals().update(judged_answer_tests(ASSIGNMENT, CORRECT, WRONG, define))
     ("flipped_labels", "flips_with_one_minus_p", "flip_prob=0 no label may flip"),
     ("flipped_labels", "deterministic_first_k", "not spread at random"),
     ("flipped_labels", "deterministic_every_kth", "neighbouring pairs"),
-    ("flipped_labels", "one_draw_for_all", "should flip with probability 10%"),
+    ("flipped_labels", "one_draw_for_all", r"should flip with probability \d+%"),
     ("flipped_labels", "ignores_generator", "seeded alike"),
     ("flipped_labels", "numpy_random", "seeded alike"),
     ("flipped_labels", "reseeds_from_generator", "fresh at every call"),

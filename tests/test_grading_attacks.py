@@ -19,6 +19,7 @@ import re
 import subprocess
 import sys
 
+import nbformat
 import pytest
 
 from tests.a3_submissions import CORRECT
@@ -167,6 +168,18 @@ ATTACKERS = {
     # Probe data worked out before grading with the course library (correct for unsalted inputs), shown after
     # each graded test cell by an IPython hook, in a notebook that answers nothing.
     "precomputed_probe_records": attack(FORGE, files={"records.json": json.dumps(precomputed_records())}),
+    # Results (execute_result outputs) added to every cell's outputs by an IPython hook: nbgrader scores a
+    # test cell by its first error or result, where text is full marks and a number partial credit.
+    "results_from_a_hook": attack("def _after_cell(result=None):\n    get_ipython().displayhook('ok')\n"
+                                  "get_ipython().events.register('post_run_cell', _after_cell)\n"),
+    "numbers_from_a_hook": attack("def _after_cell(result=None):\n    get_ipython().displayhook(1.5)\n"
+                                  "    get_ipython().displayhook(99)\n"
+                                  "get_ipython().events.register('post_run_cell', _after_cell)\n"),
+    "empty_results_from_a_hook": attack(
+        "def _after_cell(result=None):\n    _hook = get_ipython().displayhook\n"
+        "    _hook.start_displayhook(); _hook.write_output_prompt()\n"
+        "    _hook.write_format_data({'text/html': '<b>no text</b>'}, {}); _hook.finish_displayhook()\n"
+        "get_ipython().events.register('post_run_cell', _after_cell)\n"),
     # The grading secret the salt is made with, looked for everywhere the kernel can see.
     "reads_the_grading_secret": attack(
         "import os\nfor _folder, _dirs, _files in os.walk('/'):\n"
@@ -178,6 +191,25 @@ ATTACKERS = {
     "network": attack("import urllib.request\ntry:\n    urllib.request.urlopen('http://pypi.org', timeout=3)\n"
                       "except Exception as _err:\n    print('no network:', type(_err).__name__)\n"),
 }
+
+def _graded_cell(grade_id: str, points: int, source: str, solution: bool = False):
+    """An edit that adds a cell claiming to be graded (nbgrader metadata of the student's own making)."""
+    def edit(nb):
+        cell = nbformat.v4.new_code_cell(source)
+        cell.metadata["nbgrader"] = {"grade": True, "grade_id": grade_id, "points": points, "solution": solution,
+                                     "locked": False, "schema_version": 3}
+        nb.cells.insert(3, cell)
+    return edit
+
+
+ATTACKERS.update({
+    # Cells that claim points through nbgrader's metadata: a new graded cell, and a second copy of a test cell
+    # with more points and nothing in it.
+    "claims_a_graded_cell_of_its_own": Student(expected=0, edit=_graded_cell("test_bonus", 100, "print('ok')")),
+    "copies_a_test_cell_with_more_points": Student(expected=0, edit=_graded_cell("test_lerp", 50, "pass")),
+    "claims_a_written_answer_cell": Student(expected=0, edit=_graded_cell("test_slerp", 2, "pass", solution=True)),
+})
+
 
 # Broken or hostile kernels, each after some parts were graded: the parts before keep their points, and
 # after a loop that the interrupt stops (or a memory hog, or a flood of output) the rest is graded too.
@@ -324,3 +356,44 @@ def test_the_grading_secret_is_out_of_the_sandboxs_reach(graded):
     outputs = json.dumps([c.get("outputs", []) for c in json.loads(notebook.read_text())["cells"]])
     assert "searched every folder" in outputs  # the search ran to its end
     assert "found the secret" not in outputs and secret not in notebook.read_text()
+
+
+def test_results_a_hook_adds_to_test_cells_are_kept_only_as_displays(graded):
+    """The hook's results reached the test cells (so the attack ran) and stay there as plain displays."""
+    notebook = graded.root / "autograded" / "results_from_a_hook" / ASSIGNMENT / NOTEBOOK
+    cells = [c for c in json.loads(notebook.read_text())["cells"] if c["metadata"].get("nbgrader", {}).get("grade")
+             and c["cell_type"] == "code"]
+    assert cells and all(o["output_type"] != "execute_result" for c in cells for o in c["outputs"])
+    assert all(any("'ok'" in "".join(o.get("data", {}).get("text/plain", "")) for o in c["outputs"]) for c in cells)
+
+
+def test_every_test_cells_points_are_the_judges_verdict(graded):
+    """For every submission of the class, the gradebook's points of each test cell are the cell's maximum when
+    the judge's verdict (the cell's last output) passed and 0 when it failed: nothing else in the outputs
+    counts (results, numbers, text a hook added)."""
+    scores = graded.scores()
+    checked = 0
+    for notebook in (graded.root / "autograded").glob(f"*/{ASSIGNMENT}/{NOTEBOOK}"):
+        student = notebook.parts[-3]
+        for cell in json.loads(notebook.read_text())["cells"]:
+            meta = cell["metadata"].get("nbgrader", {})
+            if cell["cell_type"] != "code" or not meta.get("grade") or meta.get("solution"):
+                continue
+            failed = any(o["output_type"] == "error" for o in cell["outputs"])
+            assert cell["outputs"], (student, meta["grade_id"])
+            assert scores[student][meta["grade_id"]] == (0 if failed else POINTS[meta["grade_id"]]), (
+                student, meta["grade_id"], cell["outputs"][-1])
+            checked += 1
+    assert checked >= 5 * 20, checked
+
+
+@pytest.mark.parametrize("student", ["claims_a_graded_cell_of_its_own", "copies_a_test_cell_with_more_points",
+                                     "claims_a_written_answer_cell"])
+def test_cells_that_claim_points_change_neither_the_score_nor_the_maximum(graded, student):
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{graded.root / 'gradebook.db'}") as gb:
+        sub = gb.find_submission_notebook(NOTEBOOK.removesuffix(".ipynb"), ASSIGNMENT, student)
+        assert sub.score == 0 and sub.max_score == sum(POINTS.values()), (sub.score, sub.max_score)
+        assert sorted(g.name for g in sub.grades) == sorted(POINTS), [g.name for g in sub.grades]
+        assert all(g.manual_score is None and g.needs_manual_grade is False for g in sub.grades)

@@ -6,6 +6,7 @@ fails; tests/test_grading_attacks.py grades such a submission. Here: the pieces,
 
 from __future__ import annotations
 
+import importlib
 import stat
 
 import nbformat
@@ -84,3 +85,30 @@ def test_the_grading_secret_is_made_once_readable_by_its_owner_only(tmp_path):
     path.write_text("\n")
     with pytest.raises(RuntimeError, match="holds no grading secret"):
         grading_secret(tmp_path)
+
+
+@pytest.mark.parametrize("name", ["a1", "a2", "a3", "a4", "a5", "a6", "a7", "portfolio"])
+def test_no_part_passes_with_a_correct_answers_record_made_before_grading(name, monkeypatch):
+    """For every graded part of every assignment: the record of a correct answer, made without the grading
+    salt (as a student could make it beforehand), passes the judge without the salt and fails with one. So no
+    part's data can be prepared in advance: numbers, random draws, networks, training runs and verdicts alike."""
+    from autograder.judges import judge_record
+    from autograder.probes.record import Record, probe
+
+    module = importlib.import_module(f"tests.test_grading_{name}")
+    answers = module.CORRECT[sorted(module.CORRECT)[0]]
+    forgeable = []
+    for part, source in answers.items():
+        if part == "train_cgan":
+            namespace = module.namespace_until(part, source)
+            given = (namespace["train_cgan"], namespace.get("FIX"), namespace.get("ConditionalDiscriminator"))
+        else:
+            given = (module.define(part, source),)
+        monkeypatch.delenv(SALT, raising=False)
+        made_before = probe(module.ASSIGNMENT, part, *given).encode()
+        verdict = judge_record(module.ASSIGNMENT, part, Record.decode(made_before))
+        assert verdict.passed, verdict.message
+        monkeypatch.setenv(SALT, "9" * 32)
+        if judge_record(module.ASSIGNMENT, part, Record.decode(made_before)).passed:
+            forgeable.append(part)
+    assert forgeable == [], f"{module.ASSIGNMENT}: records made before grading passed for {forgeable}"

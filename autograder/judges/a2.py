@@ -18,7 +18,7 @@ import numpy as np
 
 from autograder.judges import answer, assert_close, fail, to_numpy
 from autograder.judges.reference import sigmoid, softplus
-from autograder.probes.a2 import histories, label_calls, loss_cases, tail_cases
+from autograder.probes.a2 import asked_order, histories, label_calls, loss_cases, tail_cases
 from autograder.probes.record import Record, salted_generator
 
 LOG2 = math.log(2.0)
@@ -233,18 +233,22 @@ def _verdict(record: Record, key: str, what: str) -> str:
 
 
 def judge_diagnose_history(record: Record) -> None:
-    for i, (what, d, g) in enumerate(histories()):
+    cases = histories()
+    position = {j: i for i, j in enumerate(asked_order(len(cases), 25))}  # where the probe put each case
+    for j, (what, d, g) in enumerate(cases):
         expected = rule(d, g)
-        got = _verdict(record, f"history/{i}", f"diagnose_history(d_losses, g_losses) for {what}")
+        got = _verdict(record, f"history/{position[j]}", f"diagnose_history(d_losses, g_losses) for {what}")
         if got != expected:
             n = tail_length(len(d), 0.25)
             fail(f"for {what}, whose last {n} step(s) (the last quarter) have mean D loss {np.mean(d[-n:]):.3f} and "
                  f"mean G loss {np.mean(g[-n:]):.3f}, diagnose_history(d_losses, g_losses) should say '{expected}', "
                  f"got '{got}'.")
-    for i, (what, d, g, tail, how) in enumerate(tail_cases()):
+    cases = tail_cases()
+    position = {j: i for i, j in enumerate(asked_order(len(cases), 26))}
+    for j, (what, d, g, tail, how) in enumerate(cases):
         call = f"diagnose_history(d_losses, g_losses, {'' if how == 'positional' else 'tail='}{tail:g})"
         expected = rule(d, g, tail)
-        got = _verdict(record, f"tail/{i}", f"{call} for {what}")
+        got = _verdict(record, f"tail/{position[j]}", f"{call} for {what}")
         if got != expected:
             n = tail_length(len(d), tail)
             fail(f"{call} for {what}: the last {n} steps (floor(tail * steps)) have mean D loss {np.mean(d[-n:]):.3f} "

@@ -21,7 +21,10 @@ the judge draw inputs from is mixed with a salt (:func:`salted`): a keyed hash o
 content, made outside the sandbox with the course's grading secret (see ``autograder/executor.py``).
 A record computed beforehand, with the course library say, was computed on other inputs; a salt read
 while the notebook is graded is of use only to code that computes the answers then, which is code
-that answers the assignment. The same submission always gets the same salt, so reruns agree.
+that answers the assignment. Where any random draw with the right law is a right answer (an
+initialisation, flipped labels, a replay buffer's picks, truncated latents), or the answer is one of a
+few words (a diagnosis), the request itself depends on the salt: sizes, thresholds, ids, the order of
+the cases. The same submission always gets the same salt, so reruns agree.
 
 Outside the sandbox (an instructor running a solution notebook), :func:`run` also asks the judge at
 once and prints its verdict, so that a solution's hidden tests can be seen to pass.

@@ -76,19 +76,32 @@ def label_calls() -> list[tuple[str, int, float, float, str]]:
     used for call after call, ``fresh:S:G`` a new generator seeded S (after the global seed is set to
     G, so that an answer using the global generator is caught), ``global:G`` generator=None after
     ``torch.manual_seed(G)``, and ``global`` generator=None with no reseeding.
+
+    The sizes (up to a fifth more) and the flip probabilities (15 % either way) depend on the salt, so that
+    labels drawn before grading have the wrong length or rate.
     """
+    gen = salted_generator(27)
+
+    def size(n: int) -> int:
+        return n + int(torch.randint(0, n // 5 + 1, (1,), generator=gen))
+
+    def prob(p: float) -> float:
+        return round(p * (0.85 + 0.3 * float(torch.rand(1, generator=gen))), 3)
+
     calls = []
     for label in (1.0, 0.0):
-        for n in (1, 7, 300):
+        for n in (1, 7, size(300)):
             for p in (0.0, 1.0):
                 calls.append((f"edge/{label:g}/{n}/{p:g}", n, label, p, "shared:22"))
     for i, (label, p) in enumerate(((1.0, 0.1), (0.0, 0.3), (1.0, 0.05), (0.0, 0.5), (1.0, 0.8))):
-        calls.append((f"rate/{i}", 20_000, label, p, "shared:22"))
-    calls += [("again/0", 1000, 1.0, 0.3, "shared:22"), ("again/1", 1000, 1.0, 0.3, "shared:22"),
-              ("seed/0", 500, 0.0, 0.2, "fresh:5:100"), ("seed/1", 500, 0.0, 0.2, "fresh:5:101"),
-              ("seed/2", 500, 0.0, 0.2, "fresh:6:100"),
-              ("none/0", 2000, 1.0, 0.25, "global:7"), ("none/1", 2000, 1.0, 0.25, "global:7"),
-              ("none/2", 2000, 1.0, 0.25, "global")]
+        calls.append((f"rate/{i}", size(20_000), label, prob(p), "shared:22"))
+    n, p = size(1000), prob(0.3)
+    calls += [("again/0", n, 1.0, p, "shared:22"), ("again/1", n, 1.0, p, "shared:22")]
+    n, p = size(500), prob(0.2)
+    calls += [("seed/0", n, 0.0, p, "fresh:5:100"), ("seed/1", n, 0.0, p, "fresh:5:101"),
+              ("seed/2", n, 0.0, p, "fresh:6:100")]
+    n, p = size(2000), prob(0.25)
+    calls += [("none/0", n, 1.0, p, "global:7"), ("none/1", n, 1.0, p, "global:7"), ("none/2", n, 1.0, p, "global")]
     return calls
 
 
@@ -198,13 +211,24 @@ def tail_cases() -> list[tuple[str, list[float], list[float], float, str]]:
     return cases
 
 
+def asked_order(n: int, seed: int) -> list[int]:
+    """The order in which the probe asks about ``n`` cases: position i of the record holds case ``order[i]``.
+    It depends on the salt: the verdicts are a handful of words, and a list of them written out before grading
+    must not line up with the cases."""
+    return [int(i) for i in np.random.default_rng(salted(seed)).permutation(n)]
+
+
 def probe_diagnose_history(record: Record, diagnose_history) -> None:
-    for i, (_, d, g) in enumerate(histories()):
+    cases = histories()
+    for i, j in enumerate(asked_order(len(cases), 25)):
+        _, d, g = cases[j]
         key = f"history/{i}"
         verdict = record.call(key, diagnose_history, list(d), list(g))
         if not record.raised(key):
             record.output(key, verdict)
-    for i, (_, d, g, tail, how) in enumerate(tail_cases()):
+    cases = tail_cases()
+    for i, j in enumerate(asked_order(len(cases), 26)):
+        _, d, g, tail, how = cases[j]
         key = f"tail/{i}"
         verdict = record.call(key, diagnose_history, list(d), list(g), tail) if how == "positional" else \
             record.call(key, diagnose_history, list(d), list(g), tail=tail)
