@@ -61,15 +61,18 @@ def grading_secret(root: Path) -> bytes:
 
 
 def submission_salt(secret: bytes, assignment: str, nb: NotebookNode, folder: Path | None) -> str:
-    """The salt of one submission: an HMAC, keyed with the course's secret, of the assignment, every cell of
-    the notebook (type and source) and every file beside it that the sandbox may copy (name and content).
+    """The salt of one submission: an HMAC, keyed with the course's secret, of the assignment, the notebook's
+    metadata, every cell of it (type, source and metadata: a tag decides whether a cell runs) and every file
+    beside it that the sandbox may copy (name and content).
 
     A change anywhere in what the student's code can see changes the salt, and no one without the secret can
     compute it; the same submission graded again gets the same salt, so its grades are the same.
     """
     content = hashlib.sha256(assignment.encode() + b"\0")
+    content.update(json.dumps(nb.metadata, sort_keys=True, default=str).encode() + b"\0")
     for cell in nb.cells:
-        content.update(json.dumps([cell.cell_type, cell.source]).encode() + b"\0")
+        content.update(json.dumps([cell.cell_type, cell.source, cell.get("metadata", {})], sort_keys=True,
+                                  default=str).encode() + b"\0")
     if folder is not None and folder.is_dir():
         for path in sorted(folder.rglob("*")):
             relative = path.relative_to(folder)

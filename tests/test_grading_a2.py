@@ -253,3 +253,28 @@ CLASS = {
 
 
 globals().update(class_tests(ASSIGNMENT, NOTEBOOK, CLASS, POINTS))
+
+
+def test_a_table_of_verdicts_keyed_by_case_fails_while_grading(monkeypatch):
+    """The verdicts of the cases, written out once (a classmate's, say, the same every term), and looked up by
+    regenerating the grader's cases in the sandbox: right without the salt, wrong with it, because the runs
+    drawn for each salt need the rule itself."""
+    from autograder.probes import SALT
+
+    monkeypatch.delenv(SALT, raising=False)
+    key = [judges.rule(d, g) for _, d, g in probes.histories()]
+    tail_key = [judges.rule(d, g, t) for _, d, g, t, _ in probes.tail_cases()]
+
+    def diagnose_history(d_losses, g_losses, tail=0.25):
+        found = [j for j, (_, d, g) in enumerate(probes.histories()) if list(d) == list(d_losses)
+                 and list(g) == list(g_losses)]
+        if tail == 0.25 and found:
+            return key[found[0]]
+        found = [j for j, (_, d, g, t, _) in enumerate(probes.tail_cases()) if list(d) == list(d_losses)
+                 and t == tail]
+        return tail_key[found[0]] if found else "healthy"
+
+    assert judged(ASSIGNMENT, "diagnose_history", diagnose_history).passed
+    monkeypatch.setenv(SALT, "t" * 32)
+    verdict = judged(ASSIGNMENT, "diagnose_history", diagnose_history)
+    assert not verdict.passed and "last" in verdict.message, verdict.message

@@ -70,6 +70,9 @@ def test_the_salt_depends_on_every_cell_and_file_and_on_the_secret_only(tmp_path
     assert submission_salt(secret, "a5_mode_collapse", nb, folder) != salt
     assert submission_salt(secret, "a3_dcgan", _notebook("import torch", "def lerp(a, b, t):\n    return a"),
                            folder) != salt
+    tagged = _notebook("import torch", "def lerp(a, b, t):\n    return a + t * (b - a)")
+    tagged.cells[0].metadata["tags"] = ["skip-execution"]  # the same sources, another run
+    assert submission_salt(secret, "a3_dcgan", tagged, folder) != salt
     (folder / "helper.py").write_text("X = 2\n")
     assert submission_salt(secret, "a3_dcgan", nb, folder) != salt
     (folder / "helper.py").write_text("X = 1\n")

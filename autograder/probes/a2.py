@@ -153,7 +153,8 @@ SHAPES = {"level": "both losses wobbling around 2 log 2 (D) and log 2 (G)",
 
 def histories(seed: int = 23) -> list[tuple[str, list[float], list[float]]]:
     """(description, d_losses, g_losses): clear runs of each shape with noise, runs that change shape 60%
-    of the way through (only the end decides), both losses low at once, and runs of one to four steps."""
+    of the way through (only the end decides), both losses low at once, runs of one to four steps, spiky
+    tails, and runs at levels drawn for each salt (:func:`_random_runs`)."""
     rng = np.random.default_rng(salted(seed))
     cases = []
     for kind in ("level", "d-falls", "g-falls"):
@@ -186,7 +187,31 @@ def histories(seed: int = 23) -> list[tuple[str, list[float], list[float]]]:
                np.where(spikes, 1.9, 0.6), np.full(400, 1.0)),
               ("a 400-step run with D loss 1.4, G loss 0.3 and a spike to 1.2 every tenth step",
                np.full(400, 1.4), np.where(spikes, 1.2, 0.3))]
+    cases += _random_runs(12, 28)
     return [(what, [float(v) for v in d], [float(v) for v in g]) for what, d, g in cases]
+
+
+def _random_runs(count: int, seed: int) -> list[tuple[str, np.ndarray, np.ndarray]]:
+    """Runs whose last 40 % sit at levels drawn afresh for every salt, clear of the rule's thresholds (D loss below
+    0.59 or above 0.8, G loss below 0.25 or above 0.45): the only way to their verdicts is the rule itself, so
+    no list of verdicts written out before grading matches them."""
+    rng = np.random.default_rng(salted(seed))
+
+    def level(low: tuple[float, float], high: tuple[float, float]) -> float:
+        return float(rng.uniform(*(low if rng.integers(2) else high)))
+
+    runs = []
+    for _ in range(count):
+        steps = int(rng.integers(40, 600))
+        late = steps - int(0.6 * steps)
+        d_end, g_end = level((0.05, 0.59), (0.8, 2.5)), level((0.02, 0.25), (0.45, 3.0))
+        d_start, g_start = rng.uniform(0.05, 2.5), rng.uniform(0.02, 3.0)
+        d = np.concatenate([np.full(steps - late, d_start), np.full(late, d_end)])
+        g = np.concatenate([np.full(steps - late, g_start), np.full(late, g_end)])
+        d, g = d * np.exp(0.03 * rng.standard_normal(steps)), g * np.exp(0.03 * rng.standard_normal(steps))
+        runs.append((f"a {steps}-step run with D loss about {d_start:.2f} and G loss about {g_start:.2f}, then, "
+                     f"over its last {late} steps, D loss about {d_end:.2f} and G loss about {g_end:.2f}", d, g))
+    return runs
 
 
 def tail_cases() -> list[tuple[str, list[float], list[float], float, str]]:
