@@ -162,6 +162,17 @@ def _forget(assignment: str, student: str) -> None:
 LOCKED = "database is locked"
 
 
+def nbgrader_error(log: str) -> str:
+    """The first error nbgrader logged in words (a notebook whose nbgrader metadata a student changed, say),
+    without its traceback; empty when there is none."""
+    for line in log.splitlines():
+        if "| ERROR]" in line:
+            text = line.split("| ERROR]", 1)[1].strip()
+            if text and not text.startswith("Traceback") and not text.startswith("There was an error"):
+                return text[:200]
+    return ""
+
+
 def grade_student(assignment: str, student: str, timeout: float) -> Result:
     """Autograde one student's submission with nbgrader in its own process."""
     root = course_root()
@@ -187,8 +198,10 @@ def grade_student(assignment: str, student: str, timeout: float) -> Result:
             proc = subprocess.run(cmd, cwd=HERE.parent, env=env, stdout=log, stderr=subprocess.STDOUT,
                                   timeout=timeout, start_new_session=True)
             if proc.returncode != 0 and not result.problems:
-                result.problems.append(f"nbgrader could not finish grading (exit code {proc.returncode}); "
-                                       f"see grading_logs/{assignment}/{student}.log")
+                log.flush()
+                why = nbgrader_error((log_dir / f"{student}.log").read_text())
+                result.problems.append(f"nbgrader could not finish grading (exit code {proc.returncode}"
+                                       f"{': ' + why if why else ''}); see grading_logs/{assignment}/{student}.log")
         except subprocess.TimeoutExpired:
             result.problems.append(f"grading took longer than {timeout:.0f} s and was stopped")
     result.seconds = time.perf_counter() - start

@@ -128,7 +128,12 @@ def cycle_consistency_loss(real_a, real_b, g_ab, g_ba, lam=10):
 """,
 }
 
-CORRECT = {"direct": DIRECT, "library_style": LIBRARY_STYLE, "flattened": FLATTENED, "tutorial": TUTORIAL}
+# AdaIN in one line on F.instance_norm (what a StyleGAN port writes): float32 round-off on a channel whose
+# variance is near eps must not cost it its points.
+ONE_LINE = dict(LIBRARY_STYLE, adain="def adain(x, scale, bias, eps=1e-5):\n"
+                "    return F.instance_norm(x, eps=eps) * scale[:, :, None, None] + bias[:, :, None, None]\n")
+CORRECT = {"direct": DIRECT, "library_style": LIBRARY_STYLE, "flattened": FLATTENED, "tutorial": TUTORIAL,
+           "one_line": ONE_LINE}
 
 
 def _edit(source: str, old: str, new: str) -> str:

@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from gancourse import conditional, data, viz
-from tests.a4_submissions import BORROWED, CORRECT, WRONG
+from tests.a4_submissions import BORROWED, CHAPTER3_BODY, CORRECT, WRONG
 from tests.grading_harness import Student, class_tests, judged, judged_answer_tests
 
 ASSIGNMENT = "a4_conditional"
@@ -112,6 +112,8 @@ CLASS = {
         answers={part: next(iter(ways.values())) for part, ways in BORROWED.items()}, expected=0),
     "library_wrappers": Student(
         answers={part: list(ways.values())[-1] for part, ways in BORROWED.items()}, expected=0),
+    "chapter3_networks": Student(answers={**CORRECT["projection"], **CHAPTER3_BODY},
+                                 expected={"test_one_hot": 2, "test_acgan_auxiliary_loss": 2}),
     # stub answers behind a redefined comparison helper, in a notebook whose test cells were deleted
     "cheat_equal_deleted_tests": Student(
         answers={"one_hot": "def one_hot(labels, n_classes=10):\n    return torch.zeros(len(labels), n_classes)"},

@@ -278,7 +278,7 @@ def test_feedback_is_html_only_and_shows_no_hidden_test_judge_or_solution(feedba
                                                 REPO / "exercises" / ASSIGNMENT / NOTEBOOK])
     secrets = {line.strip() for text in [judge, *solved, *hidden] for line in text.splitlines()
                if len(line.strip()) > 25 and line.strip() not in public}
-    for attacker in set(ATTACKERS) - REFUSED:
+    for attacker in set(ATTACKERS) - REFUSED - NOT_GRADED:
         page = (feedback / attacker / ASSIGNMENT / NOTEBOOK.replace(".ipynb", ".html")).read_text()
         text = html.unescape(re.sub(r"<[^>]+>", "", page))
         shown = [line for line in secrets if line in text]
@@ -286,6 +286,8 @@ def test_feedback_is_html_only_and_shows_no_hidden_test_judge_or_solution(feedba
 
 
 REFUSED = {"notebook_is_a_link", "files_linked_to_instructor_files", "submits_the_source_version"}
+# notebooks nbgrader itself will not grade (nbgrader metadata of the student's making): no feedback either
+NOT_GRADED = {"claims_a_graded_cell_of_its_own", "copies_a_test_cell_with_more_points", "claims_a_written_answer_cell"}
 
 
 @pytest.mark.parametrize("student", sorted(REFUSED))
@@ -387,13 +389,20 @@ def test_every_test_cells_points_are_the_judges_verdict(graded):
     assert checked >= 5 * 20, checked
 
 
-@pytest.mark.parametrize("student", ["claims_a_graded_cell_of_its_own", "copies_a_test_cell_with_more_points",
-                                     "claims_a_written_answer_cell"])
+@pytest.mark.parametrize("student", sorted(NOT_GRADED))
 def test_cells_that_claim_points_change_neither_the_score_nor_the_maximum(graded, student):
-    from nbgrader.api import Gradebook
+    """nbgrader refuses such a notebook (its metadata does not match the release): no grade is recorded beyond
+    zeros of the design's own cells, and the report gives nbgrader's reason."""
+    from nbgrader.api import Gradebook, MissingEntry
 
     with Gradebook(f"sqlite:///{graded.root / 'gradebook.db'}") as gb:
-        sub = gb.find_submission_notebook(NOTEBOOK.removesuffix(".ipynb"), ASSIGNMENT, student)
-        assert sub.score == 0 and sub.max_score == sum(POINTS.values()), (sub.score, sub.max_score)
-        assert sorted(g.name for g in sub.grades) == sorted(POINTS), [g.name for g in sub.grades]
-        assert all(g.manual_score is None and g.needs_manual_grade is False for g in sub.grades)
+        try:
+            sub = gb.find_submission_notebook(NOTEBOOK.removesuffix(".ipynb"), ASSIGNMENT, student)
+        except MissingEntry:
+            sub = None
+        if sub is not None:
+            assert sub.score == 0 and sub.max_score == sum(POINTS.values()), (sub.score, sub.max_score)
+            assert sorted(g.name for g in sub.grades) == sorted(POINTS), [g.name for g in sub.grades]
+    block = re.search(rf"^{student}: .*?(?=^\S|\Z)", graded.report, re.MULTILINE | re.DOTALL)
+    assert block and "0/12" in block.group(0).splitlines()[0], graded.report
+    assert "nbgrader could not finish grading (exit code 1: " in block.group(0), block.group(0)

@@ -96,8 +96,10 @@ def judge_adain(record: Record) -> None:
         xs, ss, bs = to_numpy(x), to_numpy(scale), to_numpy(bias)
         expected, got = ref_adain(xs, ss, bs, e), to_numpy(out)
         finite = bool(np.all(np.isfinite(got)))
+        # float32 instance norm (F.instance_norm) is off by up to about 1e-4 on a channel whose variance is near
+        # eps; every slip the hint names is off by far more there
         worst = float(np.max(np.abs(got - expected) - 1e-4 * np.abs(expected))) if finite else math.inf
-        if worst > 1e-4:
+        if worst > 1e-3:
             fail(f"{what}: expected {np.array2string(expected.ravel()[:4], precision=4)}, got "
                  f"{np.array2string(got.ravel()[:4], precision=4)}{_adain_hint(got, xs, ss, bs, e)}.")
         if not record.facts.get(f"out/{i}", {}).get("requires_grad"):
@@ -113,8 +115,10 @@ def judge_adain(record: Record) -> None:
                 fail(f"{what}: no gradient reaches `{name}`. Compute the output with torch operations on x, scale "
                      "and bias (no .detach(), .numpy() or .item()): in StyleGAN the style is computed from w and "
                      "trained, so gradients must flow to all three.")
+            # the outputs are already checked; here only a path that is cut or bent matters, and a sum over H*W
+            # of float32 round-off (up to about 6e-4 with F.instance_norm) must not
             assert_close(record.tensor(f"grad/{i}/{name}"), ref, f"the gradient of {what} with respect to `{name}`",
-                         rtol=1e-3, atol=1e-4)
+                         rtol=1e-2, atol=5e-3)
 
 
 # --- part 2: noise injection ---------------------------------------------------------------------------

@@ -23,8 +23,9 @@ from autograder.probes.record import Record, salted_generator, signature, with_r
 ASSIGNMENT = "a4_conditional"
 COUNTERPARTS = {
     "one_hot": "gancourse.conditional.one_hot",
-    "ConditionalGenerator": "gancourse.conditional.ConditionalGenerator",
-    "ConditionalDiscriminator": "gancourse.conditional.ConditionalDiscriminator",
+    # with chapter 3's networks, of which the library's conditional ones are thin subclasses
+    "ConditionalGenerator": ["gancourse.conditional.ConditionalGenerator", "gancourse.nets.DCGANGenerator"],
+    "ConditionalDiscriminator": ["gancourse.conditional.ConditionalDiscriminator", "gancourse.nets.DCGANDiscriminator"],
     "acgan_auxiliary_loss": "gancourse.conditional.acgan_auxiliary_loss",
 }
 

@@ -37,8 +37,9 @@ from autograder.probes.record import Record, salted_generator, with_references
 ASSIGNMENT = "portfolio_cgan"
 COUNTERPARTS = {
     "one_hot": "gancourse.conditional.one_hot",
-    "ConditionalGenerator": "gancourse.conditional.ConditionalGenerator",
-    "ConditionalDiscriminator": "gancourse.conditional.ConditionalDiscriminator",
+    # with chapter 3's networks, of which the library's conditional ones are thin subclasses
+    "ConditionalGenerator": ["gancourse.conditional.ConditionalGenerator", "gancourse.nets.DCGANGenerator"],
+    "ConditionalDiscriminator": ["gancourse.conditional.ConditionalDiscriminator", "gancourse.nets.DCGANDiscriminator"],
     # The library's cGAN loop, and its step and fixes, which would do part 4's work.
     "train_cgan": ["gancourse.conditional.train_conditional", "gancourse.conditional.cgan_step",
                    "gancourse.fixes.ReplayBuffer", "gancourse.fixes.MinibatchDiscrimination"],
