@@ -14,7 +14,7 @@ ASSIGNMENTS := $(notdir $(wildcard solutions/*))
 VENDOR := book/_static/vendor
 VENDOR_STAMP := $(VENDOR)/.installed
 
-.PHONY: book test exercises notebooks reference setup clean
+.PHONY: book test exercises notebooks student-edition reference setup clean
 
 setup: $(STAMP) $(VENDOR_STAMP)
 
@@ -58,6 +58,11 @@ exercises: $(STAMP)
 ## make notebooks: rewrite book/<chapter>.ipynb, the launch buttons' copies of the chapters (never edit them by hand).
 notebooks: $(STAMP)
 	$(BIN)/python scripts/chapter_notebooks.py
+
+## make student-edition: the book, exercises/ and the library without solutions/, the grader or the tests, in
+## _build/student-edition, checked for leaks (scripts/student_edition.py; STUDENT_REPO=<url> for its launch buttons).
+student-edition: $(STAMP)
+	$(BIN)/python scripts/student_edition.py _build/student-edition $(if $(STUDENT_REPO),--repository-url $(STUDENT_REPO))
 
 ## make reference: rerun every solution and regenerate the hidden tests' artifacts in autograder/reference/
 ## (held-out feature statistics, the portfolio's thresholds over 5 seeds) on the best device: cuda, mps, cpu.
