@@ -93,7 +93,9 @@ def judge_DCGANGenerator(record: Record) -> None:  # noqa: N802 - the part's nam
         with torch.no_grad():
             pre = torch.atanh(train(batch[:16]).double().clamp(-1 + 1e-7, 1 - 1e-7))
         means.append(float(pre.mean(dim=(0, 2, 3)).abs().max() / (pre.std() + 1e-12)))
-    if max(means) < 1e-3:
+    # a normalised output's mean is 0 up to round-off (about 1e-8); an honest one's is a draw of size about
+    # 0.03 whatever z is (BatchNorm before the last layer fixes it), under 1e-5 once in thousands of weights
+    if max(means) < 1e-5:
         fail("in training mode the generator's output has zero batch mean before the tanh whatever z is: "
              "that is BatchNorm on the output layer, which the guidelines leave out.")
 
