@@ -58,8 +58,8 @@ def feature_pairs() -> list[tuple[str, np.ndarray, np.ndarray]]:
     cases.append(("nearly identical feature sets", x, x + 1e-3 * rng.normal(size=x.shape)))
     cases.append(("a feature set with itself", x, x.copy()))
     basis = rng.normal(size=(4, 10))
-    cases.append(("rank-deficient features (10-d features spanning 4 directions)",
-                  rng.normal(size=(200, 4)) @ basis, 1.2 * rng.normal(size=(160, 4)) @ basis + 0.1))
+    low_rank = _with_complex_root(rng.normal(size=(200, 4)) @ basis, 1.2 * rng.normal(size=(160, 4)) @ basis + 0.1)
+    cases.append(("rank-deficient features (10-d features spanning 4 directions)", *low_rank))
     offset, spread = 1e4, rng.normal(size=(8, 8)) * 0.5
     cases.append(("float32 features with a large common offset (about 1e4)",
                   (rng.normal(size=(300, 8)) @ spread + offset).astype(np.float32),
@@ -67,6 +67,21 @@ def feature_pairs() -> list[tuple[str, np.ndarray, np.ndarray]]:
     cases.append(("unequal set sizes (64 x 16 and 400 x 16)", rng.normal(size=(64, 16)) * 2.0,
                   rng.normal(size=(400, 16)) + 0.2))
     return cases
+
+
+def _with_complex_root(real: np.ndarray, fake: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The rank-deficient pair, redrawn (from another salted stream) until scipy's square root of the covariance
+    product has an imaginary part, as it usually has: the case exists to catch an answer that keeps it."""
+    from scipy import linalg
+
+    rng = np.random.default_rng(salted(607))
+    for _ in range(50):
+        root = linalg.sqrtm(np.cov(real, rowvar=False) @ np.cov(fake, rowvar=False))
+        if np.iscomplexobj(root) and abs(np.trace(root).imag) > 0:
+            break
+        basis = rng.normal(size=(4, 10))
+        real, fake = rng.normal(size=(200, 4)) @ basis, 1.2 * rng.normal(size=(160, 4)) @ basis + 0.1
+    return real, fake
 
 
 def too_few_samples() -> list[tuple[str, np.ndarray, np.ndarray]]:
