@@ -37,7 +37,7 @@ from nbgrader.utils import is_grade
 from traitlets import Integer
 
 from autograder.probes import SALT
-from autograder.sandbox import Sandbox
+from autograder.sandbox import Sandbox, submission_entries
 
 PROBE_MIME = "application/vnd.gancourse.probe+json"
 SECRET_FILE = ".grading_secret"  # in the course root, which the sandbox never mounts
@@ -74,10 +74,7 @@ def submission_salt(secret: bytes, assignment: str, nb: NotebookNode, folder: Pa
         content.update(json.dumps([cell.cell_type, cell.source, cell.get("metadata", {})], sort_keys=True,
                                   default=str).encode() + b"\0")
     if folder is not None and folder.is_dir():
-        for path in sorted(folder.rglob("*")):
-            relative = path.relative_to(folder)
-            if path.suffix == ".ipynb" or ".ipynb_checkpoints" in relative.parts:
-                continue
+        for relative, path in submission_entries(folder):
             kind = "link" if path.is_symlink() else "file" if path.is_file() else "other"
             content.update(f"{kind}:{relative}".encode() + b"\0")
             if kind == "file":

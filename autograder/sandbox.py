@@ -41,6 +41,13 @@ HOME = Path("/home/student")
 SUBMISSION = Path("/submission")  # inside the sandbox: a read-only copy of the submission folder
 
 
+def submission_entries(folder: Path) -> list[tuple[Path, Path]]:
+    """(relative path, path) of everything in a submission folder that the sandbox may copy, in order: all
+    but notebooks (the kernel gets its cells one at a time) and Jupyter's checkpoints."""
+    return [(path.relative_to(folder), path) for path in sorted(folder.rglob("*"))
+            if path.suffix != ".ipynb" and ".ipynb_checkpoints" not in path.relative_to(folder).parts]
+
+
 @dataclass(frozen=True)
 class Limits:
     """What one grading kernel may use. Each field can be set with $GANCOURSE_GRADING_<FIELD>."""
@@ -263,10 +270,7 @@ class Sandbox:
         """
         budget = self.limits.disk_mb * 2**20 // 2
         skipped: list[str] = []
-        for path in sorted(folder.rglob("*")):
-            relative = path.relative_to(folder)
-            if any(part == ".ipynb_checkpoints" for part in relative.parts) or path.suffix == ".ipynb":
-                continue
+        for relative, path in submission_entries(folder):
             if path.is_symlink():
                 skipped.append(f"{relative} (a symbolic link)")
             elif path.is_dir():
