@@ -49,7 +49,10 @@ def missing_reason(cell: NotebookNode, stopped: str | None) -> str:
                 return value
             if name == "CellTimeoutError":
                 return "the test cell ran past the time limit"
-            return f"the visible test failed before the hidden one could run: {name}: {value}"
+            if name == "SystemExit":
+                return "exit() or sys.exit() was called before the grader's probe could run"
+            raised = f"{name}: {value}" if value else name
+            return f"the visible test failed before the hidden one could run: {raised}"
     if stopped:
         return f"the cell was not run: {stopped}"
     return "the test cell did not reach the grader's probe"

@@ -139,7 +139,9 @@ def test_the_judges_references_agree_with_the_library_and_the_constructed_cases_
     assert judges.coverage(*clouds["two sets far apart"][:2], 3)[0] == 0.0
     real, fake, _ = clouds["fakes covering 2 of the 4 real modes"]
     precision, recall = judges.coverage(real, fake, 3)[0], judges.coverage(fake, real, 3)[0]
-    assert precision > 0.9 and 0.4 < recall <= 0.5, (precision, recall)
+    # fakes drawn like 2 of the real modes: nearly all inside the real k-NN balls (0.86 to 1 over 200 salts),
+    # and about half of the real points covered
+    assert precision > 0.8 and 0.4 < recall <= 0.5, (precision, recall)
     assert (precision, recall) == metrics.precision_recall(real, fake, k=3)
     values = {key: reference.frechet_distance_from_features(judges._features(kind, r), judges._features(kind, f))
               for key, _, r, f, kind, _ in probes.fid_cases()}

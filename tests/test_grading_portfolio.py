@@ -77,6 +77,26 @@ def test_training_loops_written_differently_pass_the_refereed_run_with_their_fix
     assert verdict.passed, verdict.message
 
 
+# A replay that makes each fake old with probability 1/2 (a coin per fake) shows D a binomial share of old fakes
+COIN_PER_FAKE = CORRECT["planes"]["train_cgan"].replace(
+    "    gen = torch.Generator().manual_seed(seed)\n",
+    "    gen = torch.Generator().manual_seed(seed)\n    coins = torch.Generator().manual_seed(seed + COIN_OFFSET)\n").replace(
+    "            k = torch.randint(len(pool_y), (batch_size // 2,), generator=gen)\n"
+    "            x_show = torch.cat([pool_x[k], fake[batch_size // 2:]])\n"
+    "            y_show = torch.cat([pool_y[k], y_fake[batch_size // 2:]])\n",
+    "            old = torch.rand(batch_size, generator=coins) < 0.5\n"
+    "            k = torch.randint(len(pool_y), (batch_size,), generator=gen)\n"
+    "            x_show = torch.where(old[:, None, None, None], pool_x[k], fake)\n"
+    "            y_show = torch.where(old, pool_y[k], y_fake)\n")
+
+
+@pytest.mark.parametrize("offset", range(4))
+def test_a_replay_with_a_coin_per_fake_passes_the_refereed_run(offset, short_budget):
+    assert "coins" in COIN_PER_FAKE and "torch.where(old" in COIN_PER_FAKE
+    verdict = judged_training(namespace_until("train_cgan", f"COIN_OFFSET = {offset}\n" + COIN_PER_FAKE))
+    assert verdict.passed, verdict.message
+
+
 @pytest.mark.parametrize("mistake", sorted(WRONG["train_cgan"]))
 def test_each_training_mistake_fails_the_refereed_run(mistake, short_budget):
     verdict = judged_training(namespace_until("train_cgan", WRONG["train_cgan"][mistake]))

@@ -7,6 +7,7 @@ fails; tests/test_grading_attacks.py grades such a submission. Here: the pieces,
 from __future__ import annotations
 
 import importlib
+import re
 import stat
 
 import nbformat
@@ -115,3 +116,25 @@ def test_no_part_passes_with_a_correct_answers_record_made_before_grading(name, 
         if judge_record(module.ASSIGNMENT, part, Record.decode(made_before)).passed:
             forgeable.append(part)
     assert forgeable == [], f"{module.ASSIGNMENT}: records made before grading passed for {forgeable}"
+
+
+def test_why_a_test_cell_sent_no_probe_data_is_said_in_words():
+    """The message a student reads when the hidden test never ran: no dangling ': ' for an error without
+    text, and exit() named as such."""
+    from nbformat import NotebookNode
+
+    from autograder.judge import missing_reason
+    from autograder.probes.record import Record
+
+    def cell(name: str, value: str) -> NotebookNode:
+        return NotebookNode(outputs=[NotebookNode(output_type="error", ename=name, evalue=value)])
+
+    assert missing_reason(cell("NotImplementedError", ""), None) == \
+        "the visible test failed before the hidden one could run: NotImplementedError"
+    assert missing_reason(cell("AssertionError", "shape (4, 1)\nmore"), None).endswith("AssertionError: shape (4, 1)")
+    assert "exit()" in missing_reason(cell("SystemExit", "0"), None)
+    record = Record()
+    record.call("forward", lambda: (_ for _ in ()).throw(NotImplementedError()))
+    assert re.fullmatch(r"NotImplementedError \(line \d+\)", record.raised("forward"))
+    record.call("forward", lambda: [][1])
+    assert re.fullmatch(r"IndexError: list index out of range \(line \d+\)", record.raised("forward"))

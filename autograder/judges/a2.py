@@ -23,6 +23,10 @@ from autograder.probes.record import Record, salted_generator
 
 LOG2 = math.log(2.0)
 VERDICTS = ("healthy", "d-wins", "g-wins")
+# flipped_labels is judged by counting flips. A correct answer fails a count with a probability set by these
+# limits (tests/test_false_failure_rates.py adds them up, for the sizes and rates the probe asks for):
+RATE_Z = 5.0  # the flips of a whole call, this many binomial standard deviations from n * flip_prob, fail
+SPREAD_Z = 6.0  # so do those of a tenth of a call, the flipped neighbour pairs, and the calls with generator=None
 SIGNATURES = {
     "smoothed_discriminator_loss": "smoothed_discriminator_loss(real_logits, fake_logits, real_target=0.9)",
     "flipped_labels": "flipped_labels(n, label, flip_prob, generator=None)",
@@ -155,19 +159,19 @@ def judge_flipped_labels(record: Record) -> None:
             continue
         flipped, what = flips[key], f"flipped_labels({n}, {label:g}, {p:g})"
         share = flipped.mean()
-        if not _within(share * n, p * n, math.sqrt(n * p * (1 - p)), 5):
+        if not _within(share * n, p * n, math.sqrt(n * p * (1 - p)), RATE_Z):
             hint = " (that is about 1 - flip_prob: a label must flip when its draw says so)" \
                 if abs(share - (1 - p)) < 0.02 else ""
             fail(f"{what} flipped {share:.2%} of the labels; each label should flip with probability {p:.0%}{hint}.")
         size = n // blocks
         for b in range(blocks):
             part = flipped[b * size:(b + 1) * size].sum()
-            if not _within(part, p * size, math.sqrt(size * p * (1 - p)), 6):
+            if not _within(part, p * size, math.sqrt(size * p * (1 - p)), SPREAD_Z):
                 fail(f"{what}: labels {b * size}-{(b + 1) * size - 1} had {part / size:.1%} flipped, the whole batch "
                      f"{share:.1%}: the flips are not spread at random over the batch; draw one random number "
                      "per label.")
         pairs = int((flipped[1:] & flipped[:-1]).sum())
-        if not _within(pairs, p * p * (n - 1), math.sqrt(3 * n * p * p * (1 - p * p)), 6):
+        if not _within(pairs, p * p * (n - 1), math.sqrt(3 * n * p * p * (1 - p * p)), SPREAD_Z):
             fail(f"{what}: {pairs} neighbouring pairs were both flipped, where independent flips give about "
                  f"{p * p * (n - 1):.0f}: each label must be flipped on its own random draw.")
 
@@ -193,7 +197,7 @@ def judge_flipped_labels(record: Record) -> None:
              "drawn from `generator`.")
 
     n, _, p, _ = calls["none/0"]
-    if not _within(flips["none/0"].sum(), p * n, math.sqrt(n * p * (1 - p)), 6):
+    if not _within(flips["none/0"].sum(), p * n, math.sqrt(n * p * (1 - p)), SPREAD_Z):
         fail(f"with generator=None, flipped_labels({n}, 1, {p:g}) flipped {flips['none/0'].mean():.1%} of the labels "
              f"instead of about {p:.0%}.")
     if not (flips["none/0"] == flips["none/1"]).all():

@@ -108,11 +108,15 @@ def probe_frechet_distance_from_features(record: Record, frechet_distance_from_f
 
 # --- part 2: course-classifier FID ------------------------------------------------------------------
 
-@functools.lru_cache(maxsize=1)
 def _digits() -> torch.Tensor:
+    return _shuffled_digits(salted(6))
+
+
+@functools.lru_cache(maxsize=1)
+def _shuffled_digits(seed: int) -> torch.Tensor:  # keyed by the salted seed: one process may judge many salts
     from gancourse import data
 
-    images, _ = data.load_mnist_embedded(shuffle_seed=salted(6))
+    images, _ = data.load_mnist_embedded(shuffle_seed=seed)
     return images[:288].clone()
 
 

@@ -63,7 +63,7 @@ def probe_ConditionalDiscriminator(record: Record, ConditionalDiscriminator) -> 
 
 # --- part 4, the referee run: tiny networks that record what train_cgan does with them ----------------
 
-REFEREE = {"steps": 6, "batch_size": 8, "seed": 5, "lr": 3e-3, "n_real": 64, "latent_dim": 6}
+REFEREE = {"steps": 6, "batch_size": 16, "seed": 5, "lr": 3e-3, "n_real": 64, "latent_dim": 6}
 REAL_TAG, FAKE_TAG = 0.75, -0.75  # pixel (0, 0, 0) of an image says where it came from
 
 

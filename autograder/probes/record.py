@@ -44,8 +44,8 @@ class Record:
 
     def error(self, name: str, err: BaseException) -> None:
         last = traceback.extract_tb(err.__traceback__)[-1:] if err.__traceback__ else []
-        where = f" (line {last[0].lineno})" if last else ""
-        self.facts[name] = {"error": type(err).__name__, "message": str(err)[:400] + where}
+        where = f"(line {last[0].lineno})" if last else ""
+        self.facts[name] = {"error": type(err).__name__, "message": " ".join(filter(None, (str(err)[:400], where)))}
 
     def call(self, name: str, fn: Callable, *args, **kwargs):
         """fn(*args, **kwargs), recording an exception under ``name`` instead of raising it (None then)."""
@@ -99,7 +99,8 @@ class Record:
         """The error an answer raised for ``name`` (as "Type: message"), or None."""
         fact = self.facts.get(name)
         if isinstance(fact, dict) and "error" in fact:
-            return f"{fact['error']}: {fact['message']}"
+            text = str(fact["message"])
+            return f"{fact['error']} {text}" if text.startswith("(line") or not text else f"{fact['error']}: {text}"
         return None
 
 
