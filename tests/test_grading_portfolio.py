@@ -80,7 +80,8 @@ def test_training_loops_written_differently_pass_the_refereed_run_with_their_fix
 # A replay that makes each fake old with probability 1/2 (a coin per fake) shows D a binomial share of old fakes
 COIN_PER_FAKE = CORRECT["planes"]["train_cgan"].replace(
     "    gen = torch.Generator().manual_seed(seed)\n",
-    "    gen = torch.Generator().manual_seed(seed)\n    coins = torch.Generator().manual_seed(seed + COIN_OFFSET)\n").replace(
+    "    gen = torch.Generator().manual_seed(seed)\n"
+    "    coins = torch.Generator().manual_seed(seed + COIN_OFFSET)\n").replace(
     "            k = torch.randint(len(pool_y), (batch_size // 2,), generator=gen)\n"
     "            x_show = torch.cat([pool_x[k], fake[batch_size // 2:]])\n"
     "            y_show = torch.cat([pool_y[k], y_fake[batch_size // 2:]])\n",
