@@ -7,7 +7,10 @@ folder copied next to it. Here (see nbgrader_config.py):
   graded cell to its last line (the judge's verdict), and blanks any text of a hidden test that a
   submission printed into an output;
 * ``keep_only_html``, run after ``nbgrader generate_feedback``, deletes everything in a student's
-  feedback folder but the HTML pages, so no file of the submission or of grading travels back.
+  feedback folder but the HTML pages, so no file of the submission or of grading travels back. It then
+  writes back the two small files of the submission that ``nbgrader release_feedback`` reads (the
+  submission's time, and the random secret that names its feedback in the exchange), checked first:
+  they stay in the instructor's folder, and only the HTML pages go to the exchange.
 """
 
 from __future__ import annotations
@@ -20,6 +23,9 @@ from pathlib import Path
 from nbgrader.preprocessors import ClearHiddenTests
 from nbgrader.utils import is_grade
 
+# what nbgrader's submit writes into a submission, and release_feedback reads from the feedback folder
+EXCHANGE_FILES = {"timestamp.txt": re.compile(r"\d{4}-\d\d-\d\d[ T][0-9:.]+( ?[A-Z]{3}|[+-]\d\d:?\d\d)?"),
+                  "submission_secret.txt": re.compile(r"[0-9a-f]{16,256}")}
 HIDDEN = re.compile(r"### BEGIN HIDDEN TESTS\n?(.*?)### END HIDDEN TESTS\n?", re.DOTALL)
 REDACTED = "[hidden test]"
 
@@ -79,3 +85,10 @@ def keep_only_html(assignment: str, student: str, notebooks: list[str]) -> None:
                 path.unlink()
             elif path.is_dir():
                 shutil.rmtree(path)
+        graded = root / "autograded" / folder.parent.name / folder.name
+        for name, form in EXCHANGE_FILES.items():
+            source = graded / name
+            if source.is_file() and not source.is_symlink() and source.stat().st_size <= 512:
+                text = source.read_text(errors="replace")
+                if form.fullmatch(text.strip()):
+                    (folder / name).write_text(text.strip())

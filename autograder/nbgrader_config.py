@@ -34,9 +34,16 @@ c.Autograde.sanitize_preprocessors = [
     "nbgrader.preprocessors.ClearOutput",
     "nbgrader.preprocessors.DeduplicateIds",
     "nbgrader.preprocessors.OverwriteKernelspec",
-    "nbgrader.preprocessors.OverwriteCells",
+    "autograder.locked_cells.RestoreLockedCells",  # nbgrader's OverwriteCells, warning only for real changes
     "nbgrader.preprocessors.CheckCellMetadata",
 ]
+
+# nbgrader's gradebook code makes SQLAlchemy warn about its session on every submission: noise in the logs.
+import warnings  # noqa: E402
+
+from sqlalchemy.exc import SAWarning  # noqa: E402
+
+warnings.filterwarnings("ignore", category=SAWarning)
 
 # Executing: the kernel runs in a bubblewrap sandbox holding only the submission, and the probes'
 # data goes to a separate judge process whose verdicts become nbgrader's own points

@@ -8,7 +8,7 @@ hidden tests are the answers, and autograder/ holds the probes, the judges and t
 artifacts the grader compares with. Students, Colab and nbgitpuller get the student edition instead,
 which readers see published: every file git tracks here except
 
-* solutions/, autograder/, tests/ (their fixtures are correct answers), .ci/, the root
+* solutions/, autograder/, tests/ (their fixtures are correct answers), .ci/, hub/, the root
   nbgrader_config.py, this script, and the scripts that import the grader;
 
 with pyproject.toml packaging the library alone, a Makefile without the instructor's targets, a
@@ -33,7 +33,8 @@ from pathlib import Path
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
-INSTRUCTOR_ONLY = ("solutions/", "autograder/", "tests/", ".ci/", "nbgrader_config.py", "scripts/student_edition.py")
+INSTRUCTOR_ONLY = ("solutions/", "autograder/", "tests/", ".ci/", "hub/", "nbgrader_config.py",
+                   "scripts/student_edition.py")
 MARKERS = re.compile(r"BEGIN SOLUTION|END SOLUTION|BEGIN HIDDEN TESTS|END HIDDEN TESTS|BEGIN MARK SCHEME")
 # Makefile targets that need the instructor's folders
 INSTRUCTOR_TARGETS = ("test", "exercises", "reference", "student-edition")

@@ -406,3 +406,51 @@ def test_cells_that_claim_points_change_neither_the_score_nor_the_maximum(graded
     block = re.search(rf"^{student}: .*?(?=^\S|\Z)", graded.report, re.MULTILINE | re.DOTALL)
     assert block and "0/12" in block.group(0).splitlines()[0], graded.report
     assert "nbgrader could not finish grading (exit code 1: " in block.group(0), block.group(0)
+
+
+def test_feedback_keeps_only_the_pages_and_the_checked_files_release_feedback_reads(tmp_path, monkeypatch):
+    """nbgrader's release_feedback reads the submission's timestamp.txt and submission_secret.txt from the
+    feedback folder (they name the student's page in the exchange). They are written back only when they have
+    the form nbgrader's submit gives them; any other file of the submission is removed."""
+    from autograder.feedback import keep_only_html
+
+    monkeypatch.setenv("GANCOURSE_COURSE_ROOT", str(tmp_path))
+    secret = "9f" * 64
+    for student, timestamp, given_secret in (("ana", "2026-12-02 01:05:03.123456 UTC", secret),
+                                             ("ben", "### BEGIN SOLUTION\nreturn 42", "../../etc/passwd")):
+        graded = tmp_path / "autograded" / student / ASSIGNMENT
+        feedback = tmp_path / "feedback" / student / ASSIGNMENT
+        for folder in (graded, feedback):
+            folder.mkdir(parents=True)
+            (folder / "timestamp.txt").write_text(timestamp)
+            (folder / "submission_secret.txt").write_text(given_secret)
+            (folder / "notes.py").write_text("copied by nbgrader")
+        (feedback / NOTEBOOK.replace(".ipynb", ".html")).write_text("<html></html>")
+        keep_only_html(ASSIGNMENT, student, [str(graded / NOTEBOOK)])
+    page = NOTEBOOK.replace(".ipynb", ".html")
+    ana, ben = tmp_path / "feedback" / "ana" / ASSIGNMENT, tmp_path / "feedback" / "ben" / ASSIGNMENT
+    assert sorted(p.name for p in ana.iterdir()) == sorted([page, "submission_secret.txt", "timestamp.txt"])
+    assert (ana / "timestamp.txt").read_text() == "2026-12-02 01:05:03.123456 UTC"
+    assert (ana / "submission_secret.txt").read_text() == secret
+    assert sorted(p.name for p in ben.iterdir()) == [page]
+
+
+def test_restoring_locked_cells_warns_only_where_the_student_changed_the_release(caplog):
+    """Every submitted test cell lacks the hidden tests; only a real edit of a locked cell is worth a warning."""
+    import logging
+    from types import SimpleNamespace
+
+    from autograder.locked_cells import RestoreLockedCells, released_text
+
+    source = "assert f(1) == 2\n### BEGIN HIDDEN TESTS\nrun('a', 'f', f)\n### END HIDDEN TESTS"
+    assert released_text(source) == released_text("assert f(1) == 2  \n")
+    step = RestoreLockedCells()
+    step.gradebook = SimpleNamespace(find_source_cell=lambda *args: SimpleNamespace(source=source))
+    step.notebook_id, step.assignment_id = "nb", "a"
+    step.log = logging.getLogger("restore-test")
+    with caplog.at_level(logging.WARNING, logger="restore-test"):
+        for text in ("assert f(1) == 2\n", "assert True  # the visible test, edited"):
+            step._student_text = text
+            step.report_change("test_f", "checksum", "old", "new")
+    assert [r.getMessage() for r in caplog.records] == [
+        "The student changed the locked cell test_f; it is restored from the source notebook."]
