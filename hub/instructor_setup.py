@@ -26,6 +26,8 @@ import os
 import sys
 from pathlib import Path
 
+from config_files import write_config  # hub/, beside this script
+
 CHECKOUT = Path(__file__).resolve().parents[1]
 MARK = "# Written by hub/instructor_setup.py"
 
@@ -49,14 +51,7 @@ def config_dir() -> Path:
 
 
 def write(path: Path, text: str) -> str:
-    if path.exists() and path.read_text() == text:
-        return f"{path}: already set up"
-    if path.exists() and MARK not in path.read_text():
-        sys.exit(f"instructor_setup: {path} exists and was not written by this script; merge these lines into it "
-                 f"yourself:\n{text}")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
-    return f"wrote {path}"
+    return write_config(path, text, "hub/instructor_setup.py") or f"{path}: already set up"
 
 
 def setup(course_root: Path | None) -> list[str]:

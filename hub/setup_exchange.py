@@ -32,6 +32,8 @@ import stat
 import sys
 from pathlib import Path
 
+from config_files import write_config  # hub/, beside this script
+
 DEFAULT_EXCHANGE = Path("/srv/nbgrader/exchange")
 DEFAULT_CONFIG_DIR = Path("/etc/jupyter")
 MODES = {"": 0o755, "outbound": 0o755, "inbound": 0o2733, "feedback": 0o711}
@@ -83,16 +85,10 @@ def setup(course_id: str, instructor: str, exchange: Path, config_dir: Path) -> 
     changed = ensure(exchange, 0o1777, 0, 0)
     for name, mode in MODES.items():
         changed += ensure(exchange / course_id / name if name else exchange / course_id, mode, uid, gid)
-    config_dir.mkdir(parents=True, exist_ok=True)
     config = config_dir / "nbgrader_config.py"
-    text = SITE_CONFIG.format(course_id=course_id, exchange=str(exchange))
-    if config.exists() and config.read_text() != text:
-        if "hub/setup_exchange.py" not in config.read_text():
-            sys.exit(f"setup_exchange: {config} exists and was not written by this script; merge these lines into "
-                     f"it yourself:\n{text}")
-    if not config.exists() or config.read_text() != text:
-        config.write_text(text)
-        changed.append(f"wrote {config}")
+    wrote = write_config(config, SITE_CONFIG.format(course_id=course_id, exchange=str(exchange)),
+                         "hub/setup_exchange.py")
+    changed += [wrote] if wrote else []
     os.chmod(config, 0o644)
     return changed
 

@@ -43,31 +43,31 @@ def sweep_salt(index: int) -> str:
     return hashlib.sha256(f"salt sweep {index}".encode()).hexdigest()[:32]
 
 
-def cases(name: str) -> list[tuple[str, str, str, bool]]:
-    """(kind, part, label, must_pass) of every fixture judgement of one assignment's test module."""
+def cases(name: str) -> list[tuple[str, str, str, bool, str]]:
+    """(kind, part, label, must_pass, source) of every fixture judgement of one assignment's test module."""
     module = importlib.import_module(f"tests.test_grading_{name}")
     correct = getattr(module, "NETWORKS_AND_EVALUATE", module.CORRECT)
     wrong = module.WRONG
-    found = [("answer", part, variant, True) for variant in sorted(correct) for part in sorted(correct[variant])]
-    found += [("answer", part, mistake, False) for part in sorted(wrong) for mistake in sorted(wrong[part])
-              if not (name == "portfolio" and part == "train_cgan")]
+    found = [("answer", part, variant, True, correct[variant][part])
+             for variant in sorted(correct) for part in sorted(correct[variant])]
+    found += [("answer", part, mistake, False, wrong[part][mistake]) for part in sorted(wrong)
+              for mistake in sorted(wrong[part]) if not (name == "portfolio" and part == "train_cgan")]
     if name == "portfolio":
-        found += [("training", "train_cgan", variant, True) for variant in sorted(module.CORRECT)]
-        found += [("training", "train_cgan", mistake, False) for mistake in sorted(wrong["train_cgan"])]
+        found += [("training", "train_cgan", variant, True, module.CORRECT[variant]["train_cgan"])
+                  for variant in sorted(module.CORRECT)]
+        found += [("training", "train_cgan", mistake, False, source)
+                  for mistake, source in sorted(wrong["train_cgan"].items())]
     return found
 
 
-def judge_case(name: str, kind: str, part: str, label: str):
+def judge_case(name: str, kind: str, part: str, label: str, source: str):
     """The verdict on one fixture, probed and judged in this process under the salt now in the environment."""
     from tests.grading_harness import judged
 
     module = importlib.import_module(f"tests.test_grading_{name}")
     if kind == "training":  # the budget run shrunk, as the fast tests shrink it: the mechanics are what is salted
-        source = (module.CORRECT.get(label) or {}).get("train_cgan") or module.WRONG["train_cgan"][label]
         variant = label if label in module.CORRECT else "planes"  # a correct loop runs with its own networks
         return module.judged_training(module.namespace_until("train_cgan", source, variant))
-    correct = getattr(module, "NETWORKS_AND_EVALUATE", module.CORRECT)
-    source = correct[label][part] if label in correct and part in correct[label] else module.WRONG[part][label]
     return judged(module.ASSIGNMENT, part, module.define(part, source))
 
 
@@ -82,9 +82,9 @@ def sweep_one_salt(index: int, names: list[str]) -> dict:
     shrink_the_budget_run()
     wrong_way, judged_count, start = [], 0, time.perf_counter()
     for name in names:
-        for kind, part, label, must_pass in cases(name):
+        for kind, part, label, must_pass, source in cases(name):
             try:
-                verdict = judge_case(name, kind, part, label)
+                verdict = judge_case(name, kind, part, label, source)
                 passed, message = verdict.passed, verdict.message
             except Exception as error:  # noqa: BLE001 - a crash of the probe or the judge is a finding too
                 passed, message = False, f"{type(error).__name__}: {error}"

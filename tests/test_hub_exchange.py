@@ -65,12 +65,11 @@ class Term:
         self.course = base / "home" / "teacher" / "course"
         self.homes = {role: base / "home" / role for role in USERS}
         self.uid: dict[str, int] = {}
-        self.python_path = Path(sys.executable)
 
     def run(self, user: str, *args: str, cwd: Path | None = None, check: bool = True) -> subprocess.CompletedProcess:
         """A command as the user of role ``user``: their user id, groups, home and login name."""
         name, home = USERS[user], self.homes[user]
-        env = {"PATH": f"{self.python_path.parent}:/usr/bin:/bin", "HOME": str(home), "USER": name,
+        env = {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "HOME": str(home), "USER": name,
                "LOGNAME": name, "JUPYTER_CONFIG_PATH": str(self.site), "LANG": "C.UTF-8"}
         if user == "teacher":
             env["GANCOURSE_COURSE_ROOT"] = str(self.course)
@@ -82,10 +81,16 @@ class Term:
 
     def nbgrader(self, user: str, *args: str, check: bool = True) -> subprocess.CompletedProcess:
         cwd = self.course if user == "teacher" else None
-        return self.run(user, str(self.python_path), "-m", "nbgrader", *args, cwd=cwd, check=check)
+        return self.run(user, sys.executable, "-m", "nbgrader", *args, cwd=cwd, check=check)
+
+    def setup_exchange(self, course_id: str) -> subprocess.CompletedProcess:
+        """hub/setup_exchange.py, as root, into this term's folders."""
+        return subprocess.run([sys.executable, str(REPO / "hub" / "setup_exchange.py"), "--course-id", course_id,
+                               "--instructor", USERS["teacher"], "--exchange", str(self.exchange),
+                               "--config-dir", str(self.site)], capture_output=True, text=True)
 
     def python(self, user: str, code: str) -> str:
-        return self.run(user, str(self.python_path), "-c", code).stdout.strip()
+        return self.run(user, sys.executable, "-c", code).stdout.strip()
 
 
 @pytest.fixture(scope="module")
@@ -110,9 +115,7 @@ def _term(t: Term, base: Path):
         (t.course / name).symlink_to(REPO / name)
     for path in [t.course, *t.course.rglob("*")]:
         os.lchown(path, t.uid["teacher"], pwd.getpwnam(USERS["teacher"]).pw_gid)
-    setup = subprocess.run([sys.executable, str(REPO / "hub" / "setup_exchange.py"), "--course-id", COURSE,
-                            "--instructor", USERS["teacher"], "--exchange", str(t.exchange),
-                            "--config-dir", str(t.site)], capture_output=True, text=True)
+    setup = t.setup_exchange(COURSE)
     assert setup.returncode == 0, setup.stderr
     yield t
     if os.environ.get("GANCOURSE_KEEP_TERM"):  # to look into a failure: the folder and the users stay
@@ -129,12 +132,9 @@ def test_the_script_makes_the_exchange_and_the_site_configuration_and_is_idempot
     assert list(modes.values()) == [0o1777, 0o2733, 0o755]
     assert (term.exchange / COURSE / "inbound").stat().st_uid == term.uid["teacher"]
     assert f"course_id = '{COURSE}'" in (term.site / "nbgrader_config.py").read_text()
-    again = subprocess.run([sys.executable, str(REPO / "hub" / "setup_exchange.py"), "--course-id", COURSE,
-                            "--instructor", USERS["teacher"], "--exchange", str(term.exchange),
-                            "--config-dir", str(term.site)], capture_output=True, text=True)
+    again = term.setup_exchange(COURSE)
     assert again.returncode == 0 and again.stdout.startswith("nothing to change"), again.stdout + again.stderr
-    bad = subprocess.run([sys.executable, str(REPO / "hub" / "setup_exchange.py"), "--course-id", "gan 101",
-                          "--instructor", "teacher", "--exchange", str(term.exchange)], capture_output=True, text=True)
+    bad = term.setup_exchange("gan 101")
     assert bad.returncode != 0 and "course id" in bad.stderr
 
 
@@ -163,7 +163,7 @@ def test_a_whole_term_through_the_exchange_with_the_course_from_the_site_configu
     term.nbgrader("teacher", "collect", ASSIGNMENT)
     for student in ("ana", "ben"):
         assert (term.course / "submitted" / USERS[student] / ASSIGNMENT / NOTEBOOK).is_file()
-    grading = term.run("teacher", str(term.python_path), "-m", "autograder.grade", ASSIGNMENT, cwd=term.course)
+    grading = term.run("teacher", sys.executable, "-m", "autograder.grade", ASSIGNMENT, cwd=term.course)
     logs = "\n".join(p.read_text()[-2000:] for p in (term.course / "grading_logs").rglob("*.log"))
     for student in ("ana", "ben"):
         assert (term.course / "autograded" / USERS[student] / ASSIGNMENT / NOTEBOOK).is_file(), grading.stdout + logs
