@@ -14,7 +14,7 @@ ASSIGNMENTS := $(notdir $(wildcard solutions/*))
 VENDOR := book/_static/vendor
 VENDOR_STAMP := $(VENDOR)/.installed
 
-.PHONY: book test exercises notebooks student-edition reference setup clean
+.PHONY: book test exercises notebooks student-edition reference setup hub clean
 
 setup: $(STAMP) $(VENDOR_STAMP)
 
@@ -43,8 +43,16 @@ book: $(STAMP) $(VENDOR_STAMP)
 	jupyter-book build . -W -n --keep-going
 	@echo "Open _build/html/index.html"
 
+## make hub: what the instructors' side needs beyond `make setup`: JupyterHub's proxy, from npm (hub/).
+HUB_PROXY := hub/node_modules/.bin/configurable-http-proxy
+hub: $(STAMP) $(VENDOR_STAMP) $(HUB_PROXY)
+$(HUB_PROXY): hub/package.json
+	@echo "Installing configurable-http-proxy from npm ..."
+	@npm install --prefix hub --no-audit --no-fund --silent --no-save
+	@touch $@
+
 ## make test: the whole test suite (library, grader through nbgrader, exercises drift, book build).
-test: $(STAMP) $(VENDOR_STAMP)
+test: hub
 	$(BIN)/python -m pytest
 
 ## make exercises: regenerate exercises/ from solutions/ with nbgrader (never edit exercises/ by hand), and

@@ -19,6 +19,7 @@ another process held the gradebook is graded again alone, so nothing is lost.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import re
@@ -39,6 +40,39 @@ HERE = Path(__file__).resolve().parent
 def course_root() -> Path:
     """The nbgrader course root: $GANCOURSE_COURSE_ROOT, else the repository root."""
     return Path(os.environ.get("GANCOURSE_COURSE_ROOT", HERE.parent)).resolve()
+
+
+def gradebook_url(root: Path | None = None) -> str:
+    """The gradebook's database: $GANCOURSE_DB_URL (a PostgreSQL server, say), else gradebook.db in the course
+    root. nbgrader's configuration (nbgrader_config.py) and the grading command both use this."""
+    return os.environ.get("GANCOURSE_DB_URL") or f"sqlite:///{(root or course_root()) / 'gradebook.db'}"
+
+
+@functools.cache
+def course_id() -> str:
+    """The course id of nbgrader's configuration, as nbgrader finds it from the checkout (the site-wide
+    nbgrader_config.py of hub/setup_exchange.py, or $GANCOURSE_COURSE_ID): '' when none is set."""
+    from nbgrader.apps import NbGrader
+    from nbgrader.coursedir import CourseDirectory
+
+    app, cwd = NbGrader(), os.getcwd()
+    os.chdir(HERE.parent)
+    try:
+        app.load_config_file()
+    finally:
+        os.chdir(cwd)
+    return CourseDirectory(config=app.config).course_id
+
+
+def open_gradebook():
+    """nbgrader's gradebook of the course, as nbgrader's own commands open it (same database, same course)."""
+    from nbgrader.api import Gradebook
+
+    url = gradebook_url()
+    if not url.startswith("sqlite") and not course_id():
+        raise SystemExit(f"the gradebook {_shown(url)} needs a course id (nbgrader records every assignment under "
+                         "one): set it with hub/setup_exchange.py --course-id, or $GANCOURSE_COURSE_ID")
+    return Gradebook(url, course_id())
 
 
 @dataclass
@@ -141,13 +175,13 @@ def as_solved_by_a_student(nb):
 
 def _forget(assignment: str, student: str) -> None:
     """Remove an earlier grading of this student's assignment, so that a refused submission scores zero."""
-    from nbgrader.api import Gradebook, MissingEntry
+    from nbgrader.api import MissingEntry
 
     root = course_root()
     shutil.rmtree(root / "autograded" / student / assignment, ignore_errors=True)
     for attempt in range(20):  # other students' nbgrader processes may hold the gradebook for a moment
         try:
-            with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
+            with open_gradebook() as gb:
                 try:
                     gb.remove_submission(assignment, student)
                 except MissingEntry:
@@ -160,6 +194,11 @@ def _forget(assignment: str, student: str) -> None:
 
 
 LOCKED = "database is locked"
+
+
+def _shown(url: str) -> str:
+    """A database URL as messages show it: without its password."""
+    return re.sub(r"//([^:/@]+):[^@/]*@", r"//\1:***@", url)
 
 
 def nbgrader_error(log: str) -> str:
@@ -186,8 +225,11 @@ def grade_student(assignment: str, student: str, timeout: float) -> Result:
     result.problems += check_notebooks(submitted)
     log_dir = root / "grading_logs" / assignment
     log_dir.mkdir(parents=True, exist_ok=True)
+    # Every process of grading (nbgrader, the judge it starts) imports autograder and gancourse from this
+    # checkout, whatever other copy is installed or on the path: one version grades.
     env = dict(os.environ, GANCOURSE_COURSE_ROOT=str(root),
-               PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
+               PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+               PYTHONPATH=os.pathsep.join(p for p in (str(HERE.parent), os.environ.get("PYTHONPATH")) if p))
     cmd = [sys.executable, "-m", "nbgrader", "autograde", assignment, "--student", student, "--force"]
     start = time.perf_counter()
     with open(log_dir / f"{student}.log", "w") as log:
@@ -214,18 +256,18 @@ def grade_student(assignment: str, student: str, timeout: float) -> Result:
 
 
 def _read_scores(assignment: str, result: Result) -> None:
-    from nbgrader.api import Gradebook, MissingEntry
+    from nbgrader.api import MissingEntry
 
     root = course_root()
-    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
+    with open_gradebook() as gb:
         try:
             sub = gb.find_submission(assignment, result.student)
         except MissingEntry:
             try:
                 source = gb.find_assignment(assignment)
             except MissingEntry:
-                raise SystemExit(f"{assignment} is not in the gradebook {root / 'gradebook.db'}: run "
-                                 f"`make exercises ASSIGNMENTS={assignment}` first") from None
+                raise SystemExit(f"{assignment} is not in the gradebook {_shown(gradebook_url())}: generate it "
+                                 f"first (`nbgrader generate_assignment {assignment}`)") from None
             for nb in source.notebooks:
                 for cell in nb.grade_cells:
                     result.scores[cell.name] = (0.0, float(cell.max_score))
@@ -268,9 +310,9 @@ def grade_class(assignment: str, students: list[str], timeout: float, jobs: int 
 
 def assignment_known(assignment: str) -> bool:
     """Whether nbgrader knows the assignment (generate_assignment records it in the gradebook)."""
-    from nbgrader.api import Gradebook, MissingEntry
+    from nbgrader.api import MissingEntry
 
-    with Gradebook(f"sqlite:///{course_root() / 'gradebook.db'}") as gb:
+    with open_gradebook() as gb:
         try:
             gb.find_assignment(assignment)
         except MissingEntry:
@@ -324,8 +366,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Cannot grade {args.assignment}: the grading sandbox needs {available()}.", file=sys.stderr)
         return 2
     if not assignment_known(args.assignment):
-        print(f"{args.assignment} is not in the gradebook {course_root() / 'gradebook.db'}: run "
-              f"`make exercises ASSIGNMENTS={args.assignment}` first (it registers the assignment).", file=sys.stderr)
+        print(f"{args.assignment} is not in the gradebook {_shown(gradebook_url())}: generate it first, which "
+              f"registers it: `nbgrader generate_assignment {args.assignment}` (formgrader's Generate button, or "
+              f"`make exercises ASSIGNMENTS={args.assignment}` in your checkout).", file=sys.stderr)
         return 2
     start = time.perf_counter()
     results = grade_class(args.assignment, students, args.timeout, args.jobs, tqdm)

@@ -19,10 +19,25 @@ c = get_config()  # noqa: F821 - provided by traitlets when it loads this file
 # there even when that environment is not activated.
 os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
 
+# Math in formgrader's pages and in feedback pages is typeset offline: nbconvert finds the course's MathJax macro
+# (autograder/jupyter_data) on $JUPYTER_PATH before its own, which loads MathJax from a CDN; the macro puts
+# MathJax inside the page (autograder/offline_math.py).
+OFFLINE_MATH = str(HERE / "jupyter_data")
+if OFFLINE_MATH not in os.environ.get("JUPYTER_PATH", "").split(os.pathsep):
+    os.environ["JUPYTER_PATH"] = os.pathsep.join(p for p in (OFFLINE_MATH, os.environ.get("JUPYTER_PATH")) if p)
+c.TemplateExporter.filters = {"gancourse_mathjax": "autograder.offline_math.mathjax_script"}
+
 c.CourseDirectory.root = str(ROOT)
 c.CourseDirectory.source_directory = "solutions"
 c.CourseDirectory.release_directory = "exercises"
-c.CourseDirectory.db_url = f"sqlite:///{ROOT / 'gradebook.db'}"
+# the gradebook: gradebook.db in the course root, or the database $GANCOURSE_DB_URL names (PostgreSQL, say)
+from autograder.grade import gradebook_url  # noqa: E402
+
+c.CourseDirectory.db_url = gradebook_url(ROOT)
+# The course id: from the site-wide nbgrader_config.py that hub/setup_exchange.py writes, or from here when
+# $GANCOURSE_COURSE_ID is set (the hub's formgrader service gets both). A PostgreSQL gradebook needs one.
+if os.environ.get("GANCOURSE_COURSE_ID"):
+    c.CourseDirectory.course_id = os.environ["GANCOURSE_COURSE_ID"]
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback"]
 
 # Students: registered by the grading command as it meets them; no roster is needed to autograde.
@@ -50,6 +65,7 @@ warnings.filterwarnings("ignore", category=SAWarning)
 # (autograder/sandbox.py, executor.py, judge.py).
 from autograder.executor import SandboxedExecute  # noqa: E402
 from autograder.judge import JudgeParts  # noqa: E402
+from autograder.rubric import HideRubric, ShowRubric  # noqa: E402
 
 c.Autograde.autograde_preprocessors = [
     SandboxedExecute,
@@ -60,6 +76,7 @@ c.Autograde.autograde_preprocessors = [
     "nbgrader.preprocessors.SaveAutoGrades",
     "nbgrader.preprocessors.AssignLatePenalties",
     "nbgrader.preprocessors.CheckCellMetadata",
+    ShowRubric,  # each written answer's rubric and model answer after it, for formgrader (autograder/rubric.py)
 ]
 # A cell that runs longer than the timeout is interrupted and fails its own part; no history file.
 c.SandboxedExecute.extra_arguments = ["--HistoryManager.hist_file=:memory:"]
@@ -70,6 +87,7 @@ c.SandboxedExecute.interrupt_on_timeout = True
 from autograder.feedback import HideHiddenTests  # noqa: E402
 
 c.GenerateFeedback.preprocessors = [
+    HideRubric,
     "nbgrader.preprocessors.GetGrades",
     HideHiddenTests,
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",

@@ -37,7 +37,7 @@ INSTRUCTOR_ONLY = ("solutions/", "autograder/", "tests/", ".ci/", "hub/", "nbgra
                    "scripts/student_edition.py")
 MARKERS = re.compile(r"BEGIN SOLUTION|END SOLUTION|BEGIN HIDDEN TESTS|END HIDDEN TESTS|BEGIN MARK SCHEME")
 # Makefile targets that need the instructor's folders
-INSTRUCTOR_TARGETS = ("test", "exercises", "reference", "student-edition")
+INSTRUCTOR_TARGETS = ("test", "exercises", "reference", "student-edition", "hub")
 
 README = """# {title}: student edition
 

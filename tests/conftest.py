@@ -82,7 +82,9 @@ def scores(root: Path, assignment: str) -> dict[str, dict[str, float]]:
     from nbgrader.api import Gradebook
 
     out: dict[str, dict[str, float]] = {}
-    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
+    from autograder.grade import gradebook_url
+
+    with Gradebook(gradebook_url(root)) as gb:
         for sub in gb.assignment_submissions(assignment):
             out[sub.student_id] = {g.name: float(g.score or 0.0) for nb in sub.notebooks for g in nb.grades}
     return out
