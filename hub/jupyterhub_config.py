@@ -1,12 +1,18 @@
 """JupyterHub configuration for one course: a shared formgrader service, graders and students by role.
 
-Start the hub with it (as root, so that it can start each user's server under their own user id):
+Load it from a ``jupyterhub_config.py`` of your own, in the hub's own folder, that adds your site's
+authenticator, and start the hub as root (so that it can start each user's server under their own user id):
 
-    sudo GANCOURSE_INSTRUCTORS=alice,bob GANCOURSE_STUDENTS=ana,ben,... \\
-        /opt/gan-course/.venv/bin/jupyterhub -f /opt/gan-course/hub/jupyterhub_config.py
+    # /srv/jupyterhub/jupyterhub_config.py
+    c = get_config()
+    load_subconfig("/opt/gan-course/hub/jupyterhub_config.py")
+    c.JupyterHub.authenticator_class = "pam"
 
-or load it from your own ``jupyterhub_config.py`` (``load_subconfig(...)``) and add your authenticator
-there. Everything is set by environment variables, so that this tracked file is never edited:
+    cd /srv/jupyterhub && GANCOURSE_INSTRUCTORS=alice,bob GANCOURSE_STUDENTS=ana,ben,... \
+        /opt/gan-course/.venv/bin/jupyterhub -f jupyterhub_config.py
+
+Everything is set by environment variables, so that this tracked file is never edited
+(book/instructors.md, "On a JupyterHub you run", gives every step):
 
 ==========================  ====================================================================
 ``GANCOURSE_COURSE_ID``     the course id, as given to hub/setup_exchange.py (default ``gan101``)

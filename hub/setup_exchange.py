@@ -17,7 +17,10 @@ It makes
   whose name, a hash of their own submission, they know);
 * ``<config-dir>/nbgrader_config.py`` (default ``/etc/jupyter``, read by every user's nbgrader,
   students' included), holding the course id and the exchange root. Nobody then edits the
-  repository's tracked ``nbgrader_config.py``, and no command needs ``--course``.
+  repository's tracked ``nbgrader_config.py``, and no command needs ``--course``;
+* this checkout's ``solutions/``, ``autograder/``, ``tests/`` and ``.git/`` readable by the instructor's
+  group only (mode 0750): the course's environment lives in the checkout where every user can run it,
+  and a student must not read the answers, the hidden tests or the grader there.
 
 Running it again changes nothing that is right already, and says what it changed.
 """
@@ -37,6 +40,11 @@ from config_files import write_config  # hub/, beside this script
 DEFAULT_EXCHANGE = Path("/srv/nbgrader/exchange")
 DEFAULT_CONFIG_DIR = Path("/etc/jupyter")
 MODES = {"": 0o755, "outbound": 0o755, "inbound": 0o2733, "feedback": 0o711}
+CHECKOUT = Path(__file__).resolve().parents[1]
+# What of this checkout only the instructor's account may read: the answers and hidden tests, the grader and its
+# reference artifacts, the tests' correct answers, and the history that holds them all. The rest (the library,
+# exercises/, the book, hub/jupyter_config/) stays readable: every user's server runs the course's environment.
+PRIVATE = ("solutions", "autograder", "tests", ".git")
 
 SITE_CONFIG = '''\
 # Written by hub/setup_exchange.py: the course id and the exchange every user's nbgrader uses.
@@ -75,6 +83,22 @@ def ensure(path: Path, mode: int, uid: int, gid: int) -> list[str]:
     return changed
 
 
+def protect_checkout(checkout: Path, gid: int) -> list[str]:
+    """The ``PRIVATE`` folders of the checkout: group ``gid`` (the instructor's), mode 0750 (no access for others)."""
+    changed = []
+    for name in PRIVATE:
+        path = checkout / name
+        if path.is_dir():
+            info = path.stat()
+            if info.st_gid != gid:
+                os.chown(path, info.st_uid, gid)
+                changed.append(f"{path}: group set to {gid}")
+            if stat.S_IMODE(path.stat().st_mode) != 0o750:
+                os.chmod(path, 0o750)
+                changed.append(f"{path}: mode set to 0750")
+    return changed
+
+
 def setup(course_id: str, instructor: str, exchange: Path, config_dir: Path) -> list[str]:
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", course_id):
         sys.exit(f"setup_exchange: the course id {course_id!r} must be letters, digits, '.', '_' or '-' "
@@ -90,7 +114,7 @@ def setup(course_id: str, instructor: str, exchange: Path, config_dir: Path) -> 
                          "hub/setup_exchange.py")
     changed += [wrote] if wrote else []
     os.chmod(config, 0o644)
-    return changed
+    return changed + protect_checkout(CHECKOUT, gid)
 
 
 def main(argv: list[str] | None = None) -> int:

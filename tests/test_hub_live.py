@@ -193,8 +193,8 @@ def setup_exchange(hub: Hub, course_id: str) -> subprocess.CompletedProcess:
 HUB_TEST_CONFIG = """\
 c = get_config()  # noqa: F821
 load_subconfig({config!r})  # noqa: F821 - the shipped configuration, then what a site adds:
-c.JupyterHub.authenticator_class = "dummy"
-c.DummyAuthenticator.password = {password!r}
+c.JupyterHub.authenticator_class = "shared-password"
+c.SharedPasswordAuthenticator.user_password = {password!r}
 c.JupyterHub.bind_url = "http://127.0.0.1:{port}"
 c.JupyterHub.hub_ip = "127.0.0.1"
 c.JupyterHub.hub_port = {hub_port}
@@ -204,12 +204,29 @@ c.Spawner.http_timeout = 120
 """
 
 
+@contextlib.contextmanager
+def checkout_modes_restored():
+    """hub/setup_exchange.py gives this checkout's private folders to the term's grader account: put them back."""
+    sys.path.insert(0, str(REPO / "hub"))  # hub/'s scripts import their sibling, as scripts
+    try:
+        from setup_exchange import PRIVATE
+    finally:
+        sys.path.remove(str(REPO / "hub"))
+    kept = {p: (p.stat().st_gid, stat.S_IMODE(p.stat().st_mode)) for p in (REPO / n for n in PRIVATE) if p.is_dir()}
+    try:
+        yield
+    finally:
+        for path, (gid, mode) in kept.items():
+            os.chown(path, path.stat().st_uid, gid)
+            os.chmod(path, mode)
+
+
 @pytest.fixture(scope="module")
 def hub():
     base = Path(tempfile.mkdtemp(prefix="gancourse-hub-"))
     os.chmod(base, 0o755)
     hub = Hub(base)
-    with interpreter_reachable_by_everyone():
+    with interpreter_reachable_by_everyone(), checkout_modes_restored():
         try:
             yield from _term(hub)
         finally:
@@ -309,8 +326,11 @@ def test_a_whole_term_through_the_hub(hub):
     assert {"@jupyter/nbgrader:formgrader", "@jupyter/nbgrader:create-assignment",
             "@jupyter/nbgrader:course-list"} <= set(page["disabledExtensions"]), page["disabledExtensions"]
     inbound = hub.exchange / COURSE / "inbound"
-    code, out = hub.terminal("ana", f"/user/{USERS['ana']}", f"ls {inbound}")
-    assert code != 0 and "Permission denied" in out, out
+    code, out = hub.terminal("ana", f"/user/{USERS['ana']}", "command -v nbgrader python")
+    assert code == 0 and out.count(str(Path(sys.executable).parent)) >= 2, out  # the course's environment
+    for secret in (inbound, REPO / "solutions", REPO / "autograder", REPO / "tests", hub.course, hub.homes["ben"]):
+        code, out = hub.terminal("ana", f"/user/{USERS['ana']}", f"ls {secret}")
+        assert code != 0 and "Permission denied" in out, out
     assert not [p for p in hub.homes["ana"].rglob("*") if p.name in ("solutions", "autograder")]
 
     # the instructor collects, grades in the service's terminal, returns feedback and exports the grades
