@@ -384,6 +384,8 @@ def test_formgrader_shows_each_written_answer_with_its_rubric_and_typeset_math_i
     hub.formgrader("POST", f"assignment/{PORTFOLIO}/collect")
     code, out = hub.terminal("teacher", f"/services/{COURSE}", f"python -m autograder.grade {PORTFOLIO}")
     assert code == 0, out[-3000:]
+    flagged = {s["student"]: s["needs_manual_grade"] for s in hub.formgrader("GET", f"submissions/{PORTFOLIO}").json()}
+    assert flagged == {USERS["ana"]: True, USERS["ben"]: False}, flagged  # ana wrote answers; ben left them blank
     hub.formgrader("POST", f"assignment/{PORTFOLIO}/generate_feedback")
     hub.formgrader("POST", f"assignment/{PORTFOLIO}/release_feedback")
     hub.assignments("ana", "fetch_feedback", PORTFOLIO)
