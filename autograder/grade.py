@@ -52,15 +52,15 @@ def gradebook_url(root: Path | None = None) -> str:
 def course_id() -> str:
     """The course id of nbgrader's configuration, as nbgrader finds it from the checkout (the site-wide
     nbgrader_config.py of hub/setup_exchange.py, or $GANCOURSE_COURSE_ID): '' when none is set."""
+    from jupyter_core.application import JupyterApp
     from nbgrader.apps import NbGrader
     from nbgrader.coursedir import CourseDirectory
 
-    app, cwd = NbGrader(), os.getcwd()
-    os.chdir(HERE.parent)
-    try:
-        app.load_config_file()
-    finally:
-        os.chdir(cwd)
+    # the site's files, then the checkout's as if run from its root (no chdir: the grading command's threads
+    # share the working directory); quiet, where no site file exists
+    app = NbGrader(load_cwd_config=False, log_level=40)
+    app.load_config_file()
+    super(JupyterApp, app).load_config_file(app.config_file_name, str(HERE.parent))
     return CourseDirectory(config=app.config).course_id
 
 

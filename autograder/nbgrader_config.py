@@ -11,9 +11,13 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-ROOT = Path(os.environ.get("GANCOURSE_COURSE_ROOT", HERE.parent)).resolve()
 
 c = get_config()  # noqa: F821 - provided by traitlets when it loads this file
+
+# the course root ($GANCOURSE_COURSE_ROOT, else the checkout) and the gradebook: one rule, the grading command's
+from autograder.grade import course_root, gradebook_url  # noqa: E402
+
+ROOT = course_root()
 
 # nbgrader runs the `alembic` command of its own environment when it creates a gradebook: find it
 # there even when that environment is not activated.
@@ -31,8 +35,6 @@ c.CourseDirectory.root = str(ROOT)
 c.CourseDirectory.source_directory = "solutions"
 c.CourseDirectory.release_directory = "exercises"
 # the gradebook: gradebook.db in the course root, or the database $GANCOURSE_DB_URL names (PostgreSQL, say)
-from autograder.grade import gradebook_url  # noqa: E402
-
 c.CourseDirectory.db_url = gradebook_url(ROOT)
 # The course id: from the site-wide nbgrader_config.py that hub/setup_exchange.py writes, or from here when
 # $GANCOURSE_COURSE_ID is set (the hub's formgrader service gets both). A PostgreSQL gradebook needs one.
