@@ -14,7 +14,7 @@ ASSIGNMENTS := $(notdir $(wildcard solutions/*))
 VENDOR := book/_static/vendor
 VENDOR_STAMP := $(VENDOR)/.installed
 
-.PHONY: book test exercises notebooks student-edition reference setup hub clean
+.PHONY: book test system exercises notebooks student-edition reference setup hub clean
 
 setup: $(STAMP) $(VENDOR_STAMP)
 
@@ -51,8 +51,13 @@ $(HUB_PROXY): hub/package.json
 	@npm install --prefix hub --no-audit --no-fund --silent --no-save
 	@touch $@
 
+## make system: the Debian packages the tests need (chromium, bubblewrap, postgresql, dataset-fashion-mnist, npm):
+## installed with apt as root, else the one command to run is printed (scripts/system_packages.sh).
+system:
+	@scripts/system_packages.sh
+
 ## make test: the whole test suite (library, grader through nbgrader, exercises drift, book build).
-test: hub
+test: system hub
 	$(BIN)/python -m pytest
 
 ## make exercises: regenerate exercises/ from solutions/ with nbgrader (never edit exercises/ by hand), and

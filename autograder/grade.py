@@ -24,8 +24,8 @@ import json
 import os
 import re
 import shutil
+import signal
 import stat
-import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -212,6 +212,54 @@ def nbgrader_error(log: str) -> str:
     return ""
 
 
+def _nbgrader_here(argv: list[str], env: dict[str, str], log: str) -> None:
+    """``nbgrader <argv>`` in this process, a fresh child of the grading command's fork server: in its own
+    session, in the checkout (nbgrader reads its configuration from the working directory: the repository
+    root's nbgrader_config.py, which finds the course root in $GANCOURSE_COURSE_ROOT), with ``env`` only,
+    everything it prints going to ``log``."""
+    os.setsid()
+    os.chdir(HERE.parent)
+    os.environ.clear()
+    os.environ.update(env)
+    fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    os.dup2(fd, 1)
+    os.dup2(fd, 2)
+    os.close(fd)
+    from nbgrader.apps.nbgraderapp import NbGraderApp
+
+    sys.argv = ["nbgrader", *argv]
+    NbGraderApp.launch_instance(argv=argv)
+
+
+@functools.cache
+def _fork_server():
+    """Processes forked from one server that has imported nbgrader (1-3 s of every student's grading otherwise).
+    Each student's grading is still a process of its own, which dies with its state when that student is done."""
+    import multiprocessing
+
+    if sys.path[0] != str(HERE.parent):  # the children import this module (their target) from this checkout
+        sys.path.insert(0, str(HERE.parent))
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["nbgrader.apps.nbgraderapp"])
+    return context
+
+
+def run_autograde(argv: list[str], env: dict[str, str], log: Path, timeout: float) -> int | None:
+    """``nbgrader <argv>`` in a process of its own; its exit code, or None when it ran past ``timeout`` seconds
+    and was stopped with everything it started."""
+    child = _fork_server().Process(target=_nbgrader_here, args=(argv, env, str(log)), daemon=False)
+    child.start()
+    child.join(timeout)
+    if child.exitcode is None:
+        try:
+            os.killpg(child.pid, signal.SIGKILL)
+        except ProcessLookupError:  # not yet in a session of its own
+            child.kill()
+        child.join()
+        return None
+    return child.exitcode
+
+
 def grade_student(assignment: str, student: str, timeout: float) -> Result:
     """Autograde one student's submission with nbgrader in its own process."""
     root = course_root()
@@ -230,22 +278,15 @@ def grade_student(assignment: str, student: str, timeout: float) -> Result:
     env = dict(os.environ, GANCOURSE_COURSE_ROOT=str(root),
                PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
                PYTHONPATH=os.pathsep.join(p for p in (str(HERE.parent), os.environ.get("PYTHONPATH")) if p))
-    cmd = [sys.executable, "-m", "nbgrader", "autograde", assignment, "--student", student, "--force"]
     start = time.perf_counter()
-    with open(log_dir / f"{student}.log", "w") as log:
-        try:
-            # nbgrader finds its configuration in the working directory: the repository root's
-            # nbgrader_config.py loads autograder/nbgrader_config.py, which reads the course root
-            # from $GANCOURSE_COURSE_ROOT.
-            proc = subprocess.run(cmd, cwd=HERE.parent, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                  timeout=timeout, start_new_session=True)
-            if proc.returncode != 0 and not result.problems:
-                log.flush()
-                why = nbgrader_error((log_dir / f"{student}.log").read_text())
-                result.problems.append(f"nbgrader could not finish grading (exit code {proc.returncode}"
-                                       f"{': ' + why if why else ''}); see grading_logs/{assignment}/{student}.log")
-        except subprocess.TimeoutExpired:
-            result.problems.append(f"grading took longer than {timeout:.0f} s and was stopped")
+    returncode = run_autograde(["autograde", assignment, "--student", student, "--force"], env,
+                               log_dir / f"{student}.log", timeout)
+    if returncode is None:
+        result.problems.append(f"grading took longer than {timeout:.0f} s and was stopped")
+    elif returncode != 0 and not result.problems:
+        why = nbgrader_error((log_dir / f"{student}.log").read_text())
+        result.problems.append(f"nbgrader could not finish grading (exit code {returncode}"
+                               f"{': ' + why if why else ''}); see grading_logs/{assignment}/{student}.log")
     result.seconds = time.perf_counter() - start
     log_text = (log_dir / f"{student}.log").read_text()
     if "No nbgrader_config.py file found" in log_text:

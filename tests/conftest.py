@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import atexit
+import functools
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -27,8 +31,29 @@ def run(cmd: list[str], root: Path, timeout: float = 900, **extra: str) -> subpr
 
 
 def make_course(root: Path, assignment: str) -> Path:
-    """A course root whose source is the repository's solutions/, with the assignment generated."""
+    """A course root whose source is the repository's solutions/, with the assignment generated.
+
+    ``nbgrader generate_assignment`` runs once per assignment and session (:func:`generated_course`), and each
+    caller gets its own copy of that course root (release and gradebook); with a gradebook on a server
+    (``GANCOURSE_DB_URL``) it runs in ``root`` itself, which registers the assignment there.
+    """
     root.mkdir(parents=True, exist_ok=True)
+    if os.environ.get("GANCOURSE_DB_URL"):
+        return _generate(root, assignment)
+    shutil.copytree(generated_course(assignment), root, symlinks=True, dirs_exist_ok=True)
+    return root
+
+
+@functools.cache
+def generated_course(assignment: str) -> Path:
+    """A course root in which nbgrader generated ``assignment`` (made once per session; never modify it)."""
+    root = Path(tempfile.mkdtemp(prefix=f"gancourse-{assignment}-"))
+    root.chmod(0o755)  # copies take this mode: a course root made by mkdir, as before
+    atexit.register(shutil.rmtree, root, ignore_errors=True)
+    return _generate(root, assignment)
+
+
+def _generate(root: Path, assignment: str) -> Path:
     (root / "solutions").symlink_to(REPO / "solutions")
     # A fixed grading secret (the salt of every probe input derives from it: autograder/executor.py), so that
     # the test classes are graded alike on every machine; a real course gets a random one on first grading.
@@ -95,16 +120,51 @@ def repo() -> Path:
     return REPO
 
 
-@pytest.fixture(scope="session")
-def built_book(tmp_path_factory):
-    """The book built from scratch (execution included) into a temporary folder, once per session.
+_BOOK: dict = {}
 
-    Returns (html folder, build log, seconds).
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(session, config, items):
+    """The tests that read the built book run last, and the build starts now, in the background: its four
+    minutes of executing chapters overlap the rest of the suite (which leaves part of the CPU idle)."""
+    reads_book = [item for item in items if "built_book" in getattr(item, "fixturenames", ())]
+    if reads_book:
+        later = {id(item) for item in reads_book}
+        items[:] = [item for item in items if id(item) not in later] + reads_book
+        _start_book_build()
+
+
+def _start_book_build() -> None:
+    if _BOOK:
+        return
+    out = Path(tempfile.mkdtemp(prefix="gancourse-book-"))
+    log = open(out / "build.log", "w")  # noqa: SIM115 - closed when the build is collected
+    proc = subprocess.Popen(["jupyter-book", "build", str(REPO), "-W", "-n", "--keep-going", "--path-output",
+                             str(out)], cwd=REPO, env=nbgrader_env(out), stdout=log, stderr=subprocess.STDOUT)
+
+    def stop() -> None:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        log.close()
+        shutil.rmtree(out, ignore_errors=True)
+
+    atexit.register(stop)
+    _BOOK.update(out=out, proc=proc, log=log, start=time.perf_counter())
+
+
+@pytest.fixture(scope="session")
+def built_book():
+    """The book built from scratch (execution included) into a temporary folder, once per session, started in
+    the background when the session's tests were collected (pytest_collection_modifyitems).
+
+    Returns (html folder, build log, seconds from the start of the build to its end).
     """
-    out = tmp_path_factory.mktemp("book")
-    start = time.perf_counter()
-    proc = subprocess.run(["jupyter-book", "build", str(REPO), "-W", "-n", "--keep-going", "--path-output", str(out)],
-                          cwd=REPO, env=nbgrader_env(out), capture_output=True, text=True, timeout=1800)
-    seconds = time.perf_counter() - start
-    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
-    return out / "_build" / "html", proc.stdout + proc.stderr, seconds
+    _start_book_build()
+    proc = _BOOK["proc"]
+    proc.wait(timeout=1800)
+    seconds = time.perf_counter() - _BOOK["start"]
+    _BOOK["log"].flush()
+    log = (_BOOK["out"] / "build.log").read_text()
+    assert proc.returncode == 0, log[-8000:]
+    return _BOOK["out"] / "_build" / "html", log, seconds

@@ -14,11 +14,15 @@ is particular to its assignment:
 
     globals().update(judged_answer_tests(ASSIGNMENT, CORRECT, WRONG, define))  # probes and judges, in-process
     globals().update(class_tests(ASSIGNMENT, NOTEBOOK, CLASS, POINTS))     # a class through nbgrader
+
+A class is graded once per session (:func:`graded_once`): another test module that needs the same
+class's grades (the reruns, the PostgreSQL gradebook) gets the same graded course root.
 """
 
 from __future__ import annotations
 
 import math
+import re
 import sys
 import time
 from collections.abc import Callable
@@ -102,6 +106,28 @@ def grade_class(root: Path, assignment: str, notebook: str, students: dict[str, 
     return GradedClass(root, proc.stdout, seconds, assignment, points_of(source), everyone)
 
 
+_GRADED: dict[tuple, GradedClass] = {}
+
+
+def graded_once(tmp_path_factory, assignment: str, notebook: str, students: dict[str, Student],
+                **grade_options) -> GradedClass:
+    """:func:`grade_class`, once per session for the same class: the graded course root is shared, read only."""
+    key = (assignment, notebook, tuple(sorted(students)), tuple(sorted(grade_options.items())))
+    if key not in _GRADED:
+        _GRADED[key] = grade_class(tmp_path_factory.mktemp(assignment), assignment, notebook, students,
+                                   **grade_options)
+    return _GRADED[key]
+
+
+def student_report(report: str, student: str) -> list[str]:
+    """One student's lines of the grading command's report (points, messages), without their name or time."""
+    block = re.search(rf"^{re.escape(student)}: .*?(?=^\S|\Z)", report, re.MULTILINE | re.DOTALL)
+    assert block, f"{student} is not in the report:\n{report}"
+    lines = block.group(0).rstrip("\n").splitlines()
+    return [re.sub(r" in \d+(\.\d+)? s$", "", lines[0].removeprefix(f"{student}: "))] + \
+        [line.strip() for line in lines[1:]]
+
+
 def report_time(graded: GradedClass) -> str:
     """A line for the measured-times printout (a benchmark, not a timed test)."""
     per = [float(line.split(" in ")[-1].rstrip(" s")) for line in graded.report.splitlines()
@@ -147,13 +173,13 @@ def class_tests(assignment: str, notebook: str, students: dict[str, Student], po
                 **grade_options) -> dict[str, Callable]:
     """The tests that grade one assignment's class through nbgrader, to put into the module's globals.
 
-    One module-scoped fixture grades the class (plus ``solution`` and ``untouched``) once; the tests
+    One fixture grades the class (plus ``solution`` and ``untouched``) once (:func:`graded_once`); the tests
     then check the points the notebook awards, each student's exact score, and print the time taken.
     """
 
     @pytest.fixture(scope="module")
     def graded(tmp_path_factory):
-        return grade_class(tmp_path_factory.mktemp(assignment), assignment, notebook, students, **grade_options)
+        return graded_once(tmp_path_factory, assignment, notebook, students, **grade_options)
 
     def test_the_notebook_awards_the_points_of_the_design(graded):
         assert graded.points == {gid: float(p) for gid, p in points.items()}

@@ -87,16 +87,18 @@ def visit(browser, base: str, page_path: str) -> tuple[list[str], dict]:
     return problems, facts
 
 
-def test_every_page_renders_offline_with_math_images_and_widgets(site, browser):
+@pytest.fixture(scope="module")
+def visited(site, browser) -> dict[str, tuple[list[str], dict]]:
+    """Every page of the book, opened once: page -> (problems, facts)."""
     html, base = site
-    pages = book_pages(html)
-    assert "index.html" in pages and "book/01_two_networks.html" in pages
-    seen = {}
-    for path in pages:
-        problems, facts = visit(browser, base, path)
-        seen[path] = facts
+    return {path: visit(browser, base, path) for path in book_pages(html)}
+
+
+def test_every_page_renders_offline_with_math_images_and_widgets(visited):
+    assert "index.html" in visited and "book/01_two_networks.html" in visited
+    for path, (problems, _) in visited.items():
         assert not problems, f"{path}: " + "; ".join(problems[:10])
-    chapter = seen["book/01_two_networks.html"]
+    chapter = visited["book/01_two_networks.html"][1]
     assert chapter["math"] >= 10 and chapter["images"] >= 5
     assert chapter["widget_views"] >= 1 and chapter["widgets_rendered"] >= 1
 
@@ -109,15 +111,11 @@ def page_ids(browser, url: str) -> set[str]:
     return ids
 
 
-def test_internal_links_and_anchors_resolve(site, browser):
+def test_internal_links_and_anchors_resolve(site, browser, visited):
     html, base = site
     broken, anchors = [], []
-    for path in book_pages(html):
-        page = browser.new_page()
-        page.goto(urljoin(base, path), wait_until="networkidle")  # index.html redirects
-        links = page.evaluate("() => [...document.querySelectorAll('a[href]')].map(a => a.href)")
-        page.close()
-        for link in links:
+    for path, (_, facts) in visited.items():  # the links of each page as the browser saw it (index.html redirects)
+        for link in facts["links"]:
             target, fragment = urldefrag(link)
             if not target.startswith(base):
                 continue  # external links are not followed: the test machine is offline
@@ -128,9 +126,10 @@ def test_internal_links_and_anchors_resolve(site, browser):
                 broken.append(f"{path} -> {rel}")
             elif fragment and rel.endswith(".html"):
                 anchors.append((path, rel, fragment))
-    ids: dict[str, set[str]] = {}
+    assert anchors, "no page links to an anchor of another: the link check would check nothing"
+    ids = {path: set(facts["ids"]) for path, (_, facts) in visited.items()}
     for path, rel, fragment in anchors:
-        if rel not in ids:
+        if rel not in ids:  # a page outside the book's own (the index, search)
             ids[rel] = page_ids(browser, urljoin(base, rel))
         if fragment not in ids[rel]:
             broken.append(f"{path} -> {rel}#{fragment}")

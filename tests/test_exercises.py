@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, make_course
+from tests.conftest import REPO, generated_course
 
 ASSIGNMENTS = sorted(p.name for p in (REPO / "solutions").iterdir() if p.is_dir())
 # Metadata that may legitimately differ between two generations of the same source.
@@ -34,9 +34,11 @@ def test_every_assignment_has_a_release():
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
-def test_exercises_match_generate_assignment(assignment, tmp_path):
-    make_course(tmp_path, assignment)  # runs nbgrader generate_assignment into tmp_path/exercises
-    for generated in sorted((tmp_path / "exercises" / assignment).glob("*.ipynb")):
+def test_exercises_match_generate_assignment(assignment):
+    root = generated_course(assignment)  # nbgrader generate_assignment, into root/exercises
+    notebooks = sorted((root / "exercises" / assignment).glob("*.ipynb"))
+    assert notebooks, f"nbgrader generated no notebook of {assignment}"
+    for generated in notebooks:
         committed = REPO / "exercises" / assignment / generated.name
         assert committed.exists(), f"{committed} is missing: run `make exercises`"
         assert normalised(committed) == normalised(generated), (

@@ -3,9 +3,9 @@
 A real PostgreSQL server from Debian's package (``postgresql``, which .ci/run installs) is started inside the
 test on loopback, in a temporary folder, and stopped afterwards. Part of a1's class (an answer in the PyTorch
 tutorial's style, a wrong one, a submission that deletes its tests, the solution and the untouched release) is
-graded twice with two jobs, once with ``GANCOURSE_DB_URL`` naming the server and once with the course's
-SQLite file: the points per part and the grading command's messages must be the same, and the server must
-hold the grades.
+graded with two jobs with ``GANCOURSE_DB_URL`` naming the server; the points per part and the grading command's
+messages must be those of the same students in a1's whole class graded with the course's SQLite file (the class
+of tests/test_grading_a1.py, graded once per session), and the server must hold the grades.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from __future__ import annotations
 import glob
 import os
 import pwd
-import re
 import shutil
 import socket
 import subprocess
@@ -22,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.grading_harness import grade_class
+from tests.grading_harness import grade_class, graded_once, student_report
 from tests.test_grading_a1 import ASSIGNMENT, CLASS, NOTEBOOK
 
 SERVER_BINS = sorted(glob.glob("/usr/lib/postgresql/*/bin"))
@@ -67,14 +66,10 @@ def postgres():
         shutil.rmtree(base, ignore_errors=True)
 
 
-def _messages(report: str) -> str:
-    """The grading command's report without its times."""
-    return re.sub(r"\d+(\.\d+)? s\b", "", report)
-
-
-def test_a_class_graded_against_postgresql_gets_the_same_grades_as_with_sqlite(postgres, tmp_path, monkeypatch):
-    on_sqlite = grade_class(tmp_path / "sqlite", ASSIGNMENT, NOTEBOOK, STUDENTS)
-    sqlite_scores = on_sqlite.scores()
+def test_a_class_graded_against_postgresql_gets_the_same_grades_as_with_sqlite(postgres, tmp_path, tmp_path_factory,
+                                                                              monkeypatch):
+    on_sqlite = graded_once(tmp_path_factory, ASSIGNMENT, NOTEBOOK, CLASS)  # a1's class, shared with its tests
+    assert on_sqlite.root.joinpath("gradebook.db").stat().st_size > 0
     monkeypatch.setenv("GANCOURSE_DB_URL", postgres)
     monkeypatch.setenv("GANCOURSE_COURSE_ID", "gan101")  # a PostgreSQL gradebook records one course by its id
     on_postgres = grade_class(tmp_path / "postgres", ASSIGNMENT, NOTEBOOK, STUDENTS)
@@ -87,8 +82,11 @@ def test_a_class_graded_against_postgresql_gets_the_same_grades_as_with_sqlite(p
     assert set(held) == {"solution", "untouched", *STUDENTS}
     assert held["solution"] == sum(on_sqlite.points.values()) > 0 and held["untouched"] == 0
 
-    assert on_postgres.scores() == sqlite_scores
-    for student in on_postgres.students:  # and both are the grades of the class's design
+    monkeypatch.delenv("GANCOURSE_DB_URL")
+    sqlite_scores = on_sqlite.scores()
+    monkeypatch.setenv("GANCOURSE_DB_URL", postgres)
+    assert on_postgres.scores() == {student: sqlite_scores[student] for student in on_postgres.students}
+    for student in on_postgres.students:  # the grades of the class's design, and the same messages
         recorded = sqlite_scores.get(student, {})
         assert {gid: recorded.get(gid, 0.0) for gid in on_sqlite.points} == on_sqlite.expected(student), student
-    assert _messages(on_postgres.report) == _messages(on_sqlite.report)
+        assert student_report(on_postgres.report, student) == student_report(on_sqlite.report, student)

@@ -3,8 +3,15 @@
 Fast tests probe fixture answers (tests/portfolio_submissions.py) in this process and judge the data,
 the same path the grader takes; for the training part the budget run is shrunk there (a few steps,
 thresholds any finite result meets), since the run with the real budget and thresholds is exercised by
-the reference test below and by the class graded through nbgrader (the solution and two other correct
-students). The class is the most expensive test of the suite: it stays at 7 students.
+the reference test below and by the class graded through nbgrader (the solution and other correct
+students).
+
+The same class shows that grading is deterministic: it holds four copies of a reference answer (written in
+the PyTorch tutorial's idioms, one D call on real and fake joined) and four of a near miss (the same answer
+with Adam's default betas), each graded as a separate student, two at a time. The portfolio's graded
+training part is the least deterministic thing the grader does (a refereed run the judge recomputes step by
+step, then a 400-step budget run whose generator the judge scores by FID and per-class accuracy against
+thresholds). The attack class (tests/test_grading_attacks.py) is also graded twice.
 """
 
 from __future__ import annotations
@@ -26,7 +33,7 @@ from autograder.probes.record import probe
 from gancourse.classifier import classifier_features, load_course_classifier, per_class_accuracy
 from gancourse.metrics import frechet_distance_from_features
 from tests.conftest import REPO
-from tests.grading_harness import Student, class_tests, judged, judged_answer_tests
+from tests.grading_harness import Student, class_tests, judged, judged_answer_tests, student_report
 from tests.portfolio_submissions import BORROWED, CORRECT, FAKE_MINIBATCH, WRONG
 
 ASSIGNMENT = "portfolio_cgan"
@@ -288,10 +295,18 @@ def test_the_visible_training_test_explains_a_missing_detach_in_the_students_wor
 # --- the whole class through nbgrader ------------------------------------------------------------
 
 SOLVED = CORRECT["planes"]
+RERUNS = 4  # copies of each of two answers, for determinism
+REFERENCE = CORRECT["tutorial"]
+NEAR_MISS = dict(REFERENCE, train_cgan=REFERENCE["train_cgan"].replace("betas=(0.5, 0.999)", "betas=(0.9, 0.999)"))
+assert NEAR_MISS["train_cgan"] != REFERENCE["train_cgan"]
 
 CLASS = {
-    # one call of D on real and fake joined (replay), the PyTorch tutorial's idioms
-    "alt_tutorial": Student(answers=CORRECT["tutorial"]),
+    # one call of D on real and fake joined (replay), the PyTorch tutorial's idioms; graded four times
+    **{f"reference_{i:02d}": Student(answers=REFERENCE) for i in range(RERUNS)},
+    # the same with Adam's default betas: loses the training part, four times alike
+    **{f"near_miss_{i:02d}": Student(answers=NEAR_MISS, expected={gid: p for gid, p in POINTS.items()
+                                                                  if gid != "test_train_cgan"})
+       for i in range(RERUNS)},
     # minibatch discrimination as the fix
     "alt_embedding": Student(answers=CORRECT["embedding"]),
     # the library's objects for parts 1-4 (stubs while grading), a training-mode evaluate
@@ -299,19 +314,31 @@ CLASS = {
         answers={**SOLVED, **{part: next(iter(ways.values())) for part, ways in BORROWED.items()},
                  "evaluate": WRONG["evaluate"]["training_mode"]},
         expected=0),
-    # wrong networks, wrong training (no detach), an evaluate that asks for random labels, and a cell that hangs
-    "wrong_training_and_hangs": Student(
+    # wrong networks, wrong training (no detach), an evaluate that asks for random labels (a cell that hangs is
+    # in the attack class, tests/test_grading_attacks.py, whose cells have a shorter time limit)
+    "wrong_networks_training_and_evaluate": Student(
         answers={**SOLVED, "ConditionalGenerator": WRONG["ConditionalGenerator"]["batchnorm_at_output"],
                  "ConditionalDiscriminator": WRONG["ConditionalDiscriminator"]["default_leaky_slope"],
                  "train_cgan": WRONG["train_cgan"]["missing_detach"],
                  "evaluate": WRONG["evaluate"]["random_labels"]},
-        extra_cells=[(11, "while True:\n    pass")],  # after part 3: its kernel is stopped there
         expected={"test_one_hot": 2}),
     # a wrong one_hot, with networks that call it: parts 2-5 keep their points
     "wrong_one_hot_only": Student(answers={**SOLVED, "one_hot": WRONG["one_hot"]["off_by_one"]},
                                   expected={gid: p for gid, p in POINTS.items() if gid != "test_one_hot"}),
 }
-assert len(CLASS) + 2 <= 7  # with the solution and the untouched release
 
 
 globals().update(class_tests(ASSIGNMENT, NOTEBOOK, CLASS, POINTS, cell_timeout=90, student_timeout=600))
+
+
+def test_every_copy_gets_the_same_points_and_the_same_messages(graded):
+    scores = graded.scores()
+    for kind in ("reference", "near_miss"):
+        copies = [f"{kind}_{i:02d}" for i in range(RERUNS)]
+        assert len({tuple(sorted(scores[c].items())) for c in copies}) == 1, {c: scores[c] for c in copies}
+        assert len({tuple(student_report(graded.report, c)) for c in copies}) == 1, graded.report
+
+
+def test_the_near_miss_is_told_what_to_look_at(graded):
+    assert re.search(r"betas \(0.9, 0.999\)", "\n".join(student_report(graded.report, "near_miss_00"))), \
+        graded.report
