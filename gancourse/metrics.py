@@ -30,8 +30,8 @@ def _sqrtm(matrix: np.ndarray) -> np.ndarray:
 def feature_statistics(features: np.ndarray | torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
     """Mean and covariance (float64, samples in rows) of a feature matrix of shape (n, d).
 
-    Refuses fewer samples than feature dimensions: the covariance would be singular and the
-    distance meaningless.
+    Refuses n <= d: n samples give a covariance of rank at most n - 1, singular unless n > d, and the
+    distance would then depend on round-off and on the eps a square root needs.
     """
     if isinstance(features, torch.Tensor):
         features = features.detach().cpu().numpy()
@@ -39,9 +39,10 @@ def feature_statistics(features: np.ndarray | torch.Tensor) -> tuple[np.ndarray,
     if x.ndim != 2:
         raise ValueError(f"features must be a 2-D array (samples, dimensions), got shape {x.shape}")
     n, d = x.shape
-    if n < d:
-        raise ValueError(f"{n} samples of {d}-dimensional features: the Fréchet distance needs at least as "
-                         f"many samples as dimensions ({d}), and far more for a stable estimate")
+    if n <= d:
+        raise ValueError(f"{n} samples of {d}-dimensional features: the Fréchet distance needs more samples than "
+                         f"dimensions (at least {d + 1}: n samples give a covariance of rank at most n - 1), and "
+                         "far more for a stable estimate")
     return x.mean(axis=0), np.cov(x, rowvar=False)
 
 

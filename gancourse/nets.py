@@ -163,7 +163,9 @@ class DCGANDiscriminator(nn.Module):
 
 
 def dcgan_weights_init(module: nn.Module) -> None:
-    """The DCGAN paper's init: conv and linear weights ~ N(0, 0.02), BatchNorm scale ~ N(1, 0.02).
+    """The DCGAN init: conv and linear weights ~ N(0, 0.02) (the paper: every weight from a zero-centred
+    normal with standard deviation 0.02), BatchNorm scale ~ N(1, 0.02) and shift 0 (the PyTorch DCGAN
+    tutorial's convention; the paper gives no rule for BatchNorm).
 
     Use it as ``net.apply(dcgan_weights_init)``; biases start at zero.
     """

@@ -50,9 +50,15 @@ def test_frechet_distance_of_a_distribution_to_itself_is_zero_and_it_is_symmetri
                                                                        rel=1e-8)
 
 
-def test_fewer_samples_than_feature_dimensions_are_refused_with_a_clear_error():
-    with pytest.raises(ValueError, match="at least as many samples as dimensions"):
+def test_no_more_samples_than_feature_dimensions_are_refused_with_a_clear_error():
+    with pytest.raises(ValueError, match="more samples than dimensions"):
         feature_statistics(np.zeros((10, 64)))
+    square = np.random.default_rng(0).normal(size=(64, 64))
+    assert np.linalg.matrix_rank(np.cov(square, rowvar=False)) == 63  # why n = d is refused too
+    with pytest.raises(ValueError, match="at least 65"):
+        feature_statistics(square)
+    mu, sigma = feature_statistics(np.random.default_rng(0).normal(size=(65, 64)))
+    assert sigma.shape == (64, 64) and np.linalg.matrix_rank(sigma) == 64
 
 
 def test_statistics_are_float64_with_samples_in_rows():
