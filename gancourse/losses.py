@@ -64,6 +64,27 @@ def noisy_label_discriminator_loss(
             + F.binary_cross_entropy_with_logits(fake_logits, fake_targets))
 
 
+def uniform_label_noise_discriminator_loss(
+    real_logits: torch.Tensor,
+    fake_logits: torch.Tensor,
+    scale: float = 0.05,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
+    """D's loss with the lectures' label noise as written: every 0/1 target gets ``scale`` times a
+    uniform draw from [0, 1) added, so real targets lie in [1, 1 + scale) and fake ones in [0, scale).
+
+    A fake target above 0 gives D's fake logits a floor; a real target above 1 gives the real logits
+    no ceiling at all (the loss keeps falling as they grow), unlike one-sided smoothing (chapter 2).
+    """
+    if scale < 0:
+        raise ValueError(f"scale must be >= 0, got {scale}")
+    noise = torch.rand(real_logits.shape[0] + fake_logits.shape[0], generator=generator) * scale
+    real_targets = 1.0 + noise[: real_logits.shape[0]].to(device=real_logits.device, dtype=real_logits.dtype)
+    fake_targets = noise[real_logits.shape[0]:].to(device=fake_logits.device, dtype=fake_logits.dtype)
+    return (F.binary_cross_entropy_with_logits(real_logits, real_targets)
+            + F.binary_cross_entropy_with_logits(fake_logits, fake_targets))
+
+
 def saturating_generator_loss(fake_logits: torch.Tensor) -> torch.Tensor:
     """G's loss in the original minimax game: mean log(1 - D(G(z))), to be minimized.
 

@@ -113,3 +113,31 @@ def test_noisy_label_loss_is_finite_at_extreme_logits():
     loss = noisy_label_discriminator_loss(real, fake, 0.2, torch.Generator().manual_seed(0))
     loss.backward()
     assert math.isfinite(loss.item()) and torch.isfinite(real.grad).all() and torch.isfinite(fake.grad).all()
+
+
+# --- the lectures' label noise: labels += 0.05 * uniform ------------------------------------------
+
+def test_uniform_label_noise_is_bce_on_targets_raised_by_a_uniform_draw():
+    real, fake = _logits(40, 10), _logits(30, 11)
+    got = losses.uniform_label_noise_discriminator_loss(real, fake, scale=0.05,
+                                                        generator=torch.Generator().manual_seed(3))
+    noise = (torch.rand(70, generator=torch.Generator().manual_seed(3)) * 0.05).double()  # real first, then fake
+    assert 0 < noise.min() and noise.max() < 0.05
+    expected = _bce(real, 1.0 + noise[:40]) + _bce(fake, noise[40:])
+    assert got.item() == pytest.approx(expected.item(), rel=1e-12)
+    assert losses.uniform_label_noise_discriminator_loss(real, fake, scale=0.0).item() == \
+        pytest.approx(losses.discriminator_loss(real, fake).item(), rel=1e-12)
+
+
+def test_uniform_label_noise_bounds_the_fake_logits_but_not_the_real_ones():
+    """A fake target of 0.025 has its minimum at logit log(0.025/0.975); a real target above 1 has none."""
+    def loss_at(real_logit, fake_logit):
+        n = 1000
+        return losses.uniform_label_noise_discriminator_loss(
+            torch.full((n,), real_logit, dtype=torch.float64), torch.full((n,), fake_logit, dtype=torch.float64),
+            scale=0.05, generator=torch.Generator().manual_seed(0)).item()
+    assert loss_at(20.0, -3.0) > loss_at(40.0, -3.0) > loss_at(80.0, -3.0)  # ever larger real logits pay
+    floor = math.log(0.025 / 0.975)
+    assert loss_at(20.0, floor) < loss_at(20.0, floor - 3) and loss_at(20.0, floor) < loss_at(20.0, floor + 3)
+    with pytest.raises(ValueError, match="scale"):
+        losses.uniform_label_noise_discriminator_loss(torch.zeros(2), torch.zeros(2), scale=-0.1)
