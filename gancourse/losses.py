@@ -56,12 +56,9 @@ def noisy_label_discriminator_loss(
 
     A few "real" samples are labelled fake and a few fakes real, so no answer of D is ever certain.
     """
-    real_targets = flipped_labels(real_logits.shape[0], 1.0, flip_prob, generator)
-    fake_targets = flipped_labels(fake_logits.shape[0], 0.0, flip_prob, generator)
-    real_targets = real_targets.to(device=real_logits.device, dtype=real_logits.dtype)
-    fake_targets = fake_targets.to(device=fake_logits.device, dtype=fake_logits.dtype)
-    return (F.binary_cross_entropy_with_logits(real_logits, real_targets)
-            + F.binary_cross_entropy_with_logits(fake_logits, fake_targets))
+    return _bce_against_targets(real_logits, fake_logits,
+                                flipped_labels(real_logits.shape[0], 1.0, flip_prob, generator),
+                                flipped_labels(fake_logits.shape[0], 0.0, flip_prob, generator))
 
 
 def uniform_label_noise_discriminator_loss(
@@ -78,11 +75,17 @@ def uniform_label_noise_discriminator_loss(
     """
     if scale < 0:
         raise ValueError(f"scale must be >= 0, got {scale}")
-    noise = torch.rand(real_logits.shape[0] + fake_logits.shape[0], generator=generator) * scale
-    real_targets = 1.0 + noise[: real_logits.shape[0]].to(device=real_logits.device, dtype=real_logits.dtype)
-    fake_targets = noise[real_logits.shape[0]:].to(device=fake_logits.device, dtype=fake_logits.dtype)
-    return (F.binary_cross_entropy_with_logits(real_logits, real_targets)
-            + F.binary_cross_entropy_with_logits(fake_logits, fake_targets))
+    noise = (torch.rand(real_logits.shape[0] + fake_logits.shape[0], generator=generator) * scale).double()
+    return _bce_against_targets(real_logits, fake_logits, 1.0 + noise[: real_logits.shape[0]],
+                                noise[real_logits.shape[0]:])
+
+
+def _bce_against_targets(real_logits: torch.Tensor, fake_logits: torch.Tensor, real_targets: torch.Tensor,
+                         fake_targets: torch.Tensor) -> torch.Tensor:
+    """Mean BCE of the real logits against their targets plus that of the fake logits (targets moved to the
+    logits' device and dtype)."""
+    return (F.binary_cross_entropy_with_logits(real_logits, real_targets.to(real_logits.device, real_logits.dtype))
+            + F.binary_cross_entropy_with_logits(fake_logits, fake_targets.to(fake_logits.device, fake_logits.dtype)))
 
 
 def saturating_generator_loss(fake_logits: torch.Tensor) -> torch.Tensor:

@@ -155,8 +155,9 @@ def _start_book_build() -> None:
         _BOOK["end"] = time.perf_counter()
 
     atexit.register(stop)
-    _BOOK.update(out=out, proc=proc, log=log, start=time.perf_counter())
-    threading.Thread(target=finished, daemon=True).start()
+    _BOOK.update(out=out, proc=proc, log=log, start=time.perf_counter(),
+                 waiter=threading.Thread(target=finished, daemon=True))
+    _BOOK["waiter"].start()
 
 
 @pytest.fixture(scope="session")
@@ -168,9 +169,8 @@ def built_book():
     """
     _start_book_build()
     proc = _BOOK["proc"]
-    proc.wait(timeout=1800)
-    while "end" not in _BOOK:  # the thread that waited for it records the end
-        time.sleep(0.01)
+    _BOOK["waiter"].join(timeout=1800)  # the thread that waits for the build records when it ended
+    assert "end" in _BOOK, "the book build ran for more than 30 minutes"
     seconds = _BOOK["end"] - _BOOK["start"]
     _BOOK["log"].flush()
     log = (_BOOK["out"] / "build.log").read_text()
