@@ -12,7 +12,7 @@ from tests.conftest import REPO
 def test_book_builds_without_warnings(built_book, capsys):
     html, log, seconds = built_book
     with capsys.disabled():
-        print(f"\n[measured] book build with execution, from an empty cache, beside the other tests: {seconds:.0f} s")
+        print(f"\n[measured] book build with execution, from an empty cache: {seconds:.0f} s")
     assert (html / "index.html").exists()
     sphinx_warnings = [line for line in log.splitlines() if "WARNING:" in line]  # Sphinx's own format
     assert not sphinx_warnings, sphinx_warnings[:10]
