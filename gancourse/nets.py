@@ -129,6 +129,8 @@ class DCGANDiscriminator(nn.Module):
     other switches exist for chapter 3's ablations, defaults being the guidelines:
     ``downsample="pool"`` uses stride-1 convolutions followed by 2x2 max-pooling,
     ``input_batchnorm`` normalises the input image, and ``activation="relu"`` replaces LeakyReLU.
+    ``hidden_batchnorm`` puts BatchNorm after the inner (second) convolution, which is guideline 2 in
+    full; it is off by default because the lectures' D, and the course's trained DCGAN, have none.
     """
 
     def __init__(
@@ -139,6 +141,7 @@ class DCGANDiscriminator(nn.Module):
         width: int = 64,
         downsample: str = "strided",
         input_batchnorm: bool = False,
+        hidden_batchnorm: bool = False,
         activation: str = "leaky",
     ) -> None:
         super().__init__()
@@ -146,15 +149,16 @@ class DCGANDiscriminator(nn.Module):
             raise ValueError(f"downsample must be 'strided' or 'pool' and activation 'leaky' or 'relu', "
                              f"got {downsample!r} and {activation!r}")
 
-        def conv_down(c_in: int, c_out: int) -> list[nn.Module]:
+        def conv_down(c_in: int, c_out: int, batchnorm: bool = False) -> list[nn.Module]:
             act = nn.LeakyReLU(0.2) if activation == "leaky" else nn.ReLU()
+            norm = [nn.BatchNorm2d(c_out)] if batchnorm else []
             if downsample == "strided":
-                return [nn.Conv2d(c_in, c_out, 5, 2, padding=2), act, nn.Dropout(dropout)]
-            return [nn.Conv2d(c_in, c_out, 5, 1, padding=2), nn.MaxPool2d(2), act, nn.Dropout(dropout)]
+                return [nn.Conv2d(c_in, c_out, 5, 2, padding=2), *norm, act, nn.Dropout(dropout)]
+            return [nn.Conv2d(c_in, c_out, 5, 1, padding=2), nn.MaxPool2d(2), *norm, act, nn.Dropout(dropout)]
 
         head: list[nn.Module] = [nn.BatchNorm2d(in_channels)] if input_batchnorm else []
         self.features = nn.Sequential(
-            *head, *conv_down(in_channels, width), *conv_down(width, 2 * width), nn.Flatten(),
+            *head, *conv_down(in_channels, width), *conv_down(width, 2 * width, hidden_batchnorm), nn.Flatten(),
         )
         self.logit = nn.Linear(2 * width * 7 * 7, 1)
 

@@ -32,6 +32,8 @@ VARIANTS: dict[str, tuple[str, dict, dict]] = {
     "guidelines": ("all guidelines followed", {}, {}),
     "bn_g_output": ("BatchNorm on G's output layer", {"output_batchnorm": True}, {}),
     "bn_d_input": ("BatchNorm on D's input", {}, {"input_batchnorm": True}),
+    "bn_d_hidden": ("BatchNorm on D's inner convolution (guideline 2 in full; the lectures' D has none)", {},
+                    {"hidden_batchnorm": True}),
     "pooling": ("max-pooling instead of strided convolutions in D", {}, {"downsample": "pool"}),
     "no_tanh": ("no tanh at G's output (linear)", {"output": "linear"}, {}),
     "relu_d": ("ReLU instead of LeakyReLU in D", {}, {"activation": "relu"}),

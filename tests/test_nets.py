@@ -129,6 +129,22 @@ def test_dcgan_discriminator_has_no_batchnorm_at_its_input(d_trace):
     assert not any(isinstance(m, NORMS) for m in d.modules())
 
 
+def test_dcgan_discriminator_with_hidden_batchnorm_normalises_the_inner_convolution_only():
+    """Guideline 2 in full: BatchNorm after the second convolution, before its LeakyReLU, never on the input."""
+    torch.manual_seed(4)
+    d = DCGANDiscriminator(hidden_batchnorm=True)
+    calls, out = _trace(d, torch.rand(6, 1, 28, 28) * 2 - 1)
+    kinds = [m for m, _ in calls]
+    convs = [i for i, m in enumerate(kinds) if isinstance(m, nn.Conv2d)]
+    norms = [i for i, m in enumerate(kinds) if isinstance(m, NORMS)]
+    assert norms == [convs[1] + 1] and isinstance(kinds[norms[0] + 1], nn.LeakyReLU)
+    normalised = calls[norms[0]][1]
+    assert normalised.shape == (6, 128, 7, 7) and out.shape == (6,)
+    assert normalised.mean(dim=(0, 2, 3)).abs().max() < 1e-5  # train mode: per-channel batch statistics
+    plain = DCGANDiscriminator()
+    assert set(plain.state_dict()) < set(d.state_dict())  # the default's weights (the shipped ones) still load
+
+
 def test_dcgan_discriminator_dropout_is_random_in_train_mode_and_off_in_eval_mode():
     torch.manual_seed(2)
     d = DCGANDiscriminator()
