@@ -62,6 +62,8 @@ def visit(browser, base: str, page_path: str) -> tuple[list[str], dict]:
     page.on("pageerror", lambda e: problems.append(f"page error: {str(e)[:200]}"))
     page.on("requestfailed", lambda r: problems.append(f"request failed: {r.url} ({r.failure})"))
     page.on("response", lambda r: r.status >= 400 and problems.append(f"HTTP {r.status}: {r.url}"))
+    transferred: list[int] = []  # response bodies, as a reader with an empty cache downloads them
+    page.on("requestfinished", lambda r: transferred.append(r.sizes()["responseBodySize"]))
     page.goto(urljoin(base, page_path), wait_until="networkidle")
     page.wait_for_function("() => !window.MathJax || !MathJax.startup || MathJax.startup.promise", timeout=20000)
     page.evaluate("() => window.MathJax && MathJax.startup && MathJax.startup.promise")
@@ -72,11 +74,13 @@ def visit(browser, base: str, page_path: str) -> tuple[list[str], dict]:
                     .map(m => m.textContent.slice(0, 60)),
         broken_images: [...document.images].filter(i => !i.complete || i.naturalWidth === 0).map(i => i.src),
         images: document.images.length,
+        image_srcs: [...document.images].map(i => i.src),
         widget_views: document.querySelectorAll('script[type="application/vnd.jupyter.widget-view+json"]').length,
         widgets_rendered: document.querySelectorAll('.jupyter-widgets, .widget-inline-hbox, .widget-slider').length,
         links: [...document.querySelectorAll('a[href]')].map(a => a.href),
         ids: [...document.querySelectorAll('[id]')].map(e => e.id),
     })""")
+    facts["transfer_bytes"], facts["requests"] = sum(transferred), len(transferred)
     problems += [f"math not typeset: {m!r}" for m in facts["raw_math"]]
     problems += [f"image did not load: {src}" for src in facts["broken_images"]]
     if facts["widget_views"] and not facts["widgets_rendered"]:
@@ -134,3 +138,40 @@ def test_internal_links_and_anchors_resolve(site, browser, visited):
         if fragment not in ids[rel]:
             broken.append(f"{path} -> {rel}#{fragment}")
     assert not broken, broken[:20]
+
+
+PHONE = {"width": 390, "height": 844}  # a phone's viewport in CSS pixels
+
+
+def test_every_page_reads_on_a_phone_width_screen(site, browser):
+    """At 390 px nothing widens the page past the screen (book/_static/phone.css lets wide tables scroll in
+    their box and long inline code wrap); a screenshot of chapter 3 at that width is kept."""
+    html, base = site
+    page = browser.new_page(viewport=PHONE)
+    too_wide = {}
+    for path in book_pages(html):
+        page.goto(urljoin(base, path), wait_until="networkidle")
+        width = page.evaluate("() => document.documentElement.scrollWidth")
+        if width > PHONE["width"]:
+            too_wide[path] = width
+        if path == "book/03_dcgan.html":
+            SHOTS.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(SHOTS / "phone_390px__book__03_dcgan.png"))
+    page.close()
+    assert not too_wide, f"pages wider than a {PHONE['width']} px screen (scroll width): {too_wide}"
+    assert (SHOTS / "phone_390px__book__03_dcgan.png").exists()
+
+
+def test_page_transfer_is_measured_from_what_the_browser_downloaded(site, visited, capsys):
+    """What a reader with an empty cache downloads per page: printed as a measurement. The count is checked
+    against the files it must include (the page itself and its images), so a broken measurement fails."""
+    html, base = site
+    sizes = {path: facts["transfer_bytes"] for path, (_, facts) in visited.items()}
+    largest = max(sizes, key=sizes.get)
+    with capsys.disabled():
+        print(f"\n[measured] page transfer with an empty cache: largest {largest} {sizes[largest] / 1e6:.2f} MB, "
+              f"median {sorted(sizes.values())[len(sizes) // 2] / 1e6:.2f} MB over {len(sizes)} pages")
+    for path, (_, facts) in visited.items():
+        own = (html / path).stat().st_size + sum((html / urlparse(src).path.lstrip("/")).stat().st_size
+                                                 for src in set(facts["image_srcs"]) if src.startswith(base))
+        assert facts["transfer_bytes"] >= own, (path, facts["transfer_bytes"], own)
