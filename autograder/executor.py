@@ -26,6 +26,7 @@ import hmac
 import json
 import os
 import secrets
+import tempfile
 from pathlib import Path
 
 from jupyter_client.manager import AsyncKernelManager
@@ -47,13 +48,18 @@ def grading_secret(root: Path) -> bytes:
     """The course's grading secret: ``<course root>/.grading_secret``, made (random, readable by its owner
     only) the first time a submission is graded. Keep it for the whole term: it makes reruns agree."""
     path = root / SECRET_FILE
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        pass
-    else:
-        with os.fdopen(fd, "w") as out:
-            out.write(secrets.token_hex(32) + "\n")
+    if not path.exists():
+        # Written whole to a private temporary file, then linked into place: gradings that start at once
+        # (--jobs N on a fresh course) see no secret or the whole one, never an empty file; one link wins.
+        fd, temporary = tempfile.mkstemp(dir=root, prefix=SECRET_FILE + ".")  # mode 0600
+        try:
+            with os.fdopen(fd, "w") as out:
+                out.write(secrets.token_hex(32) + "\n")
+            os.link(temporary, path)
+        except FileExistsError:
+            pass
+        finally:
+            os.unlink(temporary)
     secret = path.read_text().strip()
     if len(secret) < 32:
         raise RuntimeError(f"{path} holds no grading secret: delete it, and the next grading makes a new one")
