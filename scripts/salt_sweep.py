@@ -46,7 +46,7 @@ def sweep_salt(index: int) -> str:
 def cases(name: str) -> list[tuple[str, str, str, bool, str]]:
     """(kind, part, label, must_pass, source) of every fixture judgement of one assignment's test module."""
     module = importlib.import_module(f"tests.test_grading_{name}")
-    correct = getattr(module, "NETWORKS_AND_EVALUATE", module.CORRECT)
+    correct = getattr(module, "JUDGED_ANSWERS", module.CORRECT)
     wrong = module.WRONG
     found = [("answer", part, variant, True, correct[variant][part])
              for variant in sorted(correct) for part in sorted(correct[variant])]

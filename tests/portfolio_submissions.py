@@ -1,6 +1,8 @@
 """Student answers for the portfolio (conditional DCGAN), as test fixtures: correct answers written in
 genuinely different ways, the usual mistakes, and library borrowings. Each answer is the source a
-student would type into one answer cell (grade_id = the function or class name)."""
+student would type into one answer cell (grade_id = the function or class name). The networks are
+assignment 4's: written here part by part, they become the portfolio's one ungraded "networks" cell
+(:func:`as_portfolio`)."""
 
 # --- variant "planes": one-hot planes in D, replay buffer as tensors, library metrics ------------------
 PLANES = {
@@ -430,12 +432,58 @@ FAKE_MINIBATCH = {
 }
 assert all(v != PLANES["ConditionalDiscriminator"] for v in FAKE_MINIBATCH.values())
 
-CORRECT = {"planes": PLANES, "embedding": EMBEDDING, "tutorial": TUTORIAL, "separate_backward": SEPARATE}
+# --- part 3: the walk within a class, three ways --------------------------------------------------------------
+PLANES["interpolate_within_class"] = """
+def interpolate_within_class(G, digit, z_start, z_end, steps=8):
+    z = torch.stack([lerp(z_start, z_end, float(t)) for t in torch.linspace(0, 1, steps)])
+    dev = next(G.parameters()).device
+    G.eval()
+    with torch.no_grad():
+        return G(z.to(dev), torch.full((steps,), digit, device=dev)).cpu()
+"""
+EMBEDDING["interpolate_within_class"] = """
+@torch.inference_mode()
+def interpolate_within_class(G, digit, z_start, z_end, steps=8):
+    G.train(False)
+    device = next(G.parameters()).device
+    frames = []
+    for k in range(steps):
+        z = torch.lerp(z_start, z_end, k / (steps - 1)).unsqueeze(0).to(device)
+        frames.append(G(z, torch.tensor([digit], device=device)).cpu())
+    return torch.cat(frames)
+"""
+TUTORIAL["interpolate_within_class"] = """
+def interpolate_within_class(G, digit, z_start, z_end, steps=8):
+    G.eval()
+    alphas = torch.from_numpy(np.linspace(0.0, 1.0, steps)).float().view(-1, 1)
+    z = z_start.view(1, -1) + alphas * (z_end - z_start).view(1, -1)
+    labels = torch.ones(steps, dtype=torch.long) * digit
+    param = next(G.parameters())
+    with torch.no_grad():
+        images = G(z.to(param.device), labels.to(param.device))
+    return images.detach().cpu()
+"""
+SEPARATE["interpolate_within_class"] = PLANES["interpolate_within_class"]
+
+# The networks are assignment 4's: in the portfolio they are one ungraded cell (grade_id "networks") holding
+# whatever the student pastes there. Each variant's three network answers become that cell.
+NETWORK_PARTS = ("one_hot", "ConditionalGenerator", "ConditionalDiscriminator")
+
+
+def as_portfolio(variant: dict) -> dict:
+    return {"networks": "\n\n".join(variant[p] for p in NETWORK_PARTS),
+            **{p: s for p, s in variant.items() if p not in NETWORK_PARTS}}
+
+
+CORRECT = {name: as_portfolio(v) for name, v in
+           {"planes": PLANES, "embedding": EMBEDDING, "tutorial": TUTORIAL, "separate_backward": SEPARATE}.items()}
+# the course library's networks, which the release's networks cell suggests: allowed, they were graded in a4
+LIBRARY_NETWORKS = "from gancourse.conditional import ConditionalDiscriminator, ConditionalGenerator, one_hot"
 
 # --- the usual mistakes: each one must lose that part's points --------------------------------------------
 P, E = PLANES, EMBEDDING
 
-WRONG = {
+A4_MISTAKES = {  # assignment 4's usual mistakes in the networks: not graded again in the portfolio
     "one_hot": {
         "integer_dtype": "def one_hot(labels, n_classes=10):\n    return F.one_hot(labels.long(), n_classes)",
         "ignores_n_classes": "def one_hot(labels, n_classes=10):\n    return torch.eye(10)[labels.long()]",
@@ -489,6 +537,10 @@ class ConditionalGenerator(nn.Module):
         "minibatch_layer_always_on": P["ConditionalDiscriminator"].replace(
             "if minibatch else None", "if True else None").replace("(8 if minibatch else 0)", "8"),
     },
+}
+ALWAYS_ON_MINIBATCH = A4_MISTAKES["ConditionalDiscriminator"].pop("minibatch_layer_always_on")
+
+WRONG = {
     "train_cgan": {
         "swapped_real_fake_labels": P["train_cgan"].replace(
             "F.softplus(-D(images[idx], labels[idx])).mean() + F.softplus(D(x_show, y_show)).mean()",
@@ -546,31 +598,25 @@ class ConditionalGenerator(nn.Module):
                                                     "classifier_features(fakes[:len(fakes) // 2], clf)"),
         "training_mode": P["evaluate"].replace("    G.eval()\n", ""),
     },
+    "interpolate_within_class": {
+        "training_mode": P["interpolate_within_class"].replace("    G.eval()\n", ""),
+        "slerp": "from gancourse.latent import slerp\n" + P["interpolate_within_class"].replace("lerp(", "slerp("),
+        "end_left_out": P["interpolate_within_class"].replace("torch.linspace(0, 1, steps)",
+                                                              "torch.linspace(0, 1, steps + 1)[:-1]"),
+        "walked_backwards": P["interpolate_within_class"].replace("torch.linspace(0, 1, steps)",
+                                                                  "torch.linspace(1, 0, steps)"),
+        "random_labels": P["interpolate_within_class"].replace("torch.full((steps,), digit, device=dev)",
+                                                               "torch.randint(10, (steps,), device=dev)"),
+        "list_of_images": P["interpolate_within_class"].replace(
+            "return G(z.to(dev), torch.full((steps,), digit, device=dev)).cpu()",
+            "return list(G(z.to(dev), torch.full((steps,), digit, device=dev)).cpu())"),
+    },
 }
 
 
 # --- borrowed from the course library: in the grading sandbox these are stubs, so they earn nothing -----
 
 BORROWED = {
-    "one_hot": {
-        "library_object": "from gancourse.conditional import one_hot",
-        "library_wrapper": ("import gancourse.conditional\n\ndef one_hot(labels, n_classes=10):\n"
-                            "    return gancourse.conditional.one_hot(labels, n_classes)"),
-    },
-    "ConditionalGenerator": {
-        "library_subclass": ("from gancourse.conditional import ConditionalGenerator as _Lib\n\n"
-                             "class ConditionalGenerator(_Lib):\n"
-                             "    def __init__(self, latent_dim=100, n_classes=10, width=256):\n"
-                             "        super().__init__(latent_dim, n_classes, width)"),
-        "library_wrapper": ("import gancourse.conditional\n\nclass ConditionalGenerator(nn.Module):\n"
-                            "    def __init__(self, latent_dim=100, n_classes=10, width=256):\n"
-                            "        super().__init__()\n        self.latent_dim = latent_dim\n"
-                            "        self.inner = gancourse.conditional.ConditionalGenerator(latent_dim, n_classes)\n\n"
-                            "    def forward(self, z, labels):\n        return self.inner(z, labels)"),
-    },
-    "ConditionalDiscriminator": {
-        "library_object": "from gancourse.conditional import ConditionalDiscriminator",
-    },
     "train_cgan": {
         "library_wrapper": ("from gancourse.conditional import train_conditional\nFIX = 'replay'\n\n"
                             "def train_cgan(G, D, images, labels, steps, batch_size=64, fix=FIX, seed=0, device='cpu',"

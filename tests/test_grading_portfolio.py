@@ -31,16 +31,26 @@ from autograder.judges import portfolio as judges
 from autograder.probes import portfolio as probes
 from autograder.probes.record import probe
 from gancourse.classifier import classifier_features, load_course_classifier, per_class_accuracy
+from gancourse.latent import lerp
 from gancourse.metrics import frechet_distance_from_features
 from tests.conftest import REPO
 from tests.grading_harness import Student, class_tests, judged, judged_answer_tests, student_report
-from tests.portfolio_submissions import BORROWED, CORRECT, FAKE_MINIBATCH, WRONG
+from tests.portfolio_submissions import (
+    A4_MISTAKES,
+    ALWAYS_ON_MINIBATCH,
+    BORROWED,
+    CORRECT,
+    FAKE_MINIBATCH,
+    LIBRARY_NETWORKS,
+    PLANES,
+    WRONG,
+)
 
 ASSIGNMENT = "portfolio_cgan"
 NOTEBOOK = "portfolio.ipynb"
-ORDER = ["one_hot", "ConditionalGenerator", "ConditionalDiscriminator", "train_cgan", "evaluate"]
-POINTS = {"test_one_hot": 2, "test_ConditionalGenerator": 4, "test_ConditionalDiscriminator": 4,
-          "test_train_cgan": 7, "test_evaluate": 3}
+ORDER = ["networks", "train_cgan", "evaluate", "interpolate_within_class"]
+UNGRADED_CELLS = ("networks",)  # assignment 4's networks, pasted or imported: graded there, not here
+POINTS = {"test_train_cgan": 7, "test_evaluate": 3, "test_interpolate_within_class": 3}
 
 
 def namespace_until(part: str, source: str, variant: str = "planes") -> dict:
@@ -48,7 +58,7 @@ def namespace_until(part: str, source: str, variant: str = "planes") -> dict:
     namespace = {"torch": torch, "F": F, "nn": nn, "np": np, "math": math,
                  "load_course_classifier": load_course_classifier, "classifier_features": classifier_features,
                  "per_class_accuracy": per_class_accuracy,
-                 "frechet_distance_from_features": frechet_distance_from_features}
+                 "frechet_distance_from_features": frechet_distance_from_features, "lerp": lerp}
     for earlier in ORDER[:ORDER.index(part)]:
         exec(CORRECT[variant][earlier], namespace)
     exec(source, namespace)
@@ -64,9 +74,9 @@ def judged_training(namespace: dict, fix: str | None = None):
                   namespace.get("ConditionalDiscriminator"))
 
 
-NETWORKS_AND_EVALUATE = {variant: {p: s for p, s in parts.items() if p != "train_cgan"}
-                         for variant, parts in CORRECT.items()}
-globals().update(judged_answer_tests(ASSIGNMENT, NETWORKS_AND_EVALUATE,
+JUDGED_ANSWERS = {variant: {p: s for p, s in parts.items() if p not in ("networks", "train_cgan")}
+                  for variant, parts in CORRECT.items()}
+globals().update(judged_answer_tests(ASSIGNMENT, JUDGED_ANSWERS,
                                      {p: w for p, w in WRONG.items() if p != "train_cgan"}, define))
 
 
@@ -112,18 +122,6 @@ def test_each_training_mistake_fails_the_refereed_run(mistake, short_budget):
 
 
 @pytest.mark.parametrize("part,mistake,message", [
-    ("one_hot", "integer_dtype", "float32"),
-    ("one_hot", "made_on_the_cpu", "device=labels.device"),
-    ("ConditionalGenerator", "batchnorm_at_output", "BatchNorm is applied after the generator's last layer"),
-    ("ConditionalGenerator", "no_tanh", "tanh"),
-    ("ConditionalGenerator", "ignores_label", "the label does not reach G"),
-    ("ConditionalGenerator", "no_transposed_convolution", "transposed convolution"),
-    ("ConditionalGenerator", "reads_labels_in_python", "could not be traced"),
-    ("ConditionalDiscriminator", "batchnorm_on_input_layer", "BatchNorm follows D's first layer"),
-    ("ConditionalDiscriminator", "label_not_used", "the label does not reach D"),
-    ("ConditionalDiscriminator", "default_leaky_slope", "slope 0.01"),
-    ("ConditionalDiscriminator", "max_pooling", "max_pool2d"),
-    ("ConditionalDiscriminator", "minibatch_layer_always_on", "changing only sample 0's label also changed|depends"),
     ("train_cgan", "swapped_real_fake_labels", "labels swapped"),
     ("train_cgan", "missing_detach", "detach"),
     ("train_cgan", "replay_never_returns_old", "must return old fakes"),
@@ -145,6 +143,12 @@ def test_each_training_mistake_fails_the_refereed_run(mistake, short_budget):
     ("evaluate", "training_mode", r"G\.eval\(\)"),
     ("evaluate", "accuracy_of_the_wrong_class", "per_class_accuracy"),
     ("evaluate", "fid_against_itself", r"\['fid'\]"),
+    ("interpolate_within_class", "training_mode", r"G\.eval\(\)"),
+    ("interpolate_within_class", "slerp", "great circle"),
+    ("interpolate_within_class", "end_left_out", "both ends"),
+    ("interpolate_within_class", "walked_backwards", "in order from z_start to z_end"),
+    ("interpolate_within_class", "random_labels", "of the one class asked for"),
+    ("interpolate_within_class", "list_of_images", "must return a tensor"),
 ])
 def test_failure_messages_say_what_was_observed(part, mistake, message, short_budget):
     namespace = namespace_until(part, WRONG[part][mistake])
@@ -153,19 +157,9 @@ def test_failure_messages_say_what_was_observed(part, mistake, message, short_bu
     assert re.search(message, verdict.message), verdict.message
 
 
-def test_the_networks_are_judged_with_the_graders_one_hot_not_the_students_wrong_one():
-    namespace = namespace_until("one_hot", WRONG["one_hot"]["off_by_one"])
-    for part in ("ConditionalGenerator", "ConditionalDiscriminator"):
-        exec(CORRECT["planes"][part], namespace)
-    assert not judged(ASSIGNMENT, "one_hot", namespace["one_hot"]).passed
-    for part in ("ConditionalGenerator", "ConditionalDiscriminator"):
-        verdict = judged(ASSIGNMENT, part, namespace[part])
-        assert verdict.passed, verdict.message
-
-
 def test_a_fix_of_minibatch_discrimination_is_judged_on_the_students_discriminator(short_budget):
     namespace = namespace_until("train_cgan", CORRECT["planes"]["train_cgan"])
-    exec(WRONG["ConditionalDiscriminator"]["minibatch_layer_always_on"], namespace)
+    exec(ALWAYS_ON_MINIBATCH, namespace)
     verdict = judged_training(namespace, "minibatch")
     assert not verdict.passed and "minibatch=False" in verdict.message, verdict.message
     assert judged_training(namespace, "replay").passed  # the loop itself runs on the grader's networks
@@ -177,7 +171,6 @@ def test_a_fix_of_minibatch_discrimination_is_judged_on_the_students_discriminat
 def test_a_batch_dependence_that_is_not_minibatch_discrimination_fails_the_minibatch_fix(fake, message, short_budget):
     namespace = namespace_until("train_cgan", CORRECT["planes"]["train_cgan"])
     exec(FAKE_MINIBATCH[fake], namespace)
-    assert judged(ASSIGNMENT, "ConditionalDiscriminator", namespace["ConditionalDiscriminator"]).passed
     verdict = judged_training(namespace, "minibatch")
     assert not verdict.passed and message in verdict.message, verdict.message
 
@@ -295,6 +288,8 @@ def test_the_visible_training_test_explains_a_missing_detach_in_the_students_wor
 # --- the whole class through nbgrader ------------------------------------------------------------
 
 SOLVED = CORRECT["planes"]
+PLANES_ONE_HOT, PLANES_G = (PLANES[p] for p in ("one_hot", "ConditionalGenerator"))
+assert PLANES_ONE_HOT in SOLVED["networks"] and PLANES_G in SOLVED["networks"]
 RERUNS = 4  # copies of each of two answers, for determinism
 REFERENCE = CORRECT["tutorial"]
 NEAR_MISS = dict(REFERENCE, train_cgan=REFERENCE["train_cgan"].replace("betas=(0.5, 0.999)", "betas=(0.9, 0.999)"))
@@ -307,24 +302,29 @@ CLASS = {
     **{f"near_miss_{i:02d}": Student(answers=NEAR_MISS, expected={gid: p for gid, p in POINTS.items()
                                                                   if gid != "test_train_cgan"})
        for i in range(RERUNS)},
-    # minibatch discrimination as the fix
+    # minibatch discrimination as the fix, with the student's own networks and layer
     "alt_embedding": Student(answers=CORRECT["embedding"]),
-    # the library's objects for parts 1-4 (stubs while grading), a training-mode evaluate
+    # the library's loop, a training-mode evaluate and a spherical walk: nothing
     "library_objects": Student(
-        answers={**SOLVED, **{part: next(iter(ways.values())) for part, ways in BORROWED.items()},
-                 "evaluate": WRONG["evaluate"]["training_mode"]},
+        answers={**SOLVED, "networks": LIBRARY_NETWORKS, "train_cgan": next(iter(BORROWED["train_cgan"].values())),
+                 "evaluate": WRONG["evaluate"]["training_mode"],
+                 "interpolate_within_class": WRONG["interpolate_within_class"]["slerp"]},
         expected=0),
-    # wrong networks, wrong training (no detach), an evaluate that asks for random labels (a cell that hangs is
-    # in the attack class, tests/test_grading_attacks.py, whose cells have a shorter time limit)
-    "wrong_networks_training_and_evaluate": Student(
-        answers={**SOLVED, "ConditionalGenerator": WRONG["ConditionalGenerator"]["batchnorm_at_output"],
-                 "ConditionalDiscriminator": WRONG["ConditionalDiscriminator"]["default_leaky_slope"],
-                 "train_cgan": WRONG["train_cgan"]["missing_detach"],
+    # wrong training (no detach) and an evaluate that asks for random labels; the walk is right (a cell that
+    # hangs is in the attack class, tests/test_grading_attacks.py, whose cells have a shorter time limit)
+    "wrong_training_and_evaluate": Student(
+        answers={**SOLVED, "train_cgan": WRONG["train_cgan"]["missing_detach"],
                  "evaluate": WRONG["evaluate"]["random_labels"]},
-        expected={"test_one_hot": 2}),
-    # a wrong one_hot, with networks that call it: parts 2-5 keep their points
-    "wrong_one_hot_only": Student(answers={**SOLVED, "one_hot": WRONG["one_hot"]["off_by_one"]},
-                                  expected={gid: p for gid, p in POINTS.items() if gid != "test_one_hot"}),
+        expected={"test_interpolate_within_class": 3}),
+    # assignment 4's networks pasted with two of a4's mistakes: a4 graded them, the portfolio does not
+    "own_networks_with_a4_mistakes": Student(
+        answers={**SOLVED, "networks": SOLVED["networks"].replace(
+            PLANES_ONE_HOT, A4_MISTAKES["one_hot"]["off_by_one"]).replace(
+            PLANES_G, A4_MISTAKES["ConditionalGenerator"]["batchnorm_at_output"])}),
+    # minibatch discrimination as the fix, but D is the library's, whose layer is a stub while grading
+    "minibatch_with_the_library_layer": Student(
+        answers={**CORRECT["embedding"], "networks": LIBRARY_NETWORKS},
+        expected={"test_evaluate": 3, "test_interpolate_within_class": 3}),
 }
 
 

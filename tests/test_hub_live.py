@@ -357,7 +357,7 @@ def test_a_whole_term_through_the_hub(hub):
 
 
 def written_answers_only() -> nbformat.NotebookNode:
-    """The portfolio's release with its three written answers filled in (math included), the code untouched."""
+    """The portfolio's release with its written answers filled in (math included), the code untouched."""
     nb = nbformat.read(REPO / "exercises" / PORTFOLIO / PORTFOLIO_NOTEBOOK, as_version=4)
     for cell in nb.cells:
         gid = cell.metadata.get("nbgrader", {}).get("grade_id")
@@ -411,12 +411,14 @@ def test_formgrader_shows_each_written_answer_with_its_rubric_and_typeset_math_i
             teacher.screenshot(path=SHOTS / "formgrader_submissions.png", full_page=True)
             teacher.goto(f"{hub.url}/services/{COURSE}/formgrader/submissions/{ana}/?index=0")
             teacher.get_by_text("Ana's answer to reading_loss_curves").wait_for(timeout=60_000)
-            assert teacher.get_by_text("For the grader: the rubric and a model answer").count() == 3
+            written = written_answers(nbformat.read(REPO / "solutions" / PORTFOLIO / PORTFOLIO_NOTEBOOK, as_version=4))
+            assert teacher.get_by_text("For the grader: the rubric and a model answer").count() == len(written) == 6
             teacher.wait_for_function("document.querySelectorAll('mjx-container').length > 10", timeout=60_000)
             raw = teacher.evaluate("[...document.querySelectorAll('.rendered_html, .text_cell_render')]"
                                    ".map(e => e.innerText).join('\\n')")
             assert "\\mathcal" not in raw, "math left untypeset"
-            assert teacher.get_by_text("Rubric (3 points).").count() == 1
+            assert teacher.get_by_text("Rubric (3 points).").count() == sum(
+                text.startswith("*Rubric (3 points).*") for text in written.values()) == 2
             teacher.screenshot(path=SHOTS / "formgrader_manual_grading.png", full_page=True)
 
             student = logged_in(browser, hub, "ana", errors)

@@ -103,6 +103,8 @@ def test_no_part_passes_with_a_correct_answers_record_made_before_grading(name, 
     answers = module.CORRECT[sorted(module.CORRECT)[0]]
     forgeable = []
     for part, source in answers.items():
+        if part in getattr(module, "UNGRADED_CELLS", ()):
+            continue
         if part == "train_cgan":
             namespace = module.namespace_until(part, source)
             given = (namespace["train_cgan"], namespace.get("FIX"), namespace.get("ConditionalDiscriminator"))

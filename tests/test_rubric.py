@@ -37,9 +37,13 @@ def shown(nb):
     return ShowRubric(parent=Converter()).preprocess(nb, resources)[0]
 
 
-def test_the_portfolio_has_three_written_answers_each_with_a_rubric():
+WRITTEN = ["diverging_run", "reading_loss_curves", "seeds_and_error_bars", "summary", "within_class_interpolation",
+           "your_ablation"]
+
+
+def test_the_portfolio_report_has_six_written_answers_each_with_a_rubric():
     rubrics = written_answers(nbformat.read(SOURCE, as_version=4))
-    assert sorted(rubrics) == ["diverging_run", "mode_collapse", "reading_loss_curves"]
+    assert sorted(rubrics) == WRITTEN
     assert all(text.startswith("*Rubric (") and "*Model answer.*" in text for text in rubrics.values())
     assert not written_answers(nbformat.read(RELEASE, as_version=4))  # the release holds none of them
 
@@ -53,7 +57,7 @@ def test_each_rubric_follows_its_answer_for_the_grader_and_leaves_with_the_feedb
         follower = nb.cells[at + 1]
         assert follower.cell_type == "markdown" and follower.metadata["tags"] == [RUBRIC_TAG]
         assert text in follower.source and "nbgrader" not in follower.metadata
-    assert sum(RUBRIC_TAG in c.metadata.get("tags", []) for c in nb.cells) == 3  # the student's tag is gone
+    assert sum(RUBRIC_TAG in c.metadata.get("tags", []) for c in nb.cells) == len(WRITTEN)  # the student's tag is gone
 
     back = HideRubric().preprocess(nb, {})[0]
     text = "\n".join(c.source for c in back.cells)

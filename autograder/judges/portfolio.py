@@ -1,7 +1,7 @@
-"""Judges of the portfolio (after chapter 4): a conditional DCGAN with one mode-collapse fix.
+"""Judges of the portfolio (after chapter 5): a conditional DCGAN with one mode-collapse fix.
 
-* ``one_hot``, ``ConditionalGenerator``, ``ConditionalDiscriminator``: assignment 4's judges
-  (:mod:`autograder.judges.a4`), with the DCGAN guidelines the portfolio asks for.
+The networks were graded in assignment 4 and are not graded again here.
+
 * ``train_cgan``: the referee run is replayed here step by step (:class:`Referee`): the judge keeps its
   own copy of the two tiny networks, checks where every image D saw came from (a real image with its
   own label, or an output of G, recomputed, with the label G drew it for), computes D's logits and the
@@ -11,6 +11,9 @@
   ``scripts/reference.py`` sets with :func:`reference_train_cgan` (``make reference``).
 * ``evaluate``: the images the grader's generator returned are checked against what it draws in eval
   mode, and the FID and per-class accuracy are recomputed from them with the course classifier.
+* ``interpolate_within_class``: the path of latent vectors G was asked for is checked against the straight
+  line between the two ends, with the one label throughout and G in eval mode, and the images returned
+  against what G draws there.
 """
 
 from __future__ import annotations
@@ -37,6 +40,8 @@ from autograder.probes.portfolio import (
     EVALUATE_CASES,
     FAKE_TAG,
     FIXES,
+    PATH_CASES,
+    PATH_LATENT,
     REAL_TAG,
     REFEREE,
     BudgetGenerator,
@@ -44,6 +49,8 @@ from autograder.probes.portfolio import (
     evaluation_data,
     evaluation_images,
     minibatch_inputs,
+    path_ends,
+    path_images,
     referee_data,
     referee_discriminator_forward,
     referee_generator_forward,
@@ -61,24 +68,9 @@ EVAL = {"n_per_class": 50, "z_seed": 2024}
 # honest answer fails with probability 2e-7 (tests/test_false_failure_rates.py); one old fake a step (1/16) fails.
 REPLAY_Z = 5.0
 BETAS, EPS = (0.5, 0.999), 1e-8
-D_SIGNATURE = {**a4.D_SIGNATURE, "minibatch": "False"}
 
 
-# --- parts 1-3: assignment 4's judges -------------------------------------------------------------------
-
-def judge_one_hot(record: Record) -> None:
-    a4.judge_one_hot(record)
-
-
-def judge_ConditionalGenerator(record: Record) -> None:  # noqa: N802 - the part's name
-    a4.judge_generator(record, dcgan=True)
-
-
-def judge_ConditionalDiscriminator(record: Record) -> None:  # noqa: N802
-    a4.judge_discriminator(record, D_SIGNATURE, dcgan=True)
-
-
-# --- part 4: the referee run, replayed -------------------------------------------------------------------
+# --- part 1: the referee run, replayed -------------------------------------------------------------------
 
 class Adam:
     """torch.optim.Adam's update in float64 (no weight decay, no amsgrad)."""
@@ -390,7 +382,7 @@ class Referee:
                          f"{accepted[0]:.6f}: record loss.item() of the loss that was backpropagated, once per step.")
 
 
-# --- part 4: minibatch discrimination, and the budget run ------------------------------------------------------
+# --- part 1: minibatch discrimination, and the budget run ------------------------------------------------------
 
 def _minibatch(record: Record) -> None:
     if record.facts.get("minibatch/missing"):
@@ -545,7 +537,7 @@ def judge_train_cgan(record: Record) -> None:
     _budget(record)
 
 
-# --- the reference solution of part 4, for scripts/reference.py (never in the sandbox) -------------------------
+# --- the reference solution of part 1, for scripts/reference.py (never in the sandbox) -------------------------
 
 def reference_train_cgan(G, D, images, labels, steps, batch_size=64, fix="replay", seed=0, device="cpu",
                          lr=2e-3) -> dict[str, list[float]]:
@@ -604,7 +596,7 @@ def reference_budget_run(fix: str, seed: int, device: str = "cpu", train_fn=refe
     return {**generator_scores(G.to("cpu")), "seconds": seconds, "history": history}
 
 
-# --- part 5: evaluate -----------------------------------------------------------------------------------------
+# --- part 2: evaluate -----------------------------------------------------------------------------------------
 
 def judge_evaluate(record: Record) -> None:
     bank, real = evaluation_data()
@@ -655,3 +647,55 @@ def judge_evaluate(record: Record) -> None:
                      class_accuracy(predictions, asked.numpy()),
                      f"{what}['per_class_accuracy'], the share of the samples of each digit 0-9 that the course "
                      "classifier assigns to that digit", rtol=1e-6, atol=1e-6)
+
+
+# --- part 3: interpolate_within_class --------------------------------------------------------------------------
+
+def straight_line(z_start: torch.Tensor, z_end: torch.Tensor, steps: int) -> torch.Tensor:
+    t = torch.linspace(0, 1, steps, dtype=torch.float64)[:, None]
+    return (1 - t) * z_start.double() + t * z_end.double()
+
+
+def great_circle(z_start: torch.Tensor, z_end: torch.Tensor, steps: int) -> torch.Tensor:
+    a, b = z_start.double(), z_end.double()
+    omega = torch.arccos(torch.clamp(a @ b / (a.norm() * b.norm()), -1, 1))
+    t = torch.linspace(0, 1, steps, dtype=torch.float64)[:, None]
+    return (torch.sin((1 - t) * omega) * a + torch.sin(t * omega) * b) / torch.sin(omega)
+
+
+def judge_interpolate_within_class(record: Record) -> None:
+    for i, case in enumerate(PATH_CASES):
+        digit, steps = case["digit"], case["steps"]
+        what = f"interpolate_within_class(G, {digit}, z_start, z_end, steps={steps})"
+        error = record.raised(f"path/{i}")
+        if error:
+            fail(f"{what} raised {error}")
+        calls = int(record.facts.get(f"path/{i}/calls", 0))
+        if not calls:
+            fail(f"{what} did not call G.")
+        kept = range(min(calls, 50))
+        z = torch.cat([record.tensor(f"path/{i}/G{k}/z").double().reshape(-1, PATH_LATENT) for k in kept])
+        labels = torch.cat([record.tensor(f"path/{i}/G{k}/labels").reshape(-1) for k in kept])
+        training = [bool(record.tensor(f"path/{i}/G{k}/training")) for k in kept]
+        if any(training):
+            fail(f"{what}: G was in training mode when it drew the path. Call G.eval() first (BatchNorm and dropout "
+                 "act differently in training mode; the grader's G draws something else there).")
+        asked = sorted(set(labels.long().tolist()))
+        if asked != [digit]:
+            fail(f"{what} asked G for the labels {asked}: every image of the path must be of the one class asked "
+                 f"for, {digit}.")
+        z_start, z_end = path_ends(case)
+        line = straight_line(z_start, z_end, steps)
+        if tuple(z.shape) != tuple(line.shape) or float((z - line).abs().max()) > 1e-5:
+            arc = great_circle(z_start, z_end, steps)
+            if tuple(z.shape) == tuple(arc.shape) and float((z - arc).abs().max()) < 1e-5:
+                fail(f"{what} walked the great circle between the two ends (slerp): this part asks for the straight "
+                     "line, (1 - t) z_start + t z_end.")
+            fail(f"{what}: G was asked for {len(z)} latent vectors, which are not the {steps} evenly spaced points "
+                 "(1 - t) z_start + t z_end, t = 0, 1/(steps - 1), ..., 1, in order from z_start to z_end (both ends "
+                 "included).")
+        if record.facts.get(f"path/{i}/result_type"):
+            fail(f"{what} must return a tensor of images, got {record.facts[f'path/{i}/result_type']}.")
+        expected = path_images(line, torch.full((steps,), digit), training=False)
+        assert_close(record.tensor(f"path/{i}/result"), expected,
+                     f"{what}, the images G drew along the path, in order", rtol=1e-4, atol=1e-5)

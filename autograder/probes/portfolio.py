@@ -1,8 +1,9 @@
-"""Probes of the portfolio (after chapter 4): a conditional DCGAN with one mode-collapse fix.
+"""Probes of the portfolio (after chapter 5): a conditional DCGAN with one mode-collapse fix.
 
-* ``one_hot``, ``ConditionalGenerator`` and ``ConditionalDiscriminator`` are probed as in assignment 4
-  (:mod:`autograder.probes.a4`), whose judges the portfolio reuses.
-* ``train_cgan`` runs twice, on networks the grader builds, so that parts 2 and 3 cost nothing here:
+The networks (``one_hot``, ``ConditionalGenerator``, ``ConditionalDiscriminator``) were graded in
+assignment 4; the portfolio reuses the student's (or the library's) and does not grade them again.
+
+* ``train_cgan`` runs twice, on networks the grader builds, so that the student's networks cost nothing here:
 
   - the **referee run**: a few steps on tiny networks that record everything (:class:`RefereeGenerator`,
     :class:`RefereeDiscriminator`): every call of G (its z and labels) and of D (the images and labels it
@@ -19,6 +20,8 @@
 * ``evaluate`` gets a generator (:class:`EvaluationGenerator`) that draws real held-out digits in eval
   mode and something else in training mode; every image it returns is recorded, and the judge
   recomputes the FID and the per-class accuracy from them.
+* ``interpolate_within_class`` gets a generator (:class:`PathGenerator`) whose images are a known
+  function of z, the label and its mode; every call is recorded, and the judge recomputes the path.
 
 Nothing here is secret: the thresholds and the reference training loop live in the judge.
 """
@@ -36,32 +39,15 @@ from autograder.probes.record import Record, salted_generator, with_references
 
 ASSIGNMENT = "portfolio_cgan"
 COUNTERPARTS = {
-    "one_hot": "gancourse.conditional.one_hot",
-    # with chapter 3's networks, of which the library's conditional ones are thin subclasses
-    "ConditionalGenerator": ["gancourse.conditional.ConditionalGenerator", "gancourse.nets.DCGANGenerator"],
-    "ConditionalDiscriminator": ["gancourse.conditional.ConditionalDiscriminator", "gancourse.nets.DCGANDiscriminator"],
-    # The library's cGAN loop, and its step and fixes, which would do part 4's work.
+    # The networks are assignment 4's and may come from the library. The library's cGAN loop, its step and its
+    # fixes would do part 1's work (so a minibatch fix needs the student's own layer).
     "train_cgan": ["gancourse.conditional.train_conditional", "gancourse.conditional.cgan_step",
                    "gancourse.fixes.ReplayBuffer", "gancourse.fixes.MinibatchDiscrimination"],
 }
 FIXES = ("replay", "minibatch")
 
 
-# --- parts 1-3: as assignment 4 ---------------------------------------------------------------------
-
-def probe_one_hot(record: Record, one_hot) -> None:
-    a4.probe_one_hot_for(record, one_hot)
-
-
-def probe_ConditionalGenerator(record: Record, ConditionalGenerator) -> None:  # noqa: N802, N803 - the part's name
-    a4.probe_generator(record, ConditionalGenerator, ASSIGNMENT)
-
-
-def probe_ConditionalDiscriminator(record: Record, ConditionalDiscriminator) -> None:  # noqa: N802, N803
-    a4.probe_discriminator(record, ConditionalDiscriminator, ASSIGNMENT, minibatch=False)
-
-
-# --- part 4, the referee run: tiny networks that record what train_cgan does with them ----------------
+# --- part 1, the referee run: tiny networks that record what train_cgan does with them ----------------
 
 REFEREE = {"steps": 6, "batch_size": 16, "seed": 5, "lr": 3e-3, "n_real": 64, "latent_dim": 6}
 REAL_TAG, FAKE_TAG = 0.75, -0.75  # pixel (0, 0, 0) of an image says where it came from
@@ -213,7 +199,7 @@ def record_history(record: Record, name: str, history) -> None:
     record.fact(name, facts)
 
 
-# --- part 4, the budget run: the grader's small cGAN, trained by train_cgan ------------------------------
+# --- part 1, the budget run: the grader's small cGAN, trained by train_cgan ------------------------------
 
 BUDGET = {"steps": 400, "batch_size": 64, "lr": 2e-3, "seed": 7}
 
@@ -292,7 +278,7 @@ def budget_run(record: Record, train_cgan, fix) -> None:
     record_history(record, "budget/history", history)
 
 
-# --- part 4, minibatch discrimination: the student's D with minibatch=True --------------------------------
+# --- part 1, minibatch discrimination: the student's D with minibatch=True --------------------------------
 
 def minibatch_inputs() -> tuple[torch.Tensor, torch.Tensor]:
     gen = salted_generator(44)
@@ -301,7 +287,7 @@ def minibatch_inputs() -> tuple[torch.Tensor, torch.Tensor]:
 
 def probe_minibatch(record: Record, ConditionalDiscriminator) -> None:  # noqa: N803 - the student's class
     x, labels = minibatch_inputs()
-    with with_references(ASSIGNMENT, ConditionalDiscriminator, ["one_hot"]):
+    with with_references(ASSIGNMENT, ConditionalDiscriminator, {"one_hot": "gancourse.conditional.one_hot"}):
         for flag in (True, False):
             D = build(record, f"minibatch_{flag}/build", ConditionalDiscriminator, n_classes=10, width=a4.D_WIDTH,
                       minibatch=flag)
@@ -321,7 +307,7 @@ def probe_train_cgan(record: Record, train_cgan, fix=None, ConditionalDiscrimina
         budget_run(record, train_cgan, fix)
 
 
-# --- part 5: evaluate ------------------------------------------------------------------------------------
+# --- part 2: evaluate ------------------------------------------------------------------------------------
 
 EVALUATE_CASES = ({"shift": 0, "n_per_class": 30, "seed": 0}, {"shift": 1, "n_per_class": 20, "seed": 3})
 
@@ -395,3 +381,64 @@ def probe_evaluate(record: Record, evaluate) -> None:
         except (TypeError, ValueError):
             facts["per_class_accuracy"] = type(accuracy).__name__
         record.fact(f"evaluate/{i}/result", facts)
+
+
+# --- part 3: interpolate_within_class --------------------------------------------------------------------
+
+PATH_CASES = ({"digit": 3, "steps": 8, "seed": 11}, {"digit": 8, "steps": 5, "seed": 12})
+PATH_LATENT = 6
+
+
+def path_weights() -> tuple[torch.Tensor, torch.Tensor]:
+    """The fixed weights of :class:`PathGenerator`: z (6) -> 784 pixels, and one pixel offset per label."""
+    gen = salted_generator(53)
+    return torch.randn(PATH_LATENT, 784, generator=gen) * 0.5, torch.randn(10, 784, generator=gen) * 0.5
+
+
+def path_images(z: torch.Tensor, labels: torch.Tensor, training: bool) -> torch.Tensor:
+    """What :class:`PathGenerator` draws: tanh(z W + b[label]) in eval mode; in training mode each image minus
+    the batch mean, doubled (as with BatchNorm, the batch matters there)."""
+    weight, offsets = path_weights()
+    images = torch.tanh(z.double() @ weight.double() + offsets.double()[labels.long().cpu()]).view(-1, 1, 28, 28)
+    if training:
+        images = 2 * (images - images.mean(dim=0, keepdim=True))
+    return images.float()
+
+
+class PathGenerator(nn.Module):
+    """A fixed 'generator' for judging interpolate_within_class: it records every call and returns."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.latent_dim, self.n_classes = PATH_LATENT, 10
+        self.scale = nn.Parameter(torch.ones(()))
+        self.calls: list[dict[str, torch.Tensor]] = []
+
+    def forward(self, z: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        out = path_images(z.detach().cpu(), labels.detach().cpu(), self.training).to(z.device) * self.scale
+        self.calls.append({"z": z.detach().cpu().clone(), "labels": labels.detach().cpu().clone(),
+                           "training": torch.tensor(self.training)})
+        return out
+
+
+def path_ends(case: dict) -> tuple[torch.Tensor, torch.Tensor]:
+    gen = salted_generator(case["seed"])
+    return torch.randn(PATH_LATENT, generator=gen), torch.randn(PATH_LATENT, generator=gen)
+
+
+def probe_interpolate_within_class(record: Record, interpolate_within_class) -> None:
+    for i, case in enumerate(PATH_CASES):
+        G = PathGenerator().train()
+        z_start, z_end = path_ends(case)
+        result = record.call(f"path/{i}", interpolate_within_class, G, case["digit"], z_start.clone(),
+                             z_end.clone(), steps=case["steps"])
+        if record.raised(f"path/{i}"):
+            return
+        record.fact(f"path/{i}/calls", len(G.calls))
+        for k, call in enumerate(G.calls[:50]):
+            for key, value in call.items():
+                record.array(f"path/{i}/G{k}/{key}", value)
+        if isinstance(result, torch.Tensor):
+            record.array(f"path/{i}/result", result.detach().cpu().float())
+        else:
+            record.fact(f"path/{i}/result_type", type(result).__name__)

@@ -141,11 +141,13 @@ def _namespace(answer) -> dict | None:
 
 
 @contextlib.contextmanager
-def with_references(assignment: str, answer, parts: list[str]) -> Iterator[None]:
+def with_references(assignment: str, answer, parts: list[str] | dict[str, str]) -> Iterator[None]:
     """While the probe runs, the names of earlier ``parts`` in the answer's namespace mean the grader's
-    references (the course library's versions), so that each part is judged on its own."""
+    references (the course library's versions), so that each part is judged on its own. ``parts`` may map
+    a name to its library object directly, for a piece the assignment does not grade (the portfolio's
+    ``one_hot``, graded in assignment 4)."""
     namespace = _namespace(answer)
-    table = counterparts(assignment)
+    table = parts if isinstance(parts, dict) else counterparts(assignment)
     missing = object()
     saved = {}
     if namespace is not None:
