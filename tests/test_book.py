@@ -50,3 +50,34 @@ def test_launch_buttons_open_the_chapters_notebook(built_book):
     exercise = (html / "exercises" / "a3_dcgan" / "dcgan.html").read_text()
     assert "mybinder.org" in exercise and "colab.research.google.com" not in exercise, \
         "assignment notebooks have no Colab set-up cell, so their pages must not offer Colab"
+
+
+def unhelpful_alt(alt: str) -> bool:
+    """An alt text that says nothing to a reader who cannot see the image: empty, a file name or path, a hash."""
+    alt = alt.strip()
+    return (len(alt) < 10 or bool(re.search(r"\.(png|jpe?g|svg|gif)\b", alt)) or "_images/" in alt
+            or bool(re.fullmatch(r"[0-9a-f]{16,}", alt)))
+
+
+def test_every_figure_of_every_page_has_alt_text_that_describes_it(built_book):
+    """Screen readers read the alt text; myst-nb gives an output image its file name unless the cell sets
+    `mystnb: {image: {alt: ...}}`. Every image in the pages' content must carry a description."""
+    html, _, _ = built_book
+    found, missing = 0, []
+    for page in sorted(html.rglob("*.html")):
+        if "_static" in page.parts or "_sources" in page.parts:
+            continue
+        main = re.search(r"<main.*?</main>", page.read_text(), re.S)
+        for tag in re.findall(r"<img\b[^>]*>", main.group(0) if main else ""):
+            found += 1
+            alt = re.search(r'\balt="([^"]*)"', tag)
+            if alt is None or unhelpful_alt(alt.group(1)):
+                missing.append(f"{page.relative_to(html)}: {tag[:160]}")
+    assert found >= 40, f"only {found} images found: has the page layout changed?"
+    assert not missing, "\n".join(missing)
+
+
+def test_the_alt_text_check_refuses_file_names_and_hashes():
+    assert unhelpful_alt("../_images/fbebb0f859643feac51a.png") and unhelpful_alt("") and unhelpful_alt("a plot")
+    assert unhelpful_alt("9d33c99dba672e7ee99aa0b1c2d3e4f5")
+    assert not unhelpful_alt("A grid of 64 samples from the trained DCGAN: clear, varied handwritten digits.")
