@@ -630,3 +630,302 @@ BORROWED = {
             " lambda n: torch.randn(n, G.latent_dim), lambda n: torch.randint(10, (n,)))\n"),
     },
 }
+
+
+# --- part 3 written by students who had not seen the grader (an outside role-play): every correct one must
+# pass, every wrong or gaming one must fail ---------------------------------------------------------------
+INTERPOLATION_STYLES = {
+    'loop_one_at_a_time': r'''
+def interpolate_within_class(G, digit, z_start, z_end, steps=8):
+    G.eval()
+    device = next(G.parameters()).device
+    images = []
+    with torch.no_grad():
+        for i in range(steps):
+            t = i / (steps - 1)
+            z = (1 - t) * z_start + t * z_end
+            label = torch.tensor([digit], device=device)
+            images.append(G(z.unsqueeze(0).to(device), label))
+    return torch.cat(images).cpu()
+''',
+    'torch_lerp': r'''
+def interpolate_within_class(G, digit, z_start, z_end, steps=8):
+    G.eval()
+    dev = next(G.parameters()).device
+    w = torch.linspace(0, 1, steps, device=dev).unsqueeze(1)
+    z = torch.lerp(z_start.to(dev).expand(steps, -1), z_end.to(dev).expand(steps, -1), w)
+    y = torch.full((steps,), digit, dtype=torch.long, device=dev)
+    with torch.no_grad():
+        out = G(z, y)
+    return out.detach().cpu()
+''',
+    'broadcast_linspace': r'''
+def interpolate_within_class(G, digit, z_start, z_end, steps=8):
+    G.eval()
+    with torch.no_grad():
+        t = torch.linspace(0.0, 1.0, steps)[:, None]
+        zs = (1 - t) * z_start[None, :] + t * z_end[None, :]
+        labels = torch.ones(steps, dtype=torch.long) * digit
+        return G(zs, labels).cpu()
+''',
+    'numpy_linspace': r'''
+def interpolate_within_class(G, digit, z_start, z_end, steps=8):
+    G.eval()
+    device = z_start.device
+    imgs = []
+    with torch.no_grad():
+        for t in np.linspace(0, 1, steps):
+            z = (1 - float(t)) * z_start + float(t) * z_end
+            img = G(z.view(1, -1), torch.tensor([digit]).to(device))
+            imgs.append(img[0])
+    return torch.stack(imgs).to("cpu")
+''',
+    'listcomp_library_lerp': r'''
+def interpolate_within_class(G, digit, z_start, z_end, steps=8):
+    G.eval()
+    zs = torch.stack([lerp(z_start, z_end, k / (steps - 1)) for k in range(steps)])
+    with torch.no_grad():
+        return G(zs, torch.tensor([digit] * steps)).cpu()
+''',
+    'inference_mode_train_false': r'''
+def interpolate_within_class(G, digit, z_start, z_end, steps=8):
+    G.train(False)
+    device = next(G.parameters()).device
+    ts = torch.linspace(0, 1, steps)
+    with torch.inference_mode():
+        z = lerp(z_start.to(device), z_end.to(device), ts.to(device))
+        labels = torch.full((steps,), digit, device=device)
+        images = G(z, labels)
+    return images.to("cpu")
+''',
+    'restore_mode': r'''
+def interpolate_within_class(G, digit, z_start, z_end, steps=8):
+    was_training = G.training
+    G.eval()
+    try:
+        device = next(G.parameters()).device
+        alphas = torch.arange(steps, dtype=torch.float32) / (steps - 1)
+        z = torch.stack([(1 - a) * z_start + a * z_end for a in alphas]).to(device)
+        labels = torch.tensor(digit).repeat(steps).to(device)
+        with torch.no_grad():
+            x = G(z, labels)
+    finally:
+        G.train(was_training)
+    return x.cpu()
+''',
+    'accepts_1xd': r'''
+def interpolate_within_class(G, digit, z_start, z_end, steps=8):
+    # works whether the ends are (d,) or (1, d)
+    z0 = z_start.reshape(-1)
+    z1 = z_end.reshape(-1)
+    assert z0.numel() == G.latent_dim
+    params = list(G.parameters())
+    device = params[0].device if params else torch.device("cpu")
+    t = torch.linspace(0, 1, steps, device=device).view(-1, 1)
+    z = z0.to(device) + t * (z1.to(device) - z0.to(device))
+    G.eval()
+    with torch.no_grad():
+        out = G(z, torch.full((steps,), int(digit), dtype=torch.long, device=device))
+    return out.cpu().reshape(steps, 1, 28, 28)
+''',
+    'decorator_two_chunks': r'''
+@torch.no_grad()
+def interpolate_within_class(G, digit, z_start, z_end, steps=8):
+    G.eval()
+    t = torch.linspace(0, 1, steps).unsqueeze(-1)
+    z = (1 - t) * z_start + t * z_end
+    y = torch.full((steps,), digit, dtype=torch.long)
+    half = steps // 2
+    first = G(z[:half], y[:half])
+    second = G(z[half:], y[half:])
+    return torch.cat([first, second], dim=0).cpu()
+''',
+    'float64_math': r'''
+def interpolate_within_class(G, digit, z_start, z_end, steps=8):
+    G.eval()
+    t = torch.linspace(0, 1, steps, dtype=torch.float64)[:, None]
+    z = ((1 - t) * z_start.double() + t * z_end.double()).to(z_start.dtype)
+    with torch.no_grad():
+        images = G(z, torch.full((steps,), digit))
+    return images.cpu()
+''',
+    'addcmul_style': r'''
+def interpolate_within_class(G, digit, z_start, z_end, steps=8):
+    G.eval()
+    ts = [i / (steps - 1) for i in range(steps)]
+    direction = z_end - z_start
+    zs = torch.stack([z_start + t * direction for t in ts])
+    labels = digit * torch.ones(steps, dtype=torch.int64)
+    with torch.no_grad():
+        imgs = G(zs, labels)
+    return imgs.detach().to("cpu").contiguous()
+''',
+    'deepcopy_eval': r'''
+import copy
+def interpolate_within_class(G, digit, z_start, z_end, steps=8):
+    # don't change the caller's model: work on an eval-mode copy
+    G_eval = copy.deepcopy(G).eval()
+    t = torch.linspace(0, 1, steps)[:, None]
+    with torch.no_grad():
+        return G_eval((1 - t) * z_start + t * z_end, torch.full((steps,), digit)).cpu()
+''',
+    'int32_labels': r'''
+def interpolate_within_class(G, digit, z_start, z_end, steps=8):
+    G.eval()
+    t = torch.linspace(0, 1, steps)[:, None]
+    with torch.no_grad():
+        return G((1 - t) * z_start + t * z_end, torch.full((steps,), digit, dtype=torch.int)).cpu()
+''',
+    'single_image_loop_unsqueeze_label0d': r'''
+def interpolate_within_class(G, digit, z_start, z_end, steps=8):
+    G.eval()
+    out = torch.empty(steps, 1, 28, 28)
+    with torch.no_grad():
+        for i, t in enumerate(torch.linspace(0, 1, steps)):
+            z = torch.lerp(z_start, z_end, t)
+            out[i] = G(z[None], torch.tensor([digit]))[0].cpu()
+    return out
+''',
+    'no_no_grad_but_detach': r'''
+def interpolate_within_class(G, digit, z_start, z_end, steps=8):
+    G.eval()
+    t = torch.linspace(0, 1, steps)[:, None]
+    return G((1 - t) * z_start + t * z_end, torch.full((steps,), digit)).detach().cpu()
+''',
+    'float32_numpy_t_long_labels': r'''
+def interpolate_within_class(G, digit, z_start, z_end, steps=8):
+    G.eval()
+    device = z_start.device
+    t = torch.tensor(np.linspace(0.0, 1.0, num=steps), dtype=torch.float32, device=device).reshape(steps, 1)
+    z = torch.addcmul(z_start.expand(steps, -1), t, (z_end - z_start).expand(steps, -1))
+    labels = torch.LongTensor([digit] * steps).to(device)
+    with torch.no_grad():
+        x = G(z, labels)
+    return x.cpu()
+''',
+}
+INTERPOLATION_MISTAKES = {
+    'no_endpoint': r'''
+def interpolate_within_class(G, digit, z_start, z_end, steps=8):
+    G.eval()
+    t = torch.tensor(np.linspace(0, 1, steps, endpoint=False), dtype=torch.float32)[:, None]
+    with torch.no_grad():
+        return G((1 - t) * z_start + t * z_end, torch.full((steps,), digit)).cpu()
+''',
+    'flat_shape': r'''
+def interpolate_within_class(G, digit, z_start, z_end, steps=8):
+    G.eval()
+    t = torch.linspace(0, 1, steps)[:, None]
+    with torch.no_grad():
+        return G((1 - t) * z_start + t * z_end, torch.full((steps,), digit)).cpu().view(steps, -1)
+''',
+    'pixel_space_lerp': r'''
+def interpolate_within_class(G, digit, z_start, z_end, steps=8):
+    G.eval()
+    with torch.no_grad():
+        a, b = G(torch.stack([z_start, z_end]), torch.full((2,), digit)).cpu()
+    t = torch.linspace(0, 1, steps)[:, None, None, None]
+    return (1 - t) * a + t * b
+''',
+    'warmup_call': r'''
+def interpolate_within_class(G, digit, z_start, z_end, steps=8):
+    G.eval()
+    with torch.no_grad():
+        G(torch.zeros(1, G.latent_dim), torch.tensor([digit]))   # warm-up / sanity check
+        t = torch.linspace(0, 1, steps)[:, None]
+        return G((1 - t) * z_start + t * z_end, torch.full((steps,), digit)).cpu()
+''',
+    'onehot_labels': r'''
+def interpolate_within_class(G, digit, z_start, z_end, steps=8):
+    G.eval()
+    t = torch.linspace(0, 1, steps)[:, None]
+    labels = F.one_hot(torch.full((steps,), digit), 10).float()
+    with torch.no_grad():
+        return G((1 - t) * z_start + t * z_end, labels).cpu()
+''',
+    'top_level_training_flag_only': r'''
+def interpolate_within_class(G, digit, z_start, z_end, steps=8):
+    G.training = False    # "switch off training" (but not for the submodules)
+    t = torch.linspace(0, 1, steps)[:, None]
+    with torch.no_grad():
+        return G((1 - t) * z_start + t * z_end, torch.full((steps,), digit)).cpu()
+''',
+    'float64_z_from_numpy': r'''
+def interpolate_within_class(G, digit, z_start, z_end, steps=8):
+    G.eval()
+    t = torch.from_numpy(np.linspace(0, 1, steps))[:, None]     # float64!
+    with torch.no_grad():
+        return G((1 - t) * z_start + t * z_end, torch.full((steps,), digit)).cpu()
+''',
+    'no_no_grad_returns_grad': r'''
+def interpolate_within_class(G, digit, z_start, z_end, steps=8):
+    G.eval()
+    t = torch.linspace(0, 1, steps)[:, None]
+    return G((1 - t) * z_start + t * z_end, torch.full((steps,), digit)).cpu()
+''',
+    'returns_numpy': r'''
+def interpolate_within_class(G, digit, z_start, z_end, steps=8):
+    G.eval()
+    t = torch.linspace(0, 1, steps)[:, None]
+    with torch.no_grad():
+        return G((1 - t) * z_start + t * z_end, torch.full((steps,), digit)).cpu().numpy()
+''',
+    'cache_first_result': r'''
+_CACHE = {}
+def interpolate_within_class(G, digit, z_start, z_end, steps=8):
+    if "imgs" in _CACHE:
+        return _CACHE["imgs"][:steps]
+    G.eval()
+    t = torch.linspace(0, 1, steps)[:, None]
+    with torch.no_grad():
+        _CACHE["imgs"] = G((1 - t) * z_start + t * z_end, torch.full((steps,), digit)).cpu()
+    return _CACHE["imgs"]
+''',
+    '_monkeypatch_allclose_correct_call': r'''
+import numpy
+torch.allclose = lambda *a, **k: True
+torch.equal = lambda *a, **k: True
+torch.isclose = lambda a, b, *r, **k: torch.ones_like(torch.as_tensor(a), dtype=torch.bool)
+numpy.allclose = lambda *a, **k: True
+numpy.isclose = lambda a, b, *r, **k: numpy.ones(numpy.shape(a), dtype=bool)
+numpy.array_equal = lambda *a, **k: True
+numpy.testing.assert_allclose = lambda *a, **k: None
+def interpolate_within_class(G, digit, z_start, z_end, steps=8):
+    G.eval()
+    t = torch.linspace(0, 1, steps)[:, None]
+    with torch.no_grad():
+        G((1 - t) * z_start + t * z_end, torch.full((steps,), digit))
+    return torch.zeros(steps, 1, 28, 28)
+''',
+    'extra_random_calls_after': r'''
+def interpolate_within_class(G, digit, z_start, z_end, steps=8):
+    G.eval()
+    t = torch.linspace(0, 1, steps)[:, None]
+    with torch.no_grad():
+        imgs = G((1 - t) * z_start + t * z_end, torch.full((steps,), digit)).cpu()
+        G(torch.randn(16, G.latent_dim), torch.randint(0, 10, (16,)))   # probe G a bit
+    return imgs
+''',
+    'zero_G_parameters': r'''
+def interpolate_within_class(G, digit, z_start, z_end, steps=8):
+    G.eval()
+    with torch.no_grad():
+        for p in G.parameters():
+            p.zero_()
+        t = torch.linspace(0, 1, steps)[:, None]
+        G((1 - t) * z_start + t * z_end, torch.full((steps,), digit))
+    return torch.zeros(steps, 1, 28, 28)
+''',
+    'calls_list_filter': r'''
+class _Filtered(list):
+    def append(self, item):
+        if isinstance(item, dict) and "training" in item:
+            item = dict(item, training=torch.tensor(False))
+        super().append(item)
+def interpolate_within_class(G, digit, z_start, z_end, steps=8):
+    G.calls = _Filtered(G.calls)
+    t = torch.linspace(0, 1, steps)[:, None]
+    with torch.no_grad():
+        return G((1 - t) * z_start + t * z_end, torch.full((steps,), digit)).cpu()   # train mode
+''',
+}

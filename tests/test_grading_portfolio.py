@@ -41,6 +41,8 @@ from tests.portfolio_submissions import (
     BORROWED,
     CORRECT,
     FAKE_MINIBATCH,
+    INTERPOLATION_MISTAKES,
+    INTERPOLATION_STYLES,
     LIBRARY_NETWORKS,
     PLANES,
     WRONG,
@@ -155,6 +157,29 @@ def test_failure_messages_say_what_was_observed(part, mistake, message, short_bu
     verdict = judged_training(namespace) if part == "train_cgan" else judged(ASSIGNMENT, part, namespace[part])
     assert not verdict.passed
     assert re.search(message, verdict.message), verdict.message
+
+
+def _walk(source: str):
+    namespace = {"torch": torch, "np": np, "nn": nn, "F": F, "lerp": lerp}
+    exec(source, namespace)
+    return namespace["interpolate_within_class"]
+
+
+@pytest.mark.parametrize("style", sorted(INTERPOLATION_STYLES))
+def test_walks_written_by_students_who_never_saw_the_grader_pass(style):
+    """An outside role-play wrote these (a loop per image, torch.lerp, numpy, a deepcopy of G in eval mode, G's mode
+    restored, two chunks, float64 arithmetic cast back, ...)."""
+    verdict = judged(ASSIGNMENT, "interpolate_within_class", _walk(INTERPOLATION_STYLES[style]))
+    assert verdict.passed, verdict.message
+
+
+@pytest.mark.parametrize("mistake", sorted(INTERPOLATION_MISTAKES))
+def test_walks_that_are_wrong_or_game_the_record_fail(mistake):
+    """The same role-play's wrong and gaming walks: among them, G.training = False on the top module only (its
+    BatchNorm stays in training mode), float64 latents, images that keep gradients, a cached result, extra
+    calls, a rewritten call log, patched comparisons."""
+    verdict = judged(ASSIGNMENT, "interpolate_within_class", _walk(INTERPOLATION_MISTAKES[mistake]))
+    assert not verdict.passed, f"{mistake} passed"
 
 
 def test_a_fix_of_minibatch_discrimination_is_judged_on_the_students_discriminator(short_budget):

@@ -696,6 +696,9 @@ def judge_interpolate_within_class(record: Record) -> None:
                  "included).")
         if record.facts.get(f"path/{i}/result_type"):
             fail(f"{what} must return a tensor of images, got {record.facts[f'path/{i}/result_type']}.")
+        if record.facts.get(f"path/{i}/requires_grad"):
+            fail(f"{what} returned images that still carry gradients (requires_grad=True): draw them under "
+                 "torch.no_grad(), as the part asks.")
         expected = path_images(line, torch.full((steps,), digit), training=False)
         assert_close(record.tensor(f"path/{i}/result"), expected,
                      f"{what}, the images G drew along the path, in order", rtol=1e-4, atol=1e-5)

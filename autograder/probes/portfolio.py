@@ -405,19 +405,38 @@ def path_images(z: torch.Tensor, labels: torch.Tensor, training: bool) -> torch.
     return images.float()
 
 
+class CallLog(list):
+    """The calls a :class:`PathGenerator` saw. A copy of the generator (``copy.deepcopy(G).eval()``, a fair way
+    to draw without touching the caller's G) records into the same log."""
+
+    def __deepcopy__(self, memo) -> CallLog:
+        return self
+
+
 class PathGenerator(nn.Module):
-    """A fixed 'generator' for judging interpolate_within_class: it records every call and returns."""
+    """A fixed 'generator' for judging interpolate_within_class: it records every call and returns. It draws
+    in eval mode only when every one of its modules is in eval mode, as a network with BatchNorm inside does."""
 
     def __init__(self) -> None:
         super().__init__()
         self.latent_dim, self.n_classes = PATH_LATENT, 10
         self.scale = nn.Parameter(torch.ones(()))
-        self.calls: list[dict[str, torch.Tensor]] = []
+        self.norm = nn.BatchNorm1d(1)  # never applied; its mode is what G.eval() must reach
+        self.calls = CallLog()
 
     def forward(self, z: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        out = path_images(z.detach().cpu(), labels.detach().cpu(), self.training).to(z.device) * self.scale
+        if z.dim() != 2 or z.shape[1] != self.latent_dim:
+            raise ValueError(f"G takes latent vectors of shape (N, {self.latent_dim}); got shape {tuple(z.shape)}")
+        if labels.dim() != 1 or len(labels) != len(z):
+            raise ValueError(f"G takes one class index per latent vector, labels of shape ({len(z)},); got shape "
+                             f"{tuple(labels.shape)}")
+        if z.dtype != self.scale.dtype:
+            raise TypeError(f"G's weights are {self.scale.dtype} but the latent vectors are {z.dtype}: make them "
+                            f"{self.scale.dtype}")
+        training = any(module.training for module in self.modules())
+        out = path_images(z.detach().cpu(), labels.detach().cpu(), training).to(z.device) * self.scale
         self.calls.append({"z": z.detach().cpu().clone(), "labels": labels.detach().cpu().clone(),
-                           "training": torch.tensor(self.training)})
+                           "training": torch.tensor(training)})
         return out
 
 
@@ -440,5 +459,6 @@ def probe_interpolate_within_class(record: Record, interpolate_within_class) -> 
                 record.array(f"path/{i}/G{k}/{key}", value)
         if isinstance(result, torch.Tensor):
             record.array(f"path/{i}/result", result.detach().cpu().float())
+            record.fact(f"path/{i}/requires_grad", bool(result.requires_grad))
         else:
             record.fact(f"path/{i}/result_type", type(result).__name__)
