@@ -13,6 +13,8 @@ ASSIGNMENTS := $(notdir $(wildcard solutions/*))
 
 VENDOR := book/_static/vendor
 VENDOR_STAMP := $(VENDOR)/.installed
+# the shipped generators as ONNX graphs for the page's live widgets (git-ignored, remade from the weights)
+MODELS := book/_static/models/manifest.json
 
 .PHONY: book test system exercises notebooks student-edition reference setup hub clean
 
@@ -38,8 +40,11 @@ $(VENDOR_STAMP): book/package.json
 	  \( -name '*.woff*' -o -name '*.ttf' -o -name '*.eot' -o -name '*.svg' \) -exec cp {} $(VENDOR)/html-manager/ \;
 	@touch $@
 
+$(MODELS): $(STAMP) scripts/export_onnx.py $(wildcard gancourse/weights/*_generator.pt)
+	$(BIN)/python scripts/export_onnx.py --out $(dir $@)
+
 ## make book: build the HTML book into _build/html, executing every chapter (cached).
-book: $(STAMP) $(VENDOR_STAMP)
+book: $(STAMP) $(VENDOR_STAMP) $(MODELS)
 	jupyter-book build . -W -n --keep-going
 	@echo "Open _build/html/index.html"
 

@@ -45,7 +45,7 @@ ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = ROOT / "book" / "_static" / "models"
 MODELS = ("dcgan", "cgan", "stylegan")
 W_MEAN_SAMPLES, W_MEAN_SEED = 10_000, 0  # chapter 7's average w (book/07_beyond.md)
-IMAGES = "images: (batch, 1, 28, 28) float32 pixels in [-1, 1]; (x + 1) / 2 gives [0, 1]"
+IMAGES = "pixels in [-1, 1] (tanh); (x + 1) / 2 gives [0, 1]"
 
 
 def average_w(G: stylegan.StyleGenerator) -> torch.Tensor:
@@ -153,7 +153,6 @@ def _describe(value_info, about: dict[str, str]) -> dict:
 def export_model(name: str, G: nn.Module, out: Path, float16_weights: bool = True) -> dict:
     """Export ``name`` to ``out/<name>.onnx``; returns its manifest entry."""
     import onnx
-    import onnx_ir
     import onnxscript.optimizer
 
     spec = export_spec(name, G)
@@ -166,7 +165,7 @@ def export_model(name: str, G: nn.Module, out: Path, float16_weights: bool = Tru
     # layers before it, as optimize=True would: the fused weights are no longer float16-exact.
     onnxscript.optimizer.fold_constants(program.model)
     onnxscript.optimizer.remove_unused_nodes(program.model)
-    model = onnx_ir.serde.serialize_model(program.model)
+    model = program.model_proto
     for node in model.graph.node:  # the exporter's per-node notes: stack traces with local paths, ~1/3 of a file
         del node.metadata_props[:]
         node.doc_string = ""

@@ -1,0 +1,127 @@
+"""scripts/export_onnx.py: the shipped generators as ONNX graphs give, in onnxruntime, the images PyTorch gives."""
+
+import hashlib
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+import pytest
+import torch
+
+from gancourse import fixes, pretrained, stylegan
+
+ROOT = Path(__file__).resolve().parents[1]
+MODELS = ("dcgan", "cgan", "stylegan")
+TOLERANCE = 1e-4  # measured: ~2e-6 for the DCGANs, up to 4e-5 for the StyleGAN (float32 sums in another order)
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    """(folder, manifest) of a fresh export into a temporary folder (`make book` writes the same files into
+    book/_static/models, from the same weights)."""
+    folder = tmp_path_factory.mktemp("onnx")
+    result = subprocess.run([sys.executable, "scripts/export_onnx.py", "--out", str(folder)],
+                            cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
+    for name in MODELS:
+        assert f"exporting {name}" in result.stdout
+    return folder, json.loads((folder / "manifest.json").read_text())
+
+
+def session(folder: Path, name: str):
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = options.inter_op_num_threads = 1
+    return ort.InferenceSession(str(folder / f"{name}.onnx"), options, providers=["CPUExecutionProvider"])
+
+
+def assert_close(onnx_images: np.ndarray, torch_images: torch.Tensor) -> None:
+    assert onnx_images.shape == tuple(torch_images.shape) and onnx_images.dtype == np.float32
+    difference = np.abs(onnx_images - torch_images.numpy()).max()
+    assert difference <= TOLERANCE, f"max |ONNX - PyTorch| = {difference:.2e}"
+
+
+def latents(n: int, dim: int, seed: int) -> torch.Tensor:
+    return torch.randn(n, dim, generator=torch.Generator().manual_seed(seed))
+
+
+def test_manifest_describes_every_file(exported):
+    folder, manifest = exported
+    assert set(manifest["models"]) == set(MODELS)
+    dtypes = {"tensor(float)": "float32", "tensor(int64)": "int64"}
+    for name, entry in manifest["models"].items():
+        data = (folder / entry["file"]).read_bytes()
+        assert entry["bytes"] == len(data) < 6_000_000  # small enough for a web page
+        assert entry["sha256"] == hashlib.sha256(data).hexdigest()
+        assert entry["latent_dim"] == pretrained.load_generator(name).latent_dim
+        graph = session(folder, name)
+        described = [(i["name"], i["shape"], i["dtype"]) for i in entry["inputs"]]
+        assert described == [(i.name, i.shape, dtypes[i.type]) for i in graph.get_inputs()], name
+        (output,) = graph.get_outputs()
+        out = entry["output"]
+        assert (out["name"], out["shape"], out["dtype"]) == (output.name, output.shape, dtypes[output.type])
+        assert (out["name"], out["shape"], out["dtype"]) == ("images", ["batch", 1, 28, 28], "float32")
+        assert all(i["description"] for i in entry["inputs"])
+    assert [i["name"] for i in manifest["models"]["cgan"]["inputs"]] == ["z", "label"]
+
+
+def test_dcgan_matches_pytorch(exported):
+    folder, _ = exported
+    G, graph = pretrained.load_generator("dcgan"), session(folder, "dcgan")
+    for n, seed in [(1, 0), (7, 1), (16, 2)]:
+        z = latents(n, G.latent_dim, seed)
+        with torch.no_grad():
+            expected = G(z)
+        assert_close(graph.run(["images"], {"z": z.numpy()})[0], expected)
+
+
+def test_cgan_matches_pytorch_for_every_label(exported):
+    folder, _ = exported
+    G, graph = pretrained.load_generator("cgan"), session(folder, "cgan")
+    cases = [(torch.arange(10), 0), (torch.tensor([7]), 1),
+             (torch.randint(10, (12,), generator=torch.Generator().manual_seed(2)), 3)]
+    for labels, seed in cases:
+        z = latents(len(labels), G.latent_dim, seed)
+        with torch.no_grad():
+            expected = G(z, labels)
+        assert_close(graph.run(["images"], {"z": z.numpy(), "label": labels.numpy()})[0], expected)
+
+
+def test_stylegan_matches_pytorch_with_mixing_truncation_and_explicit_noise(exported):
+    folder, _ = exported
+    G, graph = pretrained.load_generator("stylegan"), session(folder, "stylegan")
+    with torch.no_grad():  # chapter 7's average w
+        w_mean = G.mapping(latents(10_000, G.latent_dim, 0)).mean(0)
+
+    def onnx_images(z_a, z_b, crossover, psi, noise):
+        feeds = {"z_a": z_a.numpy(), "z_b": z_b.numpy(), "crossover": np.array(crossover, dtype=np.int64),
+                 "psi": np.array(psi, dtype=np.float32), **{f"noise_{i}": m.numpy() for i, m in enumerate(noise)}}
+        return graph.run(["images"], feeds)[0]
+
+    for n, seed in [(1, 10), (6, 20)]:
+        z_a, z_b = latents(n, G.latent_dim, seed), latents(n, G.latent_dim, seed + 1)
+        noise = G.make_noise(n, torch.Generator().manual_seed(seed + 2))
+        with torch.no_grad():  # crossover = num_styles and psi = 1: the plain generator
+            plain = G(z_a, noise)
+        assert_close(onnx_images(z_a, z_b, G.num_styles, 1.0, noise), plain)
+        for crossover, psi in [(4, 1.0), (4, 0.7), (0, 0.5), (2, 0.0)]:
+            with torch.no_grad():
+                w_a = fixes.truncate_toward_mean(G.mapping(z_a), w_mean, psi)
+                w_b = fixes.truncate_toward_mean(G.mapping(z_b), w_mean, psi)
+                expected = G.synthesis(stylegan.mix_styles(w_a, w_b, G.num_styles, crossover), noise)
+            assert_close(onnx_images(z_a, z_b, crossover, psi, noise), expected)
+        # the noise is an input, not a draw inside the graph: other noise, other images (by up to ~0.3)
+        other = G.make_noise(n, torch.Generator().manual_seed(seed + 3))
+        changed = np.abs(onnx_images(z_a, z_b, G.num_styles, 1.0, other) - plain.numpy()).max()
+        assert changed > 0.01, changed
+
+
+def test_export_says_which_weight_file_is_missing(tmp_path):
+    result = subprocess.run([sys.executable, "scripts/export_onnx.py", "--models", "dcgan", "--weights",
+                             str(tmp_path), "--out", str(tmp_path / "out")],
+                            cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 2
+    assert "dcgan_generator.pt is missing" in result.stderr and "train_models.py" in result.stderr
+    assert not (tmp_path / "out").exists()
