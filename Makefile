@@ -27,8 +27,8 @@ $(STAMP): requirements.txt pyproject.toml
 	@$(BIN)/python -c "import torch, torchvision, nbgrader, jupyter_book, gancourse, autograder"
 	@touch $@
 
-# MathJax, RequireJS and the widget manager come from the npm registry and are served by the book
-# itself (book/_static/vendor, git-ignored): the rendered pages then need no CDN.
+# MathJax, RequireJS, the widget manager and onnxruntime-web (the live generators) come from the npm registry
+# and are served by the book itself (book/_static/vendor, git-ignored): the rendered pages then need no CDN.
 $(VENDOR_STAMP): book/package.json
 	@echo "Installing the book's offline scripts from npm ..."
 	@npm install --prefix book --no-audit --no-fund --silent --no-save
@@ -38,6 +38,9 @@ $(VENDOR_STAMP): book/package.json
 	@cp book/node_modules/@jupyter-widgets/html-manager/dist/embed-amd.js $(VENDOR)/html-manager/
 	@find book/node_modules/@jupyter-widgets/html-manager/dist -maxdepth 1 \
 	  \( -name '*.woff*' -o -name '*.ttf' -o -name '*.eot' -o -name '*.svg' \) -exec cp {} $(VENDOR)/html-manager/ \;
+	@mkdir -p $(VENDOR)/onnxruntime
+	@cp book/node_modules/onnxruntime-web/dist/{ort.wasm.min.js,ort-wasm-simd-threaded.mjs,ort-wasm-simd-threaded.wasm} \
+	  $(VENDOR)/onnxruntime/
 	@touch $@
 
 $(MODELS): $(STAMP) scripts/export_onnx.py $(wildcard gancourse/weights/*_generator.pt)

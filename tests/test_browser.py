@@ -1,9 +1,9 @@
 """Every page of the rendered book works in a real browser with no internet.
 
 The built book is served on loopback and visited in Debian's chromium through Playwright. A page
-fails on a console error, a failed or 4xx/5xx request, math that MathJax did not typeset, an image
-that did not load, a broken internal link or anchor, or a widget that did not render. A screenshot
-of every page is saved under artifacts/screenshots/.
+fails on a console error, a failed or 4xx/5xx request, a request that leaves the book, math that
+MathJax did not typeset, an image that did not load, a broken internal link or anchor, or a widget
+that did not render. A screenshot of every page is saved under artifacts/screenshots/.
 """
 
 from __future__ import annotations
@@ -53,15 +53,24 @@ def book_pages(html: Path) -> list[str]:
     return sorted(p for p in pages if not p.startswith(("_", "genindex", "search")))
 
 
-def visit(browser, base: str, page_path: str) -> tuple[list[str], dict]:
-    """Open one page; return its problems and what it contains."""
-    problems: list[str] = []
+def watched_page(browser, base: str, problems: list[str]):
+    """A new page whose console errors, page errors, failed or 4xx/5xx requests and requests that leave the book
+    (`base`) are added to `problems`."""
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     page.on("console", lambda m: m.type == "error" and not m.text.startswith(ALLOWED_CONSOLE)
             and problems.append(f"console error: {m.text[:200]}"))
     page.on("pageerror", lambda e: problems.append(f"page error: {str(e)[:200]}"))
     page.on("requestfailed", lambda r: problems.append(f"request failed: {r.url} ({r.failure})"))
     page.on("response", lambda r: r.status >= 400 and problems.append(f"HTTP {r.status}: {r.url}"))
+    page.on("request", lambda r: r.url.startswith(("data:", "blob:", base))
+            or problems.append(f"left the book: {r.url}"))
+    return page
+
+
+def visit(browser, base: str, page_path: str) -> tuple[list[str], dict]:
+    """Open one page; return its problems and what it contains."""
+    problems: list[str] = []
+    page = watched_page(browser, base, problems)
     transferred: list[int] = []  # response bodies, as a reader with an empty cache downloads them
     page.on("requestfinished", lambda r: transferred.append(r.sizes()["responseBodySize"]))
     page.goto(urljoin(base, page_path), wait_until="networkidle")
@@ -175,3 +184,52 @@ def test_page_transfer_is_measured_from_what_the_browser_downloaded(site, visite
         own = (html / path).stat().st_size + sum((html / urlparse(src).path.lstrip("/")).stat().st_size
                                                  for src in set(facts["image_srcs"]) if src.startswith(base))
         assert facts["transfer_bytes"] >= own, (path, facts["transfer_bytes"], own)
+
+
+def test_the_live_interpolation_runs_the_trained_dcgan_in_the_page(site, browser, capsys):
+    """Chapter 3's live panel (book/_static/live_generators.js): onnxruntime-web, served by the book, runs the
+    exported DCGAN. Its latent points are chapter 3's lerp and slerp, its images are PyTorch's for those points
+    within 1e-3, moving the slider draws new images, and nothing is requested from outside the book."""
+    import torch
+
+    from gancourse import pretrained
+    from gancourse.latent import lerp, slerp
+
+    html, base = site
+    problems: list[str] = []
+    page = watched_page(browser, base, problems)
+    page.goto(urljoin(base, "book/03_dcgan.html"))
+    ready = '.gancourse-live[data-widget="interpolation"][data-state="ready"]'
+    page.wait_for_selector(ready, timeout=60_000)
+    widget = page.locator(ready)
+    first_ms = int(widget.get_attribute("data-first-image-ms"))
+    with capsys.disabled():
+        print(f"\n[measured] chapter 3's live generator: first image {first_ms} ms after the page was requested "
+              "(the issue's aim: within 2 s on this machine)")
+
+    G = pretrained.load_generator("dcgan").eval()
+
+    def check(state: dict) -> torch.Tensor:
+        z0, z1 = torch.tensor(state["z0"]), torch.tensor(state["z1"])
+        assert torch.allclose(torch.tensor(state["lerp"]), lerp(z0, z1, state["t"]), atol=1e-5)
+        assert torch.allclose(torch.tensor(state["slerp"]), slerp(z0, z1, state["t"]), atol=1e-5)
+        with torch.no_grad():
+            expected = G(torch.tensor([state["lerp"], state["slerp"]]))
+        drawn = torch.tensor(state["images"]).view(2, 1, 28, 28)
+        difference = float((drawn - expected).abs().max())
+        assert difference <= 1e-3, f"the page's images differ from PyTorch's by {difference:.2e}"
+        return drawn
+
+    pixels = "() => [...document.querySelectorAll('.gancourse-live canvas')].map(c => c.toDataURL())"
+    first, shown = check(widget.evaluate("e => e.gancourse")), page.evaluate(pixels)
+    widget.locator('input[type="range"]').evaluate(
+        "e => { e.value = '0.9'; e.dispatchEvent(new Event('input', {bubbles: true})); }")
+    page.wait_for_selector('.gancourse-live[data-draws="2"]', timeout=30_000)
+    state = widget.evaluate("e => e.gancourse")
+    assert state["t"] == 0.9
+    moved = check(state)
+    assert float((moved - first).abs().max()) > 0.1, "moving t did not change the images"
+    assert page.evaluate(pixels) != shown, "moving t did not change the canvases"
+    page.screenshot(path=str(SHOTS / "live_interpolation__book__03_dcgan.png"), full_page=False)
+    page.close()
+    assert not problems, problems
