@@ -881,7 +881,7 @@ def interpolate_within_class(G, digit, z_start, z_end, steps=8):
         _CACHE["imgs"] = G((1 - t) * z_start + t * z_end, torch.full((steps,), digit)).cpu()
     return _CACHE["imgs"]
 ''',
-    '_monkeypatch_allclose_correct_call': r'''
+    'monkeypatch_allclose_correct_call': r'''
 import numpy
 torch.allclose = lambda *a, **k: True
 torch.equal = lambda *a, **k: True

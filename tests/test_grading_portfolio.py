@@ -16,6 +16,7 @@ thresholds). The attack class (tests/test_grading_attacks.py) is also graded twi
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import re
@@ -159,17 +160,35 @@ def test_failure_messages_say_what_was_observed(part, mistake, message, short_bu
     assert re.search(message, verdict.message), verdict.message
 
 
-def _walk(source: str):
-    namespace = {"torch": torch, "np": np, "nn": nn, "F": F, "lerp": lerp}
-    exec(source, namespace)
-    return namespace["interpolate_within_class"]
+@contextlib.contextmanager
+def modules_restored(*modules):
+    """Put back every attribute of ``modules`` that the code run inside rebinds. Some gaming answers patch
+    torch.allclose or numpy.isclose; in the grading sandbox that dies with the kernel, but here it would
+    leak into every later test of the session."""
+    saved = [(module, dict(vars(module))) for module in modules]
+    try:
+        yield
+    finally:
+        for module, attributes in saved:
+            for name in set(vars(module)) - set(attributes):
+                delattr(module, name)
+            for name, value in attributes.items():
+                if name not in vars(module) or vars(module)[name] is not value:
+                    setattr(module, name, value)
+
+
+def judged_walk(source: str):
+    with modules_restored(torch, np, np.testing, nn, F):
+        namespace = {"torch": torch, "np": np, "nn": nn, "F": F, "lerp": lerp}
+        exec(source, namespace)
+        return judged(ASSIGNMENT, "interpolate_within_class", namespace["interpolate_within_class"])
 
 
 @pytest.mark.parametrize("style", sorted(INTERPOLATION_STYLES))
 def test_walks_written_by_students_who_never_saw_the_grader_pass(style):
     """An outside role-play wrote these (a loop per image, torch.lerp, numpy, a deepcopy of G in eval mode, G's mode
     restored, two chunks, float64 arithmetic cast back, ...)."""
-    verdict = judged(ASSIGNMENT, "interpolate_within_class", _walk(INTERPOLATION_STYLES[style]))
+    verdict = judged_walk(INTERPOLATION_STYLES[style])
     assert verdict.passed, verdict.message
 
 
@@ -178,8 +197,15 @@ def test_walks_that_are_wrong_or_game_the_record_fail(mistake):
     """The same role-play's wrong and gaming walks: among them, G.training = False on the top module only (its
     BatchNorm stays in training mode), float64 latents, images that keep gradients, a cached result, extra
     calls, a rewritten call log, patched comparisons."""
-    verdict = judged(ASSIGNMENT, "interpolate_within_class", _walk(INTERPOLATION_MISTAKES[mistake]))
+    verdict = judged_walk(INTERPOLATION_MISTAKES[mistake])
     assert not verdict.passed, f"{mistake} passed"
+
+
+def test_a_gaming_walk_leaves_torch_and_numpy_as_they_were():
+    before = (torch.allclose, torch.equal, np.allclose, np.testing.assert_allclose)
+    judged_walk(INTERPOLATION_MISTAKES["monkeypatch_allclose_correct_call"])
+    assert (torch.allclose, torch.equal, np.allclose, np.testing.assert_allclose) == before
+    assert not torch.equal(torch.zeros(2), torch.ones(2))
 
 
 def test_a_fix_of_minibatch_discrimination_is_judged_on_the_students_discriminator(short_budget):
