@@ -204,3 +204,24 @@ CLASS = {
 
 
 globals().update(class_tests(ASSIGNMENT, NOTEBOOK, CLASS, POINTS))
+
+
+def test_the_probe_inputs_depend_on_the_salt_alone_not_on_the_machines_linear_algebra(monkeypatch):
+    """The probe builds its feature pairs in the sandbox and the judge builds them again in its own process: if
+    a rounding-dependent result (was: whether scipy's square root came out complex) chose the data, the two
+    could disagree and a correct answer lose its points (a fresh-clone run lost the reference solution 4 points
+    that way). Every pair must come from the salted random stream only."""
+    monkeypatch.setenv("GANCOURSE_PROBE_SALT", "linear-algebra-free")
+    expected = probes.feature_pairs()
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("feature_pairs ran a linear-algebra routine to choose its data")
+
+    for module, name in [(scipy.linalg, "sqrtm"), (scipy.linalg, "eigvals"), (scipy.linalg, "eigh"),
+                         (np.linalg, "eigvals"), (np.linalg, "eig"), (np.linalg, "eigh"), (np.linalg, "svd")]:
+        monkeypatch.setattr(module, name, refuse)
+    again = probes.feature_pairs()
+    assert [w for w, _, _ in again] == [w for w, _, _ in expected]
+    for (where, real, fake), (_, real_0, fake_0) in zip(again, expected):
+        assert np.array_equal(real, real_0) and np.array_equal(fake, fake_0), where
+    assert sum("rank-deficient" in where for where, _, _ in again) == 2

@@ -57,9 +57,14 @@ def feature_pairs() -> list[tuple[str, np.ndarray, np.ndarray]]:
     x = rng.normal(size=(300, 5)) @ rng.normal(size=(5, 5))
     cases.append(("nearly identical feature sets", x, x + 1e-3 * rng.normal(size=x.shape)))
     cases.append(("a feature set with itself", x, x.copy()))
-    basis = rng.normal(size=(4, 10))
-    low_rank = _with_complex_root(rng.normal(size=(200, 4)) @ basis, 1.2 * rng.normal(size=(160, 4)) @ basis + 0.1)
-    cases.append(("rank-deficient features (10-d features spanning 4 directions)", *low_rank))
+    # Rank-deficient features: the covariance product is singular, and scipy's square root of it usually has a
+    # tiny imaginary part that an answer must drop (in about 97 % of draws at 24-d; both pairs came out real for
+    # 2 of 1,000 salts). The pairs are plain salted draws: whether the root comes out complex depends on rounding,
+    # which can differ between the sandbox and the judge, so it must not decide which data is used.
+    for rank, (n_real, n_fake) in ((4, (200, 160)), (3, (150, 220))):
+        basis = rng.normal(size=(rank, 24))
+        cases.append((f"rank-deficient features (24-d features spanning {rank} directions)",
+                      rng.normal(size=(n_real, rank)) @ basis, 1.2 * rng.normal(size=(n_fake, rank)) @ basis + 0.1))
     offset, spread = 1e4, rng.normal(size=(8, 8)) * 0.5
     cases.append(("float32 features with a large common offset (about 1e4)",
                   (rng.normal(size=(300, 8)) @ spread + offset).astype(np.float32),
@@ -67,21 +72,6 @@ def feature_pairs() -> list[tuple[str, np.ndarray, np.ndarray]]:
     cases.append(("unequal set sizes (64 x 16 and 400 x 16)", rng.normal(size=(64, 16)) * 2.0,
                   rng.normal(size=(400, 16)) + 0.2))
     return cases
-
-
-def _with_complex_root(real: np.ndarray, fake: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The rank-deficient pair, redrawn (from another salted stream) until scipy's square root of the covariance
-    product has an imaginary part, as it usually has: the case exists to catch an answer that keeps it."""
-    from scipy import linalg
-
-    rng = np.random.default_rng(salted(607))
-    for _ in range(50):
-        root = linalg.sqrtm(np.cov(real, rowvar=False) @ np.cov(fake, rowvar=False))
-        if np.iscomplexobj(root) and abs(np.trace(root).imag) > 0:
-            break
-        basis = rng.normal(size=(4, 10))
-        real, fake = rng.normal(size=(200, 4)) @ basis, 1.2 * rng.normal(size=(160, 4)) @ basis + 0.1
-    return real, fake
 
 
 def too_few_samples() -> list[tuple[str, np.ndarray, np.ndarray]]:
