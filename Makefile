@@ -43,7 +43,7 @@ $(VENDOR_STAMP): book/package.json
 	  $(VENDOR)/onnxruntime/
 	@touch $@
 
-$(MODELS): $(STAMP) scripts/export_onnx.py $(wildcard gancourse/weights/*_generator.pt)
+$(MODELS): $(STAMP) scripts/export_onnx.py gancourse/latent.py gancourse/weights/mnist_classifier.pt $(wildcard gancourse/weights/*_generator.pt)
 	$(BIN)/python scripts/export_onnx.py --out $(dir $@)
 
 ## make book: build the HTML book into _build/html, executing every chapter (cached).

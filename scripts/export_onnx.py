@@ -1,16 +1,18 @@
 """Export the book's shipped generators (gancourse/weights/) to ONNX, for running them in a web page.
 
-    python scripts/export_onnx.py                        # dcgan, cgan, stylegan -> book/_static/models/
+    python scripts/export_onnx.py                        # dcgan, cgan, acgan, stylegan -> book/_static/models/
     python scripts/export_onnx.py --models dcgan --out /tmp/models
 
 Offline: it needs only the committed weights and the `onnx` and `onnxscript` packages (the exporter is
 ``torch.onnx.export(..., dynamo=True)``). It writes ``<name>.onnx`` per model and ``manifest.json``, which
 lists every model's inputs and output (names, shapes, dtypes, meaning), its latent size and file size.
+With the DCGAN it writes ``dcgan_styles.json``: chapter 3's latent groups (``latent.StylePool``) and its
+averaged boldness direction, which the chapter's live arithmetic panel adds to them.
 tests/test_onnx_export.py checks that onnxruntime gives the images PyTorch gives.
 
 Conventions, the same for every model:
 
-* every tensor is float32 except the integer ``label`` (cGAN) and ``crossover`` (StyleGAN), which are int64;
+* every tensor is float32 except the integer ``label`` (cGAN, ACGAN) and ``crossover`` (StyleGAN), which are int64;
 * the first dimension of every input but the two scalars is the batch, dynamic (named ``batch``): one
   image or a whole grid per run;
 * the output ``images`` is (batch, 1, 28, 28) with pixels in [-1, 1] (tanh); ``(x + 1) / 2`` gives [0, 1];
@@ -39,12 +41,14 @@ import numpy as np
 import torch
 from torch import nn
 
-from gancourse import fixes, pretrained, stylegan
+from gancourse import classifier, fixes, latent, pretrained, stylegan
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = ROOT / "book" / "_static" / "models"
-MODELS = ("dcgan", "cgan", "stylegan")
+MODELS = ("dcgan", "cgan", "acgan", "stylegan")
 W_MEAN_SAMPLES, W_MEAN_SEED = 10_000, 0  # chapter 7's average w (book/07_beyond.md)
+STYLE_POOL = dict(n=4000, seed=11)  # chapter 3's pool of digits for latent arithmetic (book/03_dcgan.md)
+STYLE_GROUP = 6  # latents per digit and style that the live panel shows, as chapter 3's add_style
 IMAGES = "pixels in [-1, 1] (tanh); (x + 1) / 2 gives [0, 1]"
 
 
@@ -85,11 +89,12 @@ def export_spec(name: str, G: nn.Module) -> dict:
                     dynamic=({0: batch},), latent_dim=G.latent_dim,
                     about="DCGAN generator of chapter 3: G(z)",
                     inputs={"z": "latent, standard normal"})
-    if name == "cgan":
+    if name in ("cgan", "acgan"):
+        which = "conditional DCGAN" if name == "cgan" else "auxiliary-classifier GAN (ACGAN)"
         return dict(module=G, args=(torch.randn(n, G.latent_dim, generator=rng), torch.tensor([0, 4, 9])),
                     names=["z", "label"], dynamic=({0: batch}, {0: batch}), latent_dim=G.latent_dim,
                     n_classes=G.n_classes,
-                    about="conditional DCGAN generator of chapter 4: G(z, label), the digit to draw",
+                    about=f"{which} generator of chapter 4: G(z, label), the digit to draw",
                     inputs={"z": "latent, standard normal",
                             "label": f"the digit to draw, an integer in 0..{G.n_classes - 1} (one-hot inside)"})
     if name == "stylegan":
@@ -110,6 +115,21 @@ def export_spec(name: str, G: nn.Module) -> dict:
                             "psi": "scalar truncation: w_mean + psi * (w - w_mean); 1 leaves w as it is",
                             **{k: f"layer {i}'s noise map, standard normal" for i, k in enumerate(noise_names)}})
     raise ValueError(f"no export recipe for {name!r}; this script exports {MODELS}")
+
+
+def style_groups(G: nn.Module) -> dict:
+    """Chapter 3's latent arithmetic as data for its live panel: per digit, the latents of the STYLE_GROUP
+    thinnest and boldest confident members of the chapter's pool, and the averaged boldness direction."""
+    pool = latent.StylePool(G, classifier.load_course_classifier(), **STYLE_POOL)
+    as_list = lambda t: np.round(t.numpy().astype(np.float64), 6).tolist()  # noqa: E731
+    return {"about": ("chapter 3's latent arithmetic: latent.StylePool(G, course classifier, "
+                      f"n={STYLE_POOL['n']}, seed={STYLE_POOL['seed']}); groups[style][digit] holds the "
+                      f"{STYLE_GROUP} thinnest or boldest confident digits' latents, boldest or thinnest first; "
+                      "boldness = pool.direction('bold', 'thin'), averaged over groups of 40 of every digit"),
+            "model": "dcgan", "latent_dim": G.latent_dim,
+            "boldness": as_list(pool.direction("bold", "thin")),
+            "groups": {style: [as_list(pool.group(d, style, STYLE_GROUP)) for d in range(10)]
+                       for style in ("thin", "bold")}}
 
 
 def store_weights_as_float16(model) -> int:
@@ -225,6 +245,13 @@ def main(argv: list[str] | None = None) -> int:
         entry = export_model(name, G, args.out, float16_weights=not args.float32_weights)
         manifest["models"][name] = entry
         print(f"  {entry['file']}: {entry['bytes'] / 1e6:.2f} MB in {time.perf_counter() - start:.1f} s", flush=True)
+        if name == "dcgan":
+            styles = args.out / "dcgan_styles.json"
+            styles.with_suffix(".tmp").write_text(json.dumps(style_groups(G)) + "\n")
+            styles.with_suffix(".tmp").replace(styles)
+            manifest["data"] = {"dcgan_styles": {"file": styles.name, "bytes": styles.stat().st_size,
+                                                 "description": "chapter 3's latent groups and boldness direction"}}
+            print(f"  {styles.name}: {styles.stat().st_size / 1e3:.0f} kB", flush=True)
     path = args.out / "manifest.json"
     path.with_suffix(".tmp").write_text(json.dumps(manifest, indent=1) + "\n")
     path.with_suffix(".tmp").replace(path)

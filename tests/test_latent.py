@@ -78,3 +78,45 @@ def test_slerp_of_parallel_vectors_falls_back_to_the_straight_line(scale):
         out = slerp(z0, z1, t)
         assert torch.isfinite(out).all()
         assert torch.allclose(out, lerp(z0, z1, t), rtol=1e-5, atol=1e-6)
+
+
+class _InkByLatent(torch.nn.Module):
+    """A stand-in generator whose image is all one grey level, set by z[0]: ink is known in advance."""
+    latent_dim = 3
+
+    def forward(self, z):
+        return torch.tanh(z[:, :1]).view(-1, 1, 1, 1).expand(-1, 1, 28, 28)
+
+
+class _DigitBySign(torch.nn.Module):
+    """A stand-in classifier: digit 1 when the image is brighter than mid-grey, else 0, always confident."""
+
+    def forward(self, x):
+        bright = (x.mean(dim=(1, 2, 3)) > 0).long()
+        return 20.0 * torch.nn.functional.one_hot(bright, 10).float()
+
+
+def test_style_pool_sorts_each_digit_by_ink():
+    from gancourse.latent import StylePool
+
+    pool = StylePool(_InkByLatent(), _DigitBySign(), n=500, seed=3)
+    ones_bold, ones_thin = pool.group(1, "bold", 10), pool.group(1, "thin", 10)
+    assert (ones_bold[:, 0] > 0).all() and (ones_thin[:, 0] > 0).all()  # class 1 = positive z[0]
+    assert torch.all(ones_bold[:-1, 0] >= ones_bold[1:, 0]), "bold: boldest first"
+    assert torch.all(ones_thin[:-1, 0] <= ones_thin[1:, 0]), "thin: thinnest first"
+    assert ones_bold[-1, 0] > ones_thin[-1, 0]
+    assert len(pool.group(5, "bold")) == 0  # no confident 5s in this pool
+    with pytest.raises(ValueError, match="'bold' or 'thin'"):
+        pool.group(1, "heavy")
+
+
+def test_style_direction_is_the_mean_of_the_per_digit_differences():
+    from gancourse.latent import StylePool
+
+    pool = StylePool(_InkByLatent(), _DigitBySign(), n=500, seed=3)
+    pool.digit[:] = torch.arange(500) % 10  # every digit present, ink still from z[0]
+    by_hand = torch.stack([pool.group(d, "bold", 5).mean(0) - pool.group(d, "thin", 5).mean(0)
+                           for d in range(10)]).mean(0)
+    assert torch.allclose(pool.direction("bold", "thin", 5), by_hand)
+    assert pool.direction("bold", "thin", 5)[0] > 1.0  # bold minus thin: more ink, larger z[0]
+    assert torch.allclose(pool.direction("thin", "bold", 5), -by_hand)

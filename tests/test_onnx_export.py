@@ -11,10 +11,11 @@ import onnxruntime as ort
 import pytest
 import torch
 
-from gancourse import fixes, pretrained, stylegan
+from gancourse import classifier, fixes, pretrained, stylegan
+from gancourse.latent import StylePool
 
 ROOT = Path(__file__).resolve().parents[1]
-MODELS = ("dcgan", "cgan", "stylegan")
+MODELS = ("dcgan", "cgan", "acgan", "stylegan")
 TOLERANCE = 1e-4  # measured: ~2e-6 for the DCGANs, up to 4e-5 for the StyleGAN (float32 sums in another order)
 
 
@@ -64,7 +65,9 @@ def test_manifest_describes_every_file(exported):
         assert (out["name"], out["shape"], out["dtype"]) == (output.name, output.shape, dtypes[output.type])
         assert (out["name"], out["shape"], out["dtype"]) == ("images", ["batch", 1, 28, 28], "float32")
         assert all(i["description"] for i in entry["inputs"])
-    assert [i["name"] for i in manifest["models"]["cgan"]["inputs"]] == ["z", "label"]
+    for name in ("cgan", "acgan"):
+        assert [i["name"] for i in manifest["models"][name]["inputs"]] == ["z", "label"]
+    assert manifest["data"]["dcgan_styles"]["bytes"] == (folder / "dcgan_styles.json").stat().st_size
 
 
 def test_dcgan_matches_pytorch(exported):
@@ -77,9 +80,10 @@ def test_dcgan_matches_pytorch(exported):
         assert_close(graph.run(["images"], {"z": z.numpy()})[0], expected)
 
 
-def test_cgan_matches_pytorch_for_every_label(exported):
+@pytest.mark.parametrize("name", ["cgan", "acgan"])
+def test_conditional_generators_match_pytorch_for_every_label(exported, name):
     folder, _ = exported
-    G, graph = pretrained.load_generator("cgan"), session(folder, "cgan")
+    G, graph = pretrained.load_generator(name), session(folder, name)
     cases = [(torch.arange(10), 0), (torch.tensor([7]), 1),
              (torch.randint(10, (12,), generator=torch.Generator().manual_seed(2)), 3)]
     for labels, seed in cases:
@@ -116,6 +120,25 @@ def test_stylegan_matches_pytorch_with_mixing_truncation_and_explicit_noise(expo
         other = G.make_noise(n, torch.Generator().manual_seed(seed + 3))
         changed = np.abs(onnx_images(z_a, z_b, G.num_styles, 1.0, other) - plain.numpy()).max()
         assert changed > 0.01, changed
+
+
+def test_the_style_groups_are_chapter_3s(exported):
+    """dcgan_styles.json, which chapter 3's live arithmetic panel reads, holds the chapter's pool's groups and
+    boldness direction (latent.StylePool with the chapter's settings), recomputed here."""
+    folder, _ = exported
+    styles = json.loads((folder / "dcgan_styles.json").read_text())
+    pool = StylePool(pretrained.load_generator("dcgan"), classifier.load_course_classifier(), n=4000, seed=11)
+    assert styles["latent_dim"] == 100 and styles["model"] == "dcgan"
+    assert np.abs(np.array(styles["boldness"]) - pool.direction("bold", "thin").numpy()).max() < 1e-5
+    for style in ("thin", "bold"):
+        assert len(styles["groups"][style]) == 10
+        for digit, latents in enumerate(styles["groups"][style]):
+            assert np.abs(np.array(latents) - pool.group(digit, style, 6).numpy()).max() < 1e-5, (style, digit)
+    # the groups are what their names say: thin ones use less ink than bold ones of the same digit
+    G = pretrained.load_generator("dcgan")
+    with torch.no_grad():
+        ink = {style: [float(G(torch.tensor(z)).mean()) for z in styles["groups"][style]] for style in ("thin", "bold")}
+    assert all(t < b for t, b in zip(ink["thin"], ink["bold"])), ink
 
 
 def test_export_says_which_weight_file_is_missing(tmp_path):
