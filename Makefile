@@ -16,7 +16,7 @@ VENDOR_STAMP := $(VENDOR)/.installed
 # the shipped generators as ONNX graphs for the page's live widgets (git-ignored, remade from the weights)
 MODELS := book/_static/models/manifest.json
 
-.PHONY: book test system exercises notebooks student-edition reference setup hub clean
+.PHONY: book bench test system exercises notebooks student-edition reference setup hub clean
 
 setup: $(STAMP) $(VENDOR_STAMP)
 
@@ -50,6 +50,12 @@ $(MODELS): $(STAMP) scripts/export_onnx.py gancourse/latent.py gancourse/weights
 book: $(STAMP) $(VENDOR_STAMP) $(MODELS)
 	jupyter-book build . -W -n --keep-going
 	@echo "Open _build/html/index.html"
+
+## make bench: the benchmarks of bench/ (medians of repeated runs, ratios measured in the same run), written
+## into results/bench_*.json and the README's benchmark table.
+bench: $(STAMP)
+	$(BIN)/python bench/throughput.py --json results/bench_throughput.json
+	$(BIN)/python bench/update_readme.py
 
 ## make hub: what the instructors' side needs beyond `make setup`: JupyterHub's proxy, from npm (hub/).
 HUB_PROXY := hub/node_modules/.bin/configurable-http-proxy

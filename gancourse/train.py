@@ -8,6 +8,7 @@ progress bar and records a :class:`History` of what the game looks like from the
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import random
 import time
@@ -167,11 +168,15 @@ def train_gan(
     history: History | None = None,
     progress: bool = True,
     callback: Callable[[int, dict[str, float]], None] | None = None,
+    autocast: torch.dtype | None = None,
 ) -> History:
     """Train a GAN with the alternating algorithm for ``steps`` rounds and return its history.
 
     ``data`` holds the real samples (images or toy points). Adam with the DCGAN settings is used
     unless optimizers are passed. With the same seed, a CPU run gives the same history every time.
+    ``autocast=torch.bfloat16`` runs the networks under ``torch.autocast`` in that dtype (the losses
+    are still computed in float32, and the weights stay float32): about 1.3x the images/s on a CPU
+    with bf16 support (bench/throughput.py), at bf16's precision. The default runs in float32.
     """
     device = pick_device(str(device)) if device is not None else pick_device()
     rng = seed_everything(seed)
@@ -185,13 +190,31 @@ def train_gan(
     def sample_z(n: int) -> torch.Tensor:
         return torch.randn(n, latent_dim, generator=rng).to(device)
 
+    if autocast is None:
+        precision = contextlib.nullcontext
+    else:  # the networks in `autocast`, the losses on float32 logits
+        precision = functools.partial(torch.autocast, device.type, dtype=autocast)
+        d_loss_fn = _on_float32_logits(d_loss_fn)
+        g_loss_fn = _on_float32_logits(g_loss_fn)
+
     def one_round() -> dict[str, float]:
-        return alternating_step(generator, discriminator, g_opt, d_opt, lambda: next(batches),
-                                sample_z, k=k, d_loss_fn=d_loss_fn, g_loss_fn=g_loss_fn)
+        with precision():
+            return alternating_step(generator, discriminator, g_opt, d_opt, lambda: next(batches),
+                                    sample_z, k=k, d_loss_fn=d_loss_fn, g_loss_fn=g_loss_fn)
 
     return run_rounds(one_round, steps, history if history is not None else History(), desc="training",
                       progress=progress, callback=callback,
                       postfix=lambda r: {"D_x": f"{r['d_real']:.2f}", "D_G_z": f"{r['d_fake']:.2f}"})
+
+
+def _on_float32_logits(loss_fn: LossOnLogits) -> LossOnLogits:
+    """``loss_fn`` applied to its logits cast to float32 (under autocast they arrive in bf16 or fp16)."""
+
+    @functools.wraps(loss_fn)
+    def in_float32(*logits: torch.Tensor, **kwargs) -> torch.Tensor:
+        return loss_fn(*(x.float() for x in logits), **kwargs)
+
+    return in_float32
 
 
 def run_rounds(

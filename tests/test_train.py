@@ -477,3 +477,31 @@ def test_history_length_is_the_number_of_recorded_steps():
     assert len(h) == 0
     h.append({"d_loss": 1.0, "g_loss": 2.0, "d_real": 0.6, "d_fake": 0.4, "d_fake_g": 0.45})
     assert len(h) == 1 and h.g_loss == [2.0] and h.as_dict()["d_fake_g"] == [0.45]
+
+
+def test_bf16_autocast_runs_the_networks_in_bf16_and_the_losses_in_float32():
+    """train_gan(autocast=torch.bfloat16): D's logits are made in bf16, the losses get them as float32, the
+    weights stay float32, and the run still learns the same game (finite losses near the float32 run's)."""
+    from gancourse import losses, nets
+
+    seen = []
+
+    def d_loss(real_logits, fake_logits):
+        seen.append((real_logits.dtype, fake_logits.dtype))
+        return losses.discriminator_loss(real_logits, fake_logits)
+
+    images = torch.rand(64, 1, 28, 28) * 2 - 1
+    runs = {}
+    for dtype in (None, torch.bfloat16):
+        torch.manual_seed(0)
+        G, D = nets.DCGANGenerator(width=16), nets.DCGANDiscriminator(width=8)
+        made = []
+        D.register_forward_hook(lambda module, args, out: made.append(out.dtype))
+        history = train_gan(G, D, images, steps=4, batch_size=16, progress=False, autocast=dtype, d_loss_fn=d_loss)
+        runs[dtype] = history
+        assert set(made) == {torch.float32 if dtype is None else torch.bfloat16}
+        assert all(p.dtype == torch.float32 for p in [*G.parameters(), *D.parameters()])
+    assert set(seen) == {(torch.float32, torch.float32)}, "the loss saw logits that were not float32"
+    plain, bf16 = runs[None], runs[torch.bfloat16]
+    assert all(math.isfinite(v) for v in bf16.d_loss + bf16.g_loss)
+    assert abs(bf16.d_loss[0] - plain.d_loss[0]) < 0.05 and bf16.d_loss != plain.d_loss

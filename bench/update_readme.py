@@ -1,0 +1,48 @@
+"""Write the figures of results/bench_*.json into the README's benchmark table (between its bench markers).
+
+    python bench/update_readme.py        # `make bench` runs it after the benchmarks
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+START, END = "<!-- bench:start -->", "<!-- bench:end -->"
+
+
+def throughput_rows(figures: dict) -> list[str]:
+    where = f"{figures['device']}, {figures['threads']} threads, torch {figures['torch'].split('+')[0]}"
+    return [f"| DCGAN training, batch {figures['batch']} ({where}), {name} | {rate:.0f} images/s | "
+            f"{figures['ratio'][name]:.2f}x |" for name, rate in figures["median"].items()]
+
+
+def table() -> str:
+    rows = ["| benchmark (`make bench`; medians of repeated runs) | figure | against the tutorial loop, same run |",
+            "|---|---|---|"]
+    path = ROOT / "results" / "bench_throughput.json"
+    if path.exists():
+        figures = json.loads(path.read_text())
+        rows += throughput_rows(figures)
+        rows.append(f"| (measured over {figures['repeats']} repeats of {figures['steps']} rounds; "
+                    "bench/throughput.py) | | |")
+    return "\n".join(rows)
+
+
+def main() -> int:
+    readme = ROOT / "README.md"
+    text = readme.read_text()
+    if START not in text or END not in text:
+        print(f"error: README.md has no {START} ... {END} section to fill", file=sys.stderr)
+        return 2
+    head, rest = text.split(START, 1)
+    _, tail = rest.split(END, 1)
+    readme.write_text(f"{head}{START}\n{table()}\n{END}{tail}")
+    print("README.md: benchmark table updated")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

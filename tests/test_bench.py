@@ -1,0 +1,29 @@
+"""bench/: the scripts run, write what they measured, and the README table is filled from it (no timing asserted)."""
+
+import json
+import subprocess
+import sys
+
+from tests.conftest import REPO
+
+
+def test_throughput_bench_measures_every_loop_and_fills_the_readme_table(tmp_path):
+    out = tmp_path / "bench_throughput.json"
+    result = subprocess.run([sys.executable, "bench/throughput.py", "--steps", "2", "--repeats", "1", "--json", str(out)],
+                            cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "[measured] DCGAN training on cpu" in result.stdout
+    figures = json.loads(out.read_text())
+    loops = ["tutorial", "library", "library, bf16 autocast", "library, bf16 autocast, fused Adam"]
+    assert list(figures["median"]) == loops
+    assert all(rate > 0 for rate in figures["median"].values()) and figures["ratio"]["tutorial"] == 1.0
+    assert all(len(figures["images_per_second"][name]) == 1 for name in loops)
+
+    sys.path.insert(0, str(REPO / "bench"))
+    try:
+        import update_readme
+    finally:
+        sys.path.remove(str(REPO / "bench"))
+    rows = update_readme.throughput_rows(figures)
+    assert len(rows) == 4 and all(row.startswith("| DCGAN training, batch 128") for row in rows)
+    assert f"{figures['ratio']['library']:.2f}x" in rows[1]
