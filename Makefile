@@ -55,6 +55,7 @@ book: $(STAMP) $(VENDOR_STAMP) $(MODELS)
 ## into results/bench_*.json and the README's benchmark table.
 bench: $(STAMP)
 	$(BIN)/python bench/throughput.py --json results/bench_throughput.json
+	$(BIN)/python bench/memory.py --json results/bench_memory.json
 	$(BIN)/python bench/update_readme.py
 
 ## make hub: what the instructors' side needs beyond `make setup`: JupyterHub's proxy, from npm (hub/).

@@ -19,6 +19,13 @@ def throughput_rows(figures: dict) -> list[str]:
             f"{figures['ratio'][name]:.2f}x |" for name, rate in figures["median"].items()]
 
 
+def memory_rows(figures: dict) -> list[str]:
+    return [f"| peak memory of DCGAN training, batch {figures['batch']}, {precision} (fresh process; "
+            f"median of {figures['repeats']}; bench/memory.py) | {peak:.0f} MiB, of which training "
+            f"{figures['median_training_mib'][precision]:.0f} MiB | |"
+            for precision, peak in figures["median_peak_mib"].items()]
+
+
 def table() -> str:
     rows = ["| benchmark (`make bench`; medians of repeated runs) | figure | against the tutorial loop, same run |",
             "|---|---|---|"]
@@ -28,6 +35,9 @@ def table() -> str:
         rows += throughput_rows(figures)
         rows.append(f"| (measured over {figures['repeats']} repeats of {figures['steps']} rounds; "
                     "bench/throughput.py) | | |")
+    path = ROOT / "results" / "bench_memory.json"
+    if path.exists():
+        rows += memory_rows(json.loads(path.read_text()))
     return "\n".join(rows)
 
 

@@ -27,3 +27,15 @@ def test_throughput_bench_measures_every_loop_and_fills_the_readme_table(tmp_pat
     rows = update_readme.throughput_rows(figures)
     assert len(rows) == 4 and all(row.startswith("| DCGAN training, batch 128") for row in rows)
     assert f"{figures['ratio']['library']:.2f}x" in rows[1]
+
+
+def test_memory_bench_reports_a_peak_above_its_baseline(tmp_path):
+    out = tmp_path / "bench_memory.json"
+    result = subprocess.run([sys.executable, "bench/memory.py", "--steps", "2", "--repeats", "1", "--json", str(out)],
+                            cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "[measured] peak memory of DCGAN training" in result.stdout
+    figures = json.loads(out.read_text())
+    for precision in ("float32", "bf16"):
+        (run,) = figures["runs"][precision]
+        assert run["peak"] >= run["baseline"] > 100 * 2**20  # torch alone takes more than 100 MiB
