@@ -86,6 +86,8 @@ def visit(browser, base: str, page_path: str) -> tuple[list[str], dict]:
         image_srcs: [...document.images].map(i => i.src),
         widget_views: document.querySelectorAll('script[type="application/vnd.jupyter.widget-view+json"]').length,
         widgets_rendered: document.querySelectorAll('.jupyter-widgets, .widget-inline-hbox, .widget-slider').length,
+        interacts: document.querySelectorAll('.widget-interact').length,
+        interacts_noted: document.querySelectorAll('.widget-interact > .gancourse-static-note').length,
         links: [...document.querySelectorAll('a[href]')].map(a => a.href),
         ids: [...document.querySelectorAll('[id]')].map(e => e.id),
     })""")
@@ -114,6 +116,10 @@ def test_every_page_renders_offline_with_math_images_and_widgets(visited):
     chapter = visited["book/01_two_networks.html"][1]
     assert chapter["math"] >= 10 and chapter["images"] >= 5
     assert chapter["widget_views"] >= 1 and chapter["widgets_rendered"] >= 1
+    # a static page's ipywidgets cannot redraw: each says so (book/_static/live_generators.js)
+    assert chapter["interacts"] >= 1
+    for path, (_, facts) in visited.items():
+        assert facts["interacts_noted"] == facts["interacts"], f"{path}: an ipywidget without its static-page note"
 
 
 def page_ids(browser, url: str) -> set[str]:
@@ -166,8 +172,23 @@ def test_every_page_reads_on_a_phone_width_screen(site, browser):
         if path == "book/03_dcgan.html":
             SHOTS.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(SHOTS / "phone_390px__book__03_dcgan.png"))
+        # a live panel's images that belong side by side stay side by side: each row of digits (a strip) on one
+        # line, and the figures of a panel that shows them as columns (lerp | slerp, A | mix | B) on one line
+        for broken in page.evaluate("""() => {
+            const tops = (nodes) => new Set([...nodes].map((n) => Math.round(n.getBoundingClientRect().top))).size;
+            const out = [];
+            document.querySelectorAll('.gancourse-live').forEach((panel) => {
+                panel.querySelectorAll('.gancourse-live-strip').forEach((strip) => {
+                    if (tops(strip.children) > 1) out.push(panel.dataset.widget + ': a row of digits wraps');
+                });
+                const images = panel.querySelector('.gancourse-live-images');
+                if (images.dataset.columns !== '1' && tops(images.children) > 1)
+                    out.push(panel.dataset.widget + ': its figures do not sit side by side');
+            });
+            return out; }"""):
+            too_wide[path] = broken
     page.close()
-    assert not too_wide, f"pages wider than a {PHONE['width']} px screen (scroll width): {too_wide}"
+    assert not too_wide, f"pages wider than a {PHONE['width']} px screen (scroll width), or broken panels: {too_wide}"
     assert (SHOTS / "phone_390px__book__03_dcgan.png").exists()
 
 
@@ -292,7 +313,7 @@ def test_the_live_latent_arithmetic_adds_chapter_3s_boldness_direction(site, bro
     assert ink(stronger[6:]) > ink(first[6:]) > ink(first[:6]), "adding more boldness did not add ink"
     sevens = check(move(page, panel, 'select[aria-label="digit"]', 7))
     assert sevens.shape == first.shape and float((sevens - stronger).abs().max()) > 0.1
-    thinner = check(move(page, panel, 'select[aria-label="add"]', "thinner"))
+    thinner = check(move(page, panel, 'select[aria-label="style"]', "thinner"))
     assert ink(thinner[6:]) < ink(thinner[:6]), "thinner did not remove ink"
     check(move(page, panel, 'select[aria-label="start from"]', "bold"))
     page.screenshot(path=str(SHOTS / "live_arithmetic__book__03_dcgan.png"), full_page=False)

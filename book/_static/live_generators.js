@@ -162,7 +162,8 @@
   // A titled row of canvases; returns the row's node and its canvases.
   function canvasRow(title, count, size, describe) {
     const figure = element("figure", { class: "gancourse-live-figure" });
-    const strip = element("div", { class: "gancourse-live-strip" });
+    const strip = element("div", { class: "gancourse-live-strip",
+                                   style: `grid-template-columns: repeat(${count}, minmax(0, ${size}px))` });
     const canvases = [];
     for (let i = 0; i < count; i++) {
       const canvas = element("canvas", { width: String(size), height: String(size), role: "img",
@@ -176,10 +177,10 @@
 
   /* The frame every widget shares: controls, figures and a status line in `root`; `draw()` (async, returns
    * the state to keep) runs once when the panel nears the screen and again after every change, one at a time. */
-  function panel(root, controls, figures, draw, done) {
+  function panel(root, controls, figures, draw, done, columns = figures.length) {
     const bar = element("div", { class: "gancourse-live-controls" });
     bar.append(...controls);
-    const images = element("div", { class: "gancourse-live-images" });
+    const images = element("div", { class: "gancourse-live-images", "data-columns": String(columns) });
     images.append(...figures);
     const status = element("p", { class: "gancourse-live-status" },
                            "the generator loads in your browser when this panel is on screen ...");
@@ -247,7 +248,7 @@
     const digits = Array.from({ length: 10 }, (_, d) => [d, String(d)]);
     const digit = select("digit", digits, root.dataset.digit || 1);
     const start = select("start from", [["thin", "the six thinnest"], ["bold", "the six boldest"]], "thin");
-    const style = select("add", [["bolder", "bolder"], ["thinner", "thinner"]], "bolder");
+    const style = select("style", [["bolder", "bolder"], ["thinner", "thinner"]], "bolder");
     const strength = slider("strength", 0, 1.5, 0.25, 0.5, (v) => "= " + v.toFixed(2));
     const before = canvasRow("the pool's digits, as drawn", 6, 56, (i) => "digit " + (i + 1) + " before");
     const after = canvasRow("the same latents plus strength x the style direction", 6, 56,
@@ -268,7 +269,7 @@
         });
         return { digit: Number(digit.input.value), start: start.input.value, style: style.input.value,
                  strength: amount, latents: latents.map((z) => Array.from(z)), images: Array.from(images) };
-      }, "drawn by the trained DCGAN");
+      }, "drawn by the trained DCGAN", 1);
     for (const control of [digit, start, style, strength]) control.input.addEventListener("input", redraw);
   }
 
@@ -301,10 +302,10 @@
 
   function mixing(root) {
     let seed = Number(root.dataset.seed || 1);
-    const crossover = slider("crossover", 0, 8, 1, 4, (v) => "= first " + v + " of 8 layers read w_A");
+    const crossover = slider("crossover", 0, 8, 1, 4, (v) => "= " + v + " of 8 layers from A");
     const psi = slider("truncation psi", 0, 1, 0.05, 1, (v) => "= " + v.toFixed(2));
     const again = button("another pair");
-    const captions = ["A: w_A in every layer", "the mix", "B: w_B in every layer"];
+    const captions = ["A: all layers w_A", "the mix", "B: all layers w_B"];
     const rows = captions.map((c) => canvasRow(c, 1, 120, () => c + ", drawn by the StyleGAN"));
     const redraw = panel(root, [crossover.node, psi.node, again], rows.map((r) => r.node), async () => {
       const manifest = (await json("manifest.json")).models.stylegan;
@@ -339,7 +340,23 @@
 
   const WIDGETS = { interpolation, arithmetic, conditional, mixing };
 
+  // The book's ipywidgets (chapters 1-3) keep their controls on a static page, but nothing redraws without a
+  // kernel: say so above each one, once the widget manager has rendered it.
+  function noteStaticWidgets() {
+    const mark = () => document.querySelectorAll(".widget-interact:not([data-gancourse-note])").forEach((w) => {
+      w.dataset.gancourseNote = "static";
+      w.prepend(element("p", { class: "gancourse-static-note" },
+                        "These controls need a live Python kernel (see the launch buttons at the top of the page); " +
+                        "on this static page they do not redraw."));
+    });
+    mark();
+    const watch = new MutationObserver(mark);
+    watch.observe(document.body, { childList: true, subtree: true });
+    setTimeout(() => watch.disconnect(), 30000);
+  }
+
   function start() {
+    if (!window.google || !window.google.colab) noteStaticWidgets();
     document.querySelectorAll(".gancourse-live[data-widget]").forEach((root) => {
       const build = WIDGETS[root.dataset.widget];
       if (build) build(root);
