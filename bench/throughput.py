@@ -38,41 +38,55 @@ def digits() -> torch.Tensor:
     return images[:4000]
 
 
+class TutorialRecipe:
+    """The PyTorch DCGAN tutorial's training recipe, one round at a time (``round()``)."""
+
+    def __init__(self, images: torch.Tensor, device: torch.device, seed: int, batch: int = BATCH) -> None:
+        torch.manual_seed(seed)
+        self.device = device
+        self.G, self.D = nets.DCGANGenerator().to(device), nets.DCGANDiscriminator().to(device)
+        self.criterion = nn.BCEWithLogitsLoss()
+        self.opt_d = torch.optim.Adam(self.D.parameters(), lr=LR, betas=BETAS)
+        self.opt_g = torch.optim.Adam(self.G.parameters(), lr=LR, betas=BETAS)
+        self.loader = DataLoader(TensorDataset(images), batch_size=batch, shuffle=True, drop_last=True)
+        self.batches = iter(())
+        self.g_losses, self.d_losses = [], []
+
+    def round(self) -> None:
+        try:
+            (real,) = next(self.batches)
+        except StopIteration:  # a new epoch
+            self.batches = iter(self.loader)
+            (real,) = next(self.batches)
+        G, D, criterion, device = self.G, self.D, self.criterion, self.device
+        real = real.to(device)
+        n = real.size(0)
+        # (1) update D: maximize log(D(x)) + log(1 - D(G(z)))
+        D.zero_grad()
+        err_real = criterion(D(real).view(-1), torch.full((n,), 1.0, device=device))
+        err_real.backward()
+        fake = G(torch.randn(n, LATENT, device=device))
+        err_fake = criterion(D(fake.detach()).view(-1), torch.full((n,), 0.0, device=device))
+        err_fake.backward()
+        self.opt_d.step()
+        # (2) update G: maximize log(D(G(z)))
+        G.zero_grad()
+        err_g = criterion(D(fake).view(-1), torch.full((n,), 1.0, device=device))
+        err_g.backward()
+        self.opt_g.step()
+        self.g_losses.append(err_g.item())
+        self.d_losses.append((err_real + err_fake).item())
+
+
 def tutorial_loop(images: torch.Tensor, steps: int, device: torch.device, seed: int) -> float:
     """images/s of the tutorial's recipe over `steps` rounds after WARMUP rounds."""
-    torch.manual_seed(seed)
-    G, D = nets.DCGANGenerator().to(device), nets.DCGANDiscriminator().to(device)
-    criterion = nn.BCEWithLogitsLoss()
-    opt_d = torch.optim.Adam(D.parameters(), lr=LR, betas=BETAS)
-    opt_g = torch.optim.Adam(G.parameters(), lr=LR, betas=BETAS)
-    loader = DataLoader(TensorDataset(images), batch_size=BATCH, shuffle=True, drop_last=True)
-    g_losses, d_losses = [], []
-    done, start = 0, None
-    while done < steps + WARMUP:
-        for (real,) in loader:
-            if done == WARMUP:
-                _sync(device)
-                start = time.perf_counter()
-            if done == steps + WARMUP:
-                break
-            real = real.to(device)
-            n = real.size(0)
-            # (1) update D: maximize log(D(x)) + log(1 - D(G(z)))
-            D.zero_grad()
-            err_real = criterion(D(real).view(-1), torch.full((n,), 1.0, device=device))
-            err_real.backward()
-            fake = G(torch.randn(n, LATENT, device=device))
-            err_fake = criterion(D(fake.detach()).view(-1), torch.full((n,), 0.0, device=device))
-            err_fake.backward()
-            opt_d.step()
-            # (2) update G: maximize log(D(G(z)))
-            G.zero_grad()
-            err_g = criterion(D(fake).view(-1), torch.full((n,), 1.0, device=device))
-            err_g.backward()
-            opt_g.step()
-            g_losses.append(err_g.item())
-            d_losses.append((err_real + err_fake).item())
-            done += 1
+    recipe = TutorialRecipe(images, device, seed)
+    for _ in range(WARMUP):
+        recipe.round()
+    _sync(device)
+    start = time.perf_counter()
+    for _ in range(steps):
+        recipe.round()
     _sync(device)
     return steps * BATCH / (time.perf_counter() - start)
 

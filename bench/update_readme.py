@@ -26,6 +26,20 @@ def memory_rows(figures: dict) -> list[str]:
             for precision, peak in figures["median_peak_mib"].items()]
 
 
+def readable_rows(figures: dict) -> list[str]:
+    rows = []
+    for name, result in figures["results"].items():
+        if result["seconds"] is not None:
+            figure = f"{result['seconds']:.0f} s"
+        else:
+            best = max(result["checks"], key=lambda c: (c["confident"], c["classes"]))
+            figure = (f"not within {figures['budget']:.0f} s (best {best['confident']:.1%} confident, "
+                      f"{best['classes']} classes)")
+        rows.append(f"| time to readable digits (course classifier: >= 80 % of 2,000 confident, >= 9 classes over "
+                    f"5 %; CPU, {figures['threads']} threads; bench/readable.py), {name} | {figure} | |")
+    return rows
+
+
 def table() -> str:
     rows = ["| benchmark (`make bench`; medians of repeated runs) | figure | against the tutorial loop, same run |",
             "|---|---|---|"]
@@ -35,6 +49,9 @@ def table() -> str:
         rows += throughput_rows(figures)
         rows.append(f"| (measured over {figures['repeats']} repeats of {figures['steps']} rounds; "
                     "bench/throughput.py) | | |")
+    path = ROOT / "results" / "bench_readable.json"
+    if path.exists():
+        rows += readable_rows(json.loads(path.read_text()))
     path = ROOT / "results" / "bench_memory.json"
     if path.exists():
         rows += memory_rows(json.loads(path.read_text()))

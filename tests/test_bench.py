@@ -39,3 +39,26 @@ def test_memory_bench_reports_a_peak_above_its_baseline(tmp_path):
     for precision in ("float32", "bf16"):
         (run,) = figures["runs"][precision]
         assert run["peak"] >= run["baseline"] > 100 * 2**20  # torch alone takes more than 100 MiB
+
+
+def test_readable_bench_scores_every_recipe_and_reports_a_miss_as_a_miss(tmp_path):
+    out = tmp_path / "bench_readable.json"
+    result = subprocess.run([sys.executable, "bench/readable.py", "--budget", "1", "--every", "0.5", "--chunk", "1",
+                             "--json", str(out)],
+                            cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    figures = json.loads(out.read_text())
+    assert list(figures["results"]) == ["tutorial", "library", "library, bf16 autocast"]
+    for name, run in figures["results"].items():
+        # a second of training cannot make readable digits: the run is a miss, with its scores kept
+        assert run["seconds"] is None and run["checks"], name
+        assert all(0.0 <= c["confident"] <= 1.0 and 0 <= c["classes"] <= 10 for c in run["checks"])
+    assert "tutorial not within 1 s" in result.stdout
+
+    sys.path.insert(0, str(REPO / "bench"))
+    try:
+        import update_readme
+    finally:
+        sys.path.remove(str(REPO / "bench"))
+    rows = update_readme.readable_rows(figures)
+    assert len(rows) == 3 and all("not within 1 s" in row for row in rows)
