@@ -27,8 +27,9 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from gancourse import classifier, nets, train  # noqa: E402
 from throughput import TutorialRecipe, digits  # noqa: E402
+
+from gancourse import classifier, nets, train  # noqa: E402
 
 SAMPLES, CONFIDENT, SHARE_GOAL, CLASS_SHARE, CLASSES_GOAL = 2000, 0.9, 0.80, 0.05, 9
 
@@ -96,7 +97,8 @@ def main(argv: list[str] | None = None) -> int:
     recipes = {"tutorial": lambda: TutorialRecipe(images, torch.device("cpu"), args.seed),
                "library": lambda: LibraryRecipe(images, args.seed),
                "library, bf16 autocast": lambda: LibraryRecipe(images, args.seed, autocast=torch.bfloat16)}
-    results = {name: time_to_readable(name, make(), args.budget, args.every, judge, args.chunk) for name, make in recipes.items()}
+    results = {name: time_to_readable(name, make(), args.budget, args.every, judge, args.chunk)
+               for name, make in recipes.items()}
 
     def said(result: dict) -> str:
         if result["seconds"] is not None:

@@ -8,8 +8,9 @@ DCGAN), on the same 4,000 embedded digits, with batch 128 and Adam(2e-4, betas (
 loop is written here as the PyTorch DCGAN tutorial writes it: a ``DataLoader`` over a ``TensorDataset``,
 ``nn.BCEWithLogitsLoss`` against label tensors, real and fake passes of D, and the losses read with
 ``.item()`` every step for the plot. The library loop is ``train.train_gan`` as the chapters call it (float32),
-and again with ``autocast=torch.bfloat16``, with and without Adam's fused kernel. Each is timed after a few warm-up rounds; the script prints the
-median images/s of each over the repeats, and the ratios of the medians, all measured in the same run.
+and again with ``autocast=torch.bfloat16``, with and without Adam's fused kernel. Each is timed after a few
+warm-up rounds; the script prints the median images/s of each over the repeats, and the ratios of the medians,
+all measured in the same run.
 """
 
 from __future__ import annotations
@@ -144,7 +145,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps({
-            "device": device.type, "threads": torch.get_num_threads(), "machine": platform.processor() or platform.machine(),
+            "device": device.type, "threads": torch.get_num_threads(),
+            "machine": platform.processor() or platform.machine(),
             "torch": torch.__version__, "batch": BATCH, "steps": args.steps, "repeats": args.repeats,
             "images_per_second": rates, "median": medians, "ratio": ratio}, indent=1) + "\n")
     return 0

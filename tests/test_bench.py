@@ -9,8 +9,8 @@ from tests.conftest import REPO
 
 def test_throughput_bench_measures_every_loop_and_fills_the_readme_table(tmp_path):
     out = tmp_path / "bench_throughput.json"
-    result = subprocess.run([sys.executable, "bench/throughput.py", "--steps", "2", "--repeats", "1", "--json", str(out)],
-                            cwd=REPO, capture_output=True, text=True, timeout=600)
+    result = subprocess.run([sys.executable, "bench/throughput.py", "--steps", "2", "--repeats", "1",
+                             "--json", str(out)], cwd=REPO, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "[measured] DCGAN training on cpu" in result.stdout
     figures = json.loads(out.read_text())

@@ -327,7 +327,6 @@ def test_the_live_conditional_panel_draws_the_chosen_digit_with_the_cgan_and_the
     import torch
 
     from gancourse import pretrained
-    from gancourse.latent import slerp
 
     html, base = site
     problems: list[str] = []

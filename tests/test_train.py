@@ -495,8 +495,8 @@ def test_bf16_autocast_runs_the_networks_in_bf16_and_the_losses_in_float32():
     for dtype in (None, torch.bfloat16):
         torch.manual_seed(0)
         G, D = nets.DCGANGenerator(width=16), nets.DCGANDiscriminator(width=8)
-        made = []
-        D.register_forward_hook(lambda module, args, out: made.append(out.dtype))
+        made: list[torch.dtype] = []
+        D.register_forward_hook(lambda module, args, out, made=made: made.append(out.dtype))
         history = train_gan(G, D, images, steps=4, batch_size=16, progress=False, autocast=dtype, d_loss_fn=d_loss)
         runs[dtype] = history
         assert set(made) == {torch.float32 if dtype is None else torch.bfloat16}
