@@ -46,6 +46,11 @@ def readability(G: torch.nn.Module, judge: torch.nn.Module) -> dict:
             "readable": confident >= SHARE_GOAL and classes >= CLASSES_GOAL}
 
 
+def best_check(checks: list[dict]) -> dict:
+    """The scoring closest to the bar: most classes over 5 % (up to the 9 needed), then the most confident."""
+    return max(checks, key=lambda c: (min(c["classes"], CLASSES_GOAL), c["confident"]))
+
+
 class LibraryRecipe:
     """train.train_gan, in chunks of rounds that share its optimizers (the chapters' settings, batch 64)."""
 
@@ -103,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     def said(result: dict) -> str:
         if result["seconds"] is not None:
             return f"{result['seconds']:.0f} s"
-        best = max(result["checks"], key=lambda c: (c["confident"], c["classes"]))
+        best = best_check(result["checks"])
         return f"not within {args.budget:.0f} s (best: {best['confident']:.1%} confident, {best['classes']} classes)"
 
     print(f"[measured] time to readable digits (>= {SHARE_GOAL:.0%} of {SAMPLES} samples confident, >= "

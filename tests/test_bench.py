@@ -62,3 +62,14 @@ def test_readable_bench_scores_every_recipe_and_reports_a_miss_as_a_miss(tmp_pat
         sys.path.remove(str(REPO / "bench"))
     rows = update_readme.readable_rows(figures)
     assert len(rows) == 3 and all("not within 1 s" in row for row in rows)
+
+
+def test_a_miss_reports_the_scoring_closest_to_the_bar():
+    sys.path.insert(0, str(REPO / "bench"))
+    try:
+        import readable
+    finally:
+        sys.path.remove(str(REPO / "bench"))
+    untrained = {"confident": 1.0, "classes": 1}  # an untrained G: one confident class
+    nearer = {"confident": 0.5, "classes": 10}
+    assert readable.best_check([untrained, nearer, {"confident": 0.4, "classes": 9}]) == nearer
