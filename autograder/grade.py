@@ -233,14 +233,15 @@ def _nbgrader_here(argv: list[str], env: dict[str, str], log: str) -> None:
 
 @functools.cache
 def _fork_server():
-    """Processes forked from one server that has imported nbgrader (1-3 s of every student's grading otherwise).
+    """Processes forked from one server that has imported nbgrader, torch and the judges (1-3 s each, of every
+    student's grading otherwise; the judge is then forked from the student's process: autograder/judge.py).
     Each student's grading is still a process of its own, which dies with its state when that student is done."""
     import multiprocessing
 
     if sys.path[0] != str(HERE.parent):  # the children import this module (their target) from this checkout
         sys.path.insert(0, str(HERE.parent))
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["nbgrader.apps.nbgraderapp"])
+    context.set_forkserver_preload(["nbgrader.apps.nbgraderapp", "autograder.judges.preload"])
     return context
 
 

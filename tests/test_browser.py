@@ -27,11 +27,17 @@ ALLOWED_CONSOLE = ("Got invalid theme mode",)
 SHOTS = REPO / "artifacts" / "screenshots"
 
 
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    """Serves the built book without a log line per request."""
+
+    def log_message(self, *args) -> None:
+        pass
+
+
 @pytest.fixture(scope="module")
 def site(built_book):
     html, _, _ = built_book
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(html))
-    handler.log_message = lambda *a, **k: None
+    handler = functools.partial(QuietHandler, directory=str(html))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -98,8 +104,34 @@ def visit(browser, base: str, page_path: str) -> tuple[list[str], dict]:
         problems.append(f"{facts['widget_views']} widget(s) embedded but none rendered")
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / (page_path.replace("/", "__") + ".png")), full_page=True)
+    facts["phone"] = at_phone_width(page, page_path)
     page.close()
     return problems, facts
+
+
+PHONE = {"width": 390, "height": 844}  # a phone's viewport in CSS pixels
+
+
+def at_phone_width(page, page_path: str) -> dict:
+    """The same page turned to a phone's width: how wide it lays out (its scroll width), and what breaks in its
+    live panels: a row of digits (a strip) that wraps, or the figures of a panel that shows them as columns
+    (lerp | slerp, A | mix | B) that stop sitting side by side. Chapter 3's screenshot at that width is kept."""
+    page.set_viewport_size(PHONE)
+    page.wait_for_timeout(300)
+    if page_path == "book/03_dcgan.html":
+        page.screenshot(path=str(SHOTS / "phone_390px__book__03_dcgan.png"))
+    return page.evaluate("""() => {
+        const tops = (nodes) => new Set([...nodes].map((n) => Math.round(n.getBoundingClientRect().top))).size;
+        const broken = [];
+        document.querySelectorAll('.gancourse-live').forEach((panel) => {
+            panel.querySelectorAll('.gancourse-live-strip').forEach((strip) => {
+                if (tops(strip.children) > 1) broken.push(panel.dataset.widget + ': a row of digits wraps');
+            });
+            const images = panel.querySelector('.gancourse-live-images');
+            if (images.dataset.columns !== '1' && tops(images.children) > 1)
+                broken.push(panel.dataset.widget + ': its figures do not sit side by side');
+        });
+        return {width: document.documentElement.scrollWidth, broken}; }""")
 
 
 @pytest.fixture(scope="module")
@@ -155,39 +187,13 @@ def test_internal_links_and_anchors_resolve(site, browser, visited):
     assert not broken, broken[:20]
 
 
-PHONE = {"width": 390, "height": 844}  # a phone's viewport in CSS pixels
-
-
-def test_every_page_reads_on_a_phone_width_screen(site, browser):
+def test_every_page_reads_on_a_phone_width_screen(visited):
     """At 390 px nothing widens the page past the screen (book/_static/phone.css lets wide tables scroll in
-    their box and long inline code wrap); a screenshot of chapter 3 at that width is kept."""
-    html, base = site
-    page = browser.new_page(viewport=PHONE)
-    too_wide = {}
-    for path in book_pages(html):
-        page.goto(urljoin(base, path), wait_until="networkidle")
-        width = page.evaluate("() => document.documentElement.scrollWidth")
-        if width > PHONE["width"]:
-            too_wide[path] = width
-        if path == "book/03_dcgan.html":
-            SHOTS.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(SHOTS / "phone_390px__book__03_dcgan.png"))
-        # a live panel's images that belong side by side stay side by side: each row of digits (a strip) on one
-        # line, and the figures of a panel that shows them as columns (lerp | slerp, A | mix | B) on one line
-        for broken in page.evaluate("""() => {
-            const tops = (nodes) => new Set([...nodes].map((n) => Math.round(n.getBoundingClientRect().top))).size;
-            const out = [];
-            document.querySelectorAll('.gancourse-live').forEach((panel) => {
-                panel.querySelectorAll('.gancourse-live-strip').forEach((strip) => {
-                    if (tops(strip.children) > 1) out.push(panel.dataset.widget + ': a row of digits wraps');
-                });
-                const images = panel.querySelector('.gancourse-live-images');
-                if (images.dataset.columns !== '1' && tops(images.children) > 1)
-                    out.push(panel.dataset.widget + ': its figures do not sit side by side');
-            });
-            return out; }"""):
-            too_wide[path] = broken
-    page.close()
+    their box and long inline code wrap), and the live panels keep their rows and columns; a screenshot of
+    chapter 3 at that width is kept. Each page is turned to that width where it was visited."""
+    too_wide = {path: facts["phone"]["broken"] or facts["phone"]["width"] for path, (_, facts) in visited.items()
+                if facts["phone"]["broken"] or facts["phone"]["width"] > PHONE["width"]}
+    assert len(visited) >= 10 and all("phone" in facts for _, facts in visited.values())
     assert not too_wide, f"pages wider than a {PHONE['width']} px screen (scroll width), or broken panels: {too_wide}"
     assert (SHOTS / "phone_390px__book__03_dcgan.png").exists()
 
@@ -365,8 +371,7 @@ def test_the_live_style_mixing_panel_mixes_and_truncates_as_chapter_7(site, brow
     problems: list[str] = []
     page, panel, _ = open_live_panel(browser, base, "book/07_beyond.html", "mixing", problems)
     G = pretrained.load_generator("stylegan").eval()
-    with torch.no_grad():  # chapter 7's average w
-        w_mean = G.mapping(torch.randn(10_000, G.latent_dim, generator=torch.Generator().manual_seed(0))).mean(0)
+    w_mean = stylegan.average_w(G)  # chapter 7's
 
     def check(state: dict) -> torch.Tensor:
         a, b = torch.tensor([state["z_a"]]), torch.tensor([state["z_b"]])

@@ -96,8 +96,9 @@ def test_conditional_generators_match_pytorch_for_every_label(exported, name):
 def test_stylegan_matches_pytorch_with_mixing_truncation_and_explicit_noise(exported):
     folder, _ = exported
     G, graph = pretrained.load_generator("stylegan"), session(folder, "stylegan")
-    with torch.no_grad():  # chapter 7's average w
+    with torch.no_grad():  # chapter 7's average w, by hand
         w_mean = G.mapping(latents(10_000, G.latent_dim, 0)).mean(0)
+    assert torch.equal(w_mean, stylegan.average_w(G))
 
     def onnx_images(z_a, z_b, crossover, psi, noise):
         feeds = {"z_a": z_a.numpy(), "z_b": z_b.numpy(), "crossover": np.array(crossover, dtype=np.int64),

@@ -350,6 +350,8 @@
                         "on this static page they do not redraw."));
     });
     mark();
+    // only a page with embedded widget views renders any; the others need no watching
+    if (!document.querySelector('script[type="application/vnd.jupyter.widget-view+json"]')) return;
     const watch = new MutationObserver(mark);
     watch.observe(document.body, { childList: true, subtree: true });
     setTimeout(() => watch.disconnect(), 30000);
