@@ -125,6 +125,9 @@ class JudgeParts(NbGraderPreprocessor):
                            "(the judge process failed; your instructor has the log)."} for part in probes}
 
 
+PRELOADED = "autograder.judges.preload"  # imported by the grading command's fork server only
+
+
 def start_judge(assignment: str, memory_mb: int = 4096, cpu_seconds: int = 600, salt: str = ""):
     """A fresh judge process for one notebook; it imports while the notebook runs, then waits for the data.
     ``salt`` is the submission's (autograder/executor.py): the judge draws its inputs as the probes did.
@@ -141,8 +144,6 @@ def start_judge(assignment: str, memory_mb: int = 4096, cpu_seconds: int = 600, 
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
                             preexec_fn=_limit_judge(memory_mb, cpu_seconds))
 
-
-PRELOADED = "autograder.judges.preload"
 
 
 class ForkedJudge:

@@ -30,7 +30,7 @@ import torch
 from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from gancourse import classifier, data, nets, small_data, train  # noqa: E402
+from gancourse import classifier, data, metrics, nets, small_data, train  # noqa: E402
 
 VARIANTS = {
     "plain": "the chapters' DCGAN recipe",
@@ -58,11 +58,12 @@ def build(variant: str, seed: int) -> tuple[nn.Module, nn.Module, torch.optim.Op
     return G, D, g_opt, d_opt
 
 
-def score(G: nn.Module, judge: nn.Module, held_out: torch.Tensor) -> dict:
+def score(G: nn.Module, judge: nn.Module, held_out_features: torch.Tensor) -> dict:
     fake = train.sample(G, SAMPLES, seed=123).clamp(-1, 1)  # the same latents at every check
     read = classifier.readability(fake, judge)
     return {"confident": round(read["confident"], 4), "classes": read["classes"],
-            "fid": round(classifier.classifier_fid(held_out, fake, judge), 2)}
+            "fid": round(metrics.frechet_distance_from_features(held_out_features,
+                                                                classifier.classifier_features(fake, judge)), 2)}
 
 
 def run(variant: str, seed: int, steps: int, every: int, out: Path) -> dict:
@@ -72,6 +73,7 @@ def run(variant: str, seed: int, steps: int, every: int, out: Path) -> dict:
         return json.loads(path.read_text())
     (real_train, _), (held_out, _) = data.split_held_out(*data.load_mnist_embedded())
     judge = classifier.load_course_classifier("cpu")
+    held_out_features = classifier.classifier_features(held_out, judge)  # once: the same at every check
     G, D, g_opt, d_opt = build(variant, seed)
     ema = small_data.ema_of(G, EMA_DECAY)
     checks, seconds = [], 0.0
@@ -80,8 +82,8 @@ def run(variant: str, seed: int, steps: int, every: int, out: Path) -> dict:
                                   seed=seed * 100_000 + done, progress=False,
                                   callback=lambda step, record: ema.update_parameters(G))
         seconds += history.seconds
-        checks.append({"step": done, "seconds": round(seconds, 1), "G": score(G, judge, held_out),
-                       "EMA": score(ema.module, judge, held_out)})
+        checks.append({"step": done, "seconds": round(seconds, 1), "G": score(G, judge, held_out_features),
+                       "EMA": score(ema.module, judge, held_out_features)})
         print(f"{variant} seed {seed} step {done}: G {checks[-1]['G']}, EMA {checks[-1]['EMA']}", flush=True)
     pictures = {}
     for name, net in (("G", G), ("EMA", ema.module)):
