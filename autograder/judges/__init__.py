@@ -52,9 +52,12 @@ def judge_record(assignment: str, part: str, record: Record) -> Verdict:
             judge(record)
     except GradingFailure as err:
         return Verdict(False, f"[{part}] {err}")
-    except Exception as err:  # noqa: BLE001 - data that breaks the judge earns nothing, with the reason
-        return Verdict(False, f"[{part}] the grader could not use what your code returned "
-                              f"({type(err).__name__}: {str(err)[:300]}).")
+    except Exception as err:  # noqa: BLE001 - data that breaks the judge earns nothing
+        # The exception's text stays in the judge: it was raised on the judge's own inputs and references, and a
+        # graph built to fail (a view whose shape is the values it computed, say) would print them to the student.
+        return Verdict(False, f"[{part}] the grader could not use what your code returned (its checks raised "
+                              f"{type(err).__name__} on it): compare the shapes, dtypes and values your code returns "
+                              "with the visible tests, on other inputs and batch sizes too.")
     return Verdict(True, f"[{part}] all hidden checks passed")
 
 

@@ -21,6 +21,11 @@ def main(argv: list[str] | None = None) -> int:
 
     (assignment,) = argv if argv is not None else sys.argv[1:]
     torch.set_num_threads(1)
+    # Memory that an operation hands out unwritten (torch.empty, resize_) is filled with NaN or the largest
+    # integer, never left as what the process held before: the student's traced graphs run here, and whatever
+    # they compute may reach a message. Operations without a deterministic kernel only warn.
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    torch.utils.deterministic.fill_uninitialized_memory = True
     probes = json.loads(sys.stdin.read() or "{}")
     verdicts = {}
     for part, payload in probes.items():

@@ -1,9 +1,9 @@
 """Rerun a network that a probe traced (:mod:`autograder.probes.graph`), in the judge.
 
 The graph is data: a list of ATen operations with their arguments. :class:`Graph` rebuilds it from
-``torch.ops.aten`` only (no Python from the submission is ever run), refusing operations that read or
-write files, and runs it with inputs and parameters the judge chooses. Gradients flow through it as
-through the original network.
+``torch.ops.aten`` only (no Python from the submission is ever run), refusing operations that reach files,
+devices or memory nobody wrote (memory that ``empty`` and its kin allocate is zeroed), and runs it with
+inputs and parameters the judge chooses. Gradients flow through it as through the original network.
 """
 
 from __future__ import annotations
@@ -17,9 +17,30 @@ from autograder.judges import fail
 from autograder.probes.record import Record
 
 NAMESPACES = {"aten", "prims"}
-# Operations a network's forward pass never needs and which reach files, devices or raw memory.
+# The graph is the student's data, and every value it computes may come back in a message. So the judge refuses,
+# by any word of their names, the operations a network's forward pass never needs that reach files, devices or
+# other backends, or that would show the judge's own memory: resizing a tensor into memory nobody wrote, kernels
+# that skip the bounds checks of indexing ("unsafe"), and sparse, quantized or nested tensors, which torch builds
+# from indices it does not check.
 REFUSED = ("file", "save", "load", "print", "storage", "pin_memory", "record_stream", "set_", "cuda", "mps",
-           "mkldnn")
+           "mkldnn", "cudnn", "miopen", "fbgemm", "xnnpack", "vulkan", "resize", "unsafe", "sparse", "quantize",
+           "nested")
+# ...except these, which make_fx records for ordinary networks and which read only what their input holds.
+ALLOWED = {"_unsafe_view"}  # reshape() of a matmul's result: the same elements, checked like view()
+# Operations that allocate without writing: make_fx records them for dropout (empty_like, then bernoulli_) or
+# noise (new_empty, then normal_). The judge runs them and zeroes what they return before the graph sees it.
+UNWRITTEN = "empty"
+
+
+def refused(opname: str) -> bool:
+    """Whether the judge refuses to run the ATen operation ``opname`` (e.g. 'resize_') from a traced graph."""
+    return opname not in ALLOWED and any(word in opname for word in REFUSED)
+
+
+def _zeroed(op):
+    def allocate(*args, **kwargs):
+        return op(*args, **kwargs).zero_()
+    return allocate
 
 
 def _operation(name: str):
@@ -27,12 +48,13 @@ def _operation(name: str):
         return operator.getitem
     namespace, _, rest = name.partition("::")
     opname, _, overload = rest.rpartition(".")
-    if namespace not in NAMESPACES or not opname or any(word in opname for word in REFUSED):
+    if namespace not in NAMESPACES or not opname or refused(opname):
         fail(f"the traced forward pass uses the operation {name}, which a network does not need.")
     try:
-        return getattr(getattr(getattr(torch.ops, namespace), opname), overload)
+        op = getattr(getattr(getattr(torch.ops, namespace), opname), overload)
     except AttributeError:
         fail(f"the traced forward pass uses an unknown operation {name}.")
+    return _zeroed(op) if UNWRITTEN in opname else op
 
 
 def _enum(kind: str, name: str):
@@ -119,8 +141,8 @@ class Graph:
                 if key not in state:
                     fail(f"the grader has no value for the network's parameter {key}.")
                 env[node_name] = state[key]
-            else:
-                env[node_name] = inputs[int(key)]
+            else:  # a copy: a view of a larger tensor of the judge's would let as_strided read the rest of it
+                env[node_name] = inputs[int(key)].clone()
         for node, op in self._ops:
             if node["op"] == "constant":
                 env[node["name"]] = self.constants[node["name"]].clone()
