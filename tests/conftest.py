@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import atexit
+import contextlib
+import fcntl
 import functools
 import os
 import re
@@ -19,6 +21,11 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 VENV_BIN = Path(sys.executable).parent
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # Two workers already keep both cores busy: a second OpenMP thread per process (the book's kernels, the
+    # classes' sandboxes, the training tests) only spins against the other worker's processes. Inherited by
+    # every process a test starts.
+    os.environ.update(OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
 
 
 def nbgrader_env(root: Path, **extra: str) -> dict[str, str]:
@@ -125,15 +132,86 @@ def repo() -> Path:
 _BOOK: dict = {}
 
 
-@pytest.hookimpl(trylast=True)
+# `make test` runs the suite on two pytest-xdist workers. Every test module is one unit of work, so that a module's
+# fixtures (a class graded once, a live hub) run on one worker only; these share a unit more:
+BOOK_MODULES = ("test_book.py", "test_browser.py")  # the book built once (built_book), then read
+SHARED_GROUP = {"test_gradebook_postgres.py": "test_grading_a1.py"}  # grades a1's class (graded_once) again
+# The groups in the order they are handed out, the longest first (seconds on 2 cores, from --durations), so that
+# the workers end together; every other module follows in the order of collection. The live hub comes first: it
+# holds the checkout alone (CHANGES_THE_CHECKOUT) while the other worker builds the book, which does not need it.
+LONGEST_FIRST = ("test_hub_live.py", "book", "test_grading_attacks.py", "test_grading_portfolio.py",
+                 "test_grading_a1.py", "test_grading_a6.py", "test_grading_a3.py", "test_grading_a7.py",
+                 "test_grading_a2.py", "test_grading_a5.py", "test_grading_a4.py")
+
+
+def group_of(module: str) -> str:
+    """The unit of work of a test module (its file name): its own, "book", or a module it shares with."""
+    return "book" if module in BOOK_MODULES else SHARED_GROUP.get(module, module)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """xdist's scheduling by scope, with this suite's groups as the scopes (its own loadgroup, which renames the
+    tests, has no effect with pytest 9's node ids); the units go out in the order of collection."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ModuleGroups(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return group_of(nodeid.split("::", 1)[0].rsplit("/", 1)[-1])
+
+    return ModuleGroups(config, log)
+
+
 def pytest_collection_modifyitems(session, config, items):
-    """The tests that read the built book run last, when the grading tests are done: the build executes every
-    chapter (about 4 minutes alone), and started beside the grading classes it failed on CI at stop 23 with
-    one chapter not executed (the two warnings myst-nb writes per failed notebook), not reproduced alone."""
-    reads_book = [item for item in items if "built_book" in getattr(item, "fixturenames", ())]
-    if reads_book:
-        later = {id(item) for item in reads_book}
-        items[:] = [item for item in items if id(item) not in later] + reads_book
+    rank = {group: i for i, group in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(group_of(item.path.name), len(rank)))  # stable: collection order otherwise
+
+
+@contextlib.contextmanager
+def checkout_lock(config, exclusive: bool):
+    """Between xdist workers: held shared by every test module, and alone by a module that changes the
+    checkout's modes while it runs (the live hub gives the grader account the private folders, which the
+    sandboxed kernels of the other worker's grading could then not read). Fair: a waiting exclusive holder
+    (the turnstile) keeps new shared holders out. Nothing to hold in a run without workers."""
+    run_id = getattr(config, "workerinput", {}).get("testrunuid")
+    if run_id is None:
+        yield
+        return
+    base = Path(tempfile.gettempdir()) / f"gancourse-pytest-{run_id}"
+    base.mkdir(exist_ok=True)
+    with open(base / "turnstile", "a") as turnstile, open(base / "checkout", "a") as lock:
+        fcntl.flock(turnstile, fcntl.LOCK_EX)
+        fcntl.flock(lock, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+        if not exclusive:
+            fcntl.flock(turnstile, fcntl.LOCK_UN)
+        yield  # closing the files releases both
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _beside_the_other_worker(request):
+    """The checkout lock for the whole module (its module fixtures included); the book's tests do not take it:
+    the build and the browser read a copy in a temporary folder, as this process's user."""
+    if request.path.name in BOOK_MODULES:
+        yield
+        return
+    with checkout_lock(request.config, exclusive=getattr(request.module, "CHANGES_THE_CHECKOUT", False)):
+        yield
+
+
+@pytest.fixture
+def measured(request):
+    """Records a measured figure (a benchmark, not a timed test); the run prints them all at its end, from
+    parallel workers too (pytest_terminal_summary)."""
+    return lambda text: request.node.user_properties.append(("measured", text))
+
+
+def pytest_terminal_summary(terminalreporter):
+    lines = [value for report in terminalreporter.stats.get("passed", [])
+             for name, value in getattr(report, "user_properties", ()) if name == "measured"]
+    if lines:
+        terminalreporter.section("measured (benchmarks, not timed tests)")
+        for line in lines:
+            terminalreporter.write_line(line)
 
 
 def _start_book_build() -> None:
@@ -168,7 +246,7 @@ def _start_book_build() -> None:
 @pytest.fixture(scope="session")
 def built_book():
     """The book built from scratch (execution included) into a temporary folder, once per session, when the
-    first test that reads it runs (pytest_collection_modifyitems puts those tests last).
+    first test that reads it runs.
 
     Returns (html folder, build log, seconds from the start of the build to its end).
     """

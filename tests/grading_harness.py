@@ -191,10 +191,9 @@ def class_tests(assignment: str, notebook: str, students: dict[str, Student], po
         got = {gid: recorded.get(gid, 0.0) for gid in graded.points}
         assert got == graded.expected(student), graded.report
 
-    def test_grading_the_class_reports_its_time(graded, capsys):
+    def test_grading_the_class_reports_its_time(graded, measured):
         """Not a timed test: the measured time is printed for the README (budget: 60 s a student)."""
-        with capsys.disabled():
-            print("\n" + report_time(graded))
+        measured(report_time(graded))
 
     return {f.__name__: f for f in (graded, test_the_notebook_awards_the_points_of_the_design,
                                     test_each_submission_gets_exactly_the_points_it_deserves,

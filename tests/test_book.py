@@ -9,10 +9,9 @@ import yaml
 from tests.conftest import REPO
 
 
-def test_book_builds_without_warnings(built_book, capsys):
+def test_book_builds_without_warnings(built_book, measured):
     html, log, seconds = built_book
-    with capsys.disabled():
-        print(f"\n[measured] book build with execution, from an empty cache: {seconds:.0f} s")
+    measured(f"[measured] book build with execution, from an empty cache: {seconds:.0f} s")
     assert (html / "index.html").exists()
     sphinx_warnings = [line for line in log.splitlines() if "WARNING:" in line]  # Sphinx's own format
     assert not sphinx_warnings, sphinx_warnings[:10]

@@ -198,15 +198,14 @@ def test_every_page_reads_on_a_phone_width_screen(visited):
     assert (SHOTS / "phone_390px__book__03_dcgan.png").exists()
 
 
-def test_page_transfer_is_measured_from_what_the_browser_downloaded(site, visited, capsys):
+def test_page_transfer_is_measured_from_what_the_browser_downloaded(site, visited, measured):
     """What a reader with an empty cache downloads per page: printed as a measurement. The count is checked
     against the files it must include (the page itself and its images), so a broken measurement fails."""
     html, base = site
     sizes = {path: facts["transfer_bytes"] for path, (_, facts) in visited.items()}
     largest = max(sizes, key=sizes.get)
-    with capsys.disabled():
-        print(f"\n[measured] page transfer with an empty cache: largest {largest} {sizes[largest] / 1e6:.2f} MB, "
-              f"median {sorted(sizes.values())[len(sizes) // 2] / 1e6:.2f} MB over {len(sizes)} pages")
+    measured(f"[measured] page transfer with an empty cache: largest {largest} {sizes[largest] / 1e6:.2f} MB, "
+             f"median {sorted(sizes.values())[len(sizes) // 2] / 1e6:.2f} MB over {len(sizes)} pages")
     for path, (_, facts) in visited.items():
         own = (html / path).stat().st_size + sum((html / urlparse(src).path.lstrip("/")).stat().st_size
                                                  for src in set(facts["image_srcs"]) if src.startswith(base))
@@ -249,7 +248,7 @@ def assert_drawn_as_pytorch(page_images, expected, what: str):
 CANVASES = "e => [...e.querySelectorAll('canvas')].map(c => c.toDataURL())"
 
 
-def test_the_live_interpolation_runs_the_trained_dcgan_in_the_page(site, browser, capsys):
+def test_the_live_interpolation_runs_the_trained_dcgan_in_the_page(site, browser, measured):
     """Chapter 3's live panel (book/_static/live_generators.js): onnxruntime-web, served by the book, runs the
     exported DCGAN. Its latent points are chapter 3's lerp and slerp, its images are PyTorch's for those points
     within 1e-3, moving the slider draws new images, and nothing is requested from outside the book."""
@@ -261,9 +260,8 @@ def test_the_live_interpolation_runs_the_trained_dcgan_in_the_page(site, browser
     html, base = site
     problems: list[str] = []
     page, widget, first_ms = open_live_panel(browser, base, "book/03_dcgan.html", "interpolation", problems)
-    with capsys.disabled():
-        print(f"\n[measured] chapter 3's live generator: first image {first_ms} ms after the page was requested "
-              "(the issue's aim: within 2 s on this machine)")
+    measured(f"[measured] chapter 3's live generator: first image {first_ms} ms after the page was requested "
+             "(the issue's aim: within 2 s on this machine)")
 
     G = pretrained.load_generator("dcgan").eval()
 

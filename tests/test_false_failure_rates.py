@@ -80,10 +80,10 @@ def flipped_labels_rate() -> float:
     return total
 
 
-def test_a2_flipped_labels_fail_a_correct_answer_less_than_once_in_100000(monkeypatch):
+def test_a2_flipped_labels_fail_a_correct_answer_less_than_once_in_100000(monkeypatch, measured):
     worst = worst_over_salts(monkeypatch, flipped_labels_rate)
-    print(f"\n[measured] a2 flipped_labels: a correct answer fails with probability {worst:.1e} (worst of "
-          f"{len(SALTS)} salts)")
+    measured(f"[measured] a2 flipped_labels: a correct answer fails with probability {worst:.1e} (worst of "
+             f"{len(SALTS)} salts)")
     assert worst < BUDGET
 
 
@@ -106,9 +106,9 @@ def initialisation_rate() -> float:
                + normal_tail(judge_a3.KURTOSIS_LIMIT / math.sqrt(24 / n)) for n in sizes)
 
 
-def test_a3_initialisation_fails_a_correct_answer_less_than_once_in_100000(monkeypatch):
+def test_a3_initialisation_fails_a_correct_answer_less_than_once_in_100000(monkeypatch, measured):
     worst = worst_over_salts(monkeypatch, initialisation_rate)
-    print(f"\n[measured] a3 dcgan_weights_init: a correct answer fails with probability {worst:.1e}")
+    measured(f"[measured] a3 dcgan_weights_init: a correct answer fails with probability {worst:.1e}")
     assert worst < BUDGET
 
 
@@ -138,9 +138,9 @@ def replay_buffer_rate() -> float:
     return float(main + small + wide)
 
 
-def test_a5_replay_buffer_fails_a_correct_answer_less_than_once_in_100000(monkeypatch):
+def test_a5_replay_buffer_fails_a_correct_answer_less_than_once_in_100000(monkeypatch, measured):
     worst = worst_over_salts(monkeypatch, replay_buffer_rate)
-    print(f"\n[measured] a5 ReplayBuffer: a correct answer fails with probability {worst:.1e}")
+    measured(f"[measured] a5 ReplayBuffer: a correct answer fails with probability {worst:.1e}")
     assert worst < BUDGET
 
 
@@ -160,10 +160,10 @@ def truncation_and_penalty_rate() -> float:
     return total + judge_a5.KS_LEVEL
 
 
-def test_a5_truncation_and_penalty_fail_a_correct_answer_less_than_once_in_100000(monkeypatch):
+def test_a5_truncation_and_penalty_fail_a_correct_answer_less_than_once_in_100000(monkeypatch, measured):
     worst = worst_over_salts(monkeypatch, truncation_and_penalty_rate)
-    print(f"\n[measured] a5 truncated_latents and gradient_penalty: a correct answer fails with probability "
-          f"{worst:.1e}")
+    measured(f"[measured] a5 truncated_latents and gradient_penalty: a correct answer fails with probability "
+             f"{worst:.1e}")
     assert worst + replay_buffer_rate() < BUDGET
 
 
@@ -185,10 +185,10 @@ def replay_share_rate() -> float:
     return binomial_outside(shown, 0.5, shown / 2 - half_width, shown / 2 + half_width)
 
 
-def test_portfolio_replay_share_fails_a_correct_answer_less_than_once_in_100000():
+def test_portfolio_replay_share_fails_a_correct_answer_less_than_once_in_100000(measured):
     """The referee run is seeded by the grader (seed 5, not salted): the rate is per honest design."""
     rate = replay_share_rate()
-    print(f"\n[measured] portfolio replay share: a correct answer fails with probability {rate:.1e}")
+    measured(f"[measured] portfolio replay share: a correct answer fails with probability {rate:.1e}")
     assert rate < BUDGET
 
 

@@ -232,7 +232,7 @@ BREAKERS = {
 
 CLASS = {**ATTACKERS, **BREAKERS, "honest": Student(answers=CORRECT["functional"])}
 
-globals().update(class_tests(ASSIGNMENT, NOTEBOOK, CLASS, POINTS, cell_timeout=20))
+globals().update(class_tests(ASSIGNMENT, NOTEBOOK, CLASS, POINTS, cell_timeout=10))
 
 
 @pytest.mark.parametrize("name", ["helper_module", "numpy_fromfile", "builtins_via_globals", "import_module_attribute"])

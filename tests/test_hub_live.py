@@ -56,6 +56,9 @@ ASSIGNMENT, NOTEBOOK = "a1_two_networks", "two_networks.ipynb"
 PORTFOLIO, PORTFOLIO_NOTEBOOK = "portfolio_cgan", "portfolio.ipynb"
 SHOTS = REPO / "artifacts" / "screenshots" / "hub"
 COURSE = "gan101"
+# hub/setup_exchange.py gives the checkout's private folders to the term's grader account for the whole term:
+# under `make test`'s parallel workers, nothing else runs meanwhile (tests/conftest.py, checkout_lock)
+CHANGES_THE_CHECKOUT = True
 USERS = {"grader": "gcgrader", "teacher": "gcteacher", "ana": "gcana", "ben": "gcben"}  # role -> login name
 PASSWORD = "not-a-real-password"
 
@@ -279,6 +282,10 @@ def _term(hub: Hub):
         hub.uid = uid
         yield hub
     finally:
+        # the users' servers and kernels go first: stopping them itself, the hub waits out each one's
+        # interrupt and terminate timeouts (30 s at every run), and nothing of theirs is kept anyway
+        for name in USERS.values():
+            subprocess.run(["pkill", "-KILL", "-u", name], capture_output=True)
         os.killpg(proc.pid, signal.SIGTERM)
         try:
             proc.wait(30)
