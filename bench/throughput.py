@@ -7,10 +7,11 @@ Both loops train the same networks (``nets.DCGANGenerator`` and ``nets.DCGANDisc
 DCGAN), on the same 4,000 embedded digits, with batch 128 and Adam(2e-4, betas (0.5, 0.999)). The tutorial
 loop is written here as the PyTorch DCGAN tutorial writes it: a ``DataLoader`` over a ``TensorDataset``,
 ``nn.BCEWithLogitsLoss`` against label tensors, real and fake passes of D, and the losses read with
-``.item()`` every step for the plot. The library loop is ``train.train_gan`` as the chapters call it (float32),
-and again with ``autocast=torch.bfloat16``, with and without Adam's fused kernel. Each is timed after a few
-warm-up rounds; the script prints the median images/s of each over the repeats, and the ratios of the medians,
-all measured in the same run.
+``.item()`` every step for the plot. The library loop is ``train.train_gan`` as the chapters call it (float32,
+fresh latents for G's update), with ``autocast=torch.bfloat16``, and with ``shared_fakes=True`` (one batch of
+fakes for both updates, as the tutorial plays a round) alone, with bf16, and with bf16 and Adam's fused kernel.
+Each is timed after a few warm-up rounds; the script prints the median images/s of each over the repeats, and
+the ratios of the medians, all measured in the same run.
 """
 
 from __future__ import annotations
@@ -130,8 +131,11 @@ def main(argv: list[str] | None = None) -> int:
              "library": lambda seed: library_loop(images, args.steps, device, seed),
              "library, bf16 autocast": lambda seed: library_loop(images, args.steps, device, seed,
                                                                  autocast=torch.bfloat16),
-             "library, bf16 autocast, fused Adam": lambda seed: library_loop(images, args.steps, device, seed,
-                                                                             autocast=torch.bfloat16, fused=True)}
+             "library, shared fakes": lambda seed: library_loop(images, args.steps, device, seed, shared_fakes=True),
+             "library, shared fakes, bf16 autocast": lambda seed: library_loop(
+                 images, args.steps, device, seed, shared_fakes=True, autocast=torch.bfloat16),
+             "library, shared fakes, bf16 autocast, fused Adam": lambda seed: library_loop(
+                 images, args.steps, device, seed, shared_fakes=True, autocast=torch.bfloat16, fused=True)}
     rates = {name: [] for name in loops}
     for repeat in range(args.repeats):  # interleaved, so that a slow spell of the machine hits both
         for name, loop in loops.items():

@@ -1,7 +1,8 @@
 """The alternating training algorithm of chapter 1, with device choice, seeding and checkpoints.
 
 Phase I updates the discriminator k times on real and (detached) fake batches; Phase II updates
-the generator once. :func:`alternating_step` is one such round; :func:`train_gan` repeats it with a
+the generator once. :func:`alternating_step` is one such round (:func:`shared_fakes_step` is the PyTorch
+tutorial's cheaper round, one batch of fakes for both updates); :func:`train_gan` repeats rounds with a
 progress bar and records a :class:`History` of what the game looks like from the inside.
 """
 
@@ -99,6 +100,38 @@ def alternating_step(
     return round_record(d_loss, g_loss, real_logits, fake_logits, g_logits)
 
 
+def shared_fakes_step(
+    generator: nn.Module,
+    discriminator: nn.Module,
+    g_opt: torch.optim.Optimizer,
+    d_opt: torch.optim.Optimizer,
+    next_real: Callable[[], torch.Tensor],
+    sample_z: Callable[[int], torch.Tensor],
+    d_loss_fn: LossOnLogits = losses.discriminator_loss,
+    g_loss_fn: LossOnLogits = losses.non_saturating_generator_loss,
+) -> dict[str, float]:
+    """One round (k = 1) in which G draws one batch of fakes for both updates, as the PyTorch DCGAN tutorial does.
+
+    D is updated on the fakes detached from G; G is then updated through the same fakes, judged by the
+    updated D. This saves the second forward pass of G that :func:`alternating_step` makes for its fresh
+    latents (chapter 1's algorithm draws new noise for G's update). Returns the same record.
+    """
+    real = next_real()
+    fake = generator(sample_z(real.shape[0]))
+    real_logits, fake_logits = discriminator(real), discriminator(fake.detach())
+    d_loss = d_loss_fn(real_logits, fake_logits)
+    d_opt.zero_grad(set_to_none=True)
+    d_loss.backward()
+    d_opt.step()
+
+    g_logits = discriminator(fake)
+    g_loss = g_loss_fn(g_logits)
+    g_opt.zero_grad(set_to_none=True)
+    g_loss.backward()
+    g_opt.step()
+    return round_record(d_loss, g_loss, real_logits, fake_logits, g_logits)
+
+
 def round_record(d_loss, g_loss, real_logits, fake_logits, g_logits) -> dict[str, float]:
     """What a round measured, as floats: both losses, mean D(x), mean D(G(z)) seen by D and by G."""
     return {
@@ -169,15 +202,20 @@ def train_gan(
     progress: bool = True,
     callback: Callable[[int, dict[str, float]], None] | None = None,
     autocast: torch.dtype | None = None,
+    shared_fakes: bool = False,
 ) -> History:
     """Train a GAN with the alternating algorithm for ``steps`` rounds and return its history.
 
     ``data`` holds the real samples (images or toy points). Adam with the DCGAN settings is used
     unless optimizers are passed. With the same seed, a CPU run gives the same history every time.
     ``autocast=torch.bfloat16`` runs the networks under ``torch.autocast`` in that dtype (the losses
-    are still computed in float32, and the weights stay float32): about 1.3x the images/s on a CPU
-    with bf16 support (bench/throughput.py), at bf16's precision. The default runs in float32.
+    are still computed in float32, and the weights stay float32), at bf16's precision; the default
+    runs in float32. ``shared_fakes=True`` plays each round with :func:`shared_fakes_step` (one batch
+    of fakes for both updates, k = 1) instead of :func:`alternating_step`. bench/throughput.py
+    measures what each gives against the PyTorch tutorial's loop.
     """
+    if shared_fakes and k != 1:
+        raise ValueError(f"shared_fakes plays one D update a round (k = 1), got k = {k}")
     device = pick_device(str(device)) if device is not None else pick_device()
     rng = seed_everything(seed)
     generator.to(device).train()
@@ -199,6 +237,9 @@ def train_gan(
 
     def one_round() -> dict[str, float]:
         with precision():
+            if shared_fakes:
+                return shared_fakes_step(generator, discriminator, g_opt, d_opt, lambda: next(batches),
+                                         sample_z, d_loss_fn=d_loss_fn, g_loss_fn=g_loss_fn)
             return alternating_step(generator, discriminator, g_opt, d_opt, lambda: next(batches),
                                     sample_z, k=k, d_loss_fn=d_loss_fn, g_loss_fn=g_loss_fn)
 

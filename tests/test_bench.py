@@ -14,7 +14,8 @@ def test_throughput_bench_measures_every_loop_and_fills_the_readme_table(tmp_pat
     assert result.returncode == 0, result.stderr[-3000:]
     assert "[measured] DCGAN training on cpu" in result.stdout
     figures = json.loads(out.read_text())
-    loops = ["tutorial", "library", "library, bf16 autocast", "library, bf16 autocast, fused Adam"]
+    loops = ["tutorial", "library", "library, bf16 autocast", "library, shared fakes",
+             "library, shared fakes, bf16 autocast", "library, shared fakes, bf16 autocast, fused Adam"]
     assert list(figures["median"]) == loops
     assert all(rate > 0 for rate in figures["median"].values()) and figures["ratio"]["tutorial"] == 1.0
     assert all(len(figures["images_per_second"][name]) == 1 for name in loops)
@@ -25,7 +26,7 @@ def test_throughput_bench_measures_every_loop_and_fills_the_readme_table(tmp_pat
     finally:
         sys.path.remove(str(REPO / "bench"))
     rows = update_readme.throughput_rows(figures)
-    assert len(rows) == 4 and all(row.startswith("| DCGAN training, batch 128") for row in rows)
+    assert len(rows) == 6 and all(row.startswith("| DCGAN training, batch 128") for row in rows)
     assert f"{figures['ratio']['library']:.2f}x" in rows[1]
 
 

@@ -20,6 +20,7 @@ from gancourse.train import (
     sample,
     save_checkpoint,
     seed_everything,
+    shared_fakes_step,
     train_gan,
 )
 
@@ -294,6 +295,62 @@ def test_train_gan_appends_to_a_history_it_is_given(ring):
     h, g, d = _run(ring, steps=3)
     train_gan(g, d, ring, steps=2, batch_size=32, progress=False, device="cpu", history=h)
     assert len(h) == 5 and all(len(getattr(h, key)) == 5 for key in HISTORY_KEYS)
+
+
+# --- shared_fakes_step: the PyTorch tutorial's round ---------------------------------------------
+
+def _tutorial_round(g, d, g_opt, d_opt, real, z):
+    """One round as the PyTorch DCGAN tutorial writes it, with BCE against label tensors."""
+    bce = nn.BCEWithLogitsLoss()
+    d.zero_grad()
+    err_real = bce(d(real).view(-1), torch.ones(real.shape[0]))
+    err_real.backward()
+    fake = g(z)
+    err_fake = bce(d(fake.detach()).view(-1), torch.zeros(real.shape[0]))
+    err_fake.backward()
+    d_opt.step()
+    g.zero_grad()
+    bce(d(fake).view(-1), torch.ones(real.shape[0])).backward()
+    g_opt.step()
+
+
+def test_shared_fakes_step_updates_both_nets_as_the_tutorials_round(ring):
+    real, z = ring[:32], torch.randn(32, 2, generator=torch.Generator().manual_seed(5))
+    nets = {}
+    for name in ("library", "tutorial"):
+        g, d = _toy_nets(3)
+        g_opt, d_opt = torch.optim.Adam(g.parameters(), lr=1e-2), torch.optim.Adam(d.parameters(), lr=1e-2)
+        if name == "library":
+            rec = shared_fakes_step(g, d, g_opt, d_opt, lambda: real, lambda n: z[:n])
+        else:
+            _tutorial_round(g, d, g_opt, d_opt, real, z)
+        nets[name] = (_params(g), _params(d))
+    assert not _same(nets["library"][0], _params(_toy_nets(3)[0]))  # G moved
+    for lib, tut in zip(nets["library"], nets["tutorial"], strict=True):
+        assert all(torch.allclose(a, b, atol=1e-6) for a, b in zip(lib, tut, strict=True))
+    assert set(rec) == set(HISTORY_KEYS) - {"r1"}
+
+
+def test_shared_fakes_step_runs_g_once_where_alternating_step_runs_it_twice(ring):
+    calls = {}
+    for step in (alternating_step, shared_fakes_step):
+        g, d = _toy_nets(0)
+        count = []
+        g.register_forward_hook(lambda *a, count=count: count.append(1))
+        step(g, d, torch.optim.SGD(g.parameters(), lr=0.01), torch.optim.SGD(d.parameters(), lr=0.01),
+             lambda: ring[:16], lambda n: torch.randn(n, 2))
+        calls[step.__name__] = len(count)
+    assert calls == {"alternating_step": 2, "shared_fakes_step": 1}
+
+
+def test_train_gan_with_shared_fakes_plays_the_shared_round_and_refuses_k_above_1(ring):
+    g, d = _toy_nets(0)
+    count = []
+    g.register_forward_hook(lambda *a: count.append(1))
+    h = train_gan(g, d, ring, steps=3, batch_size=32, progress=False, device="cpu", shared_fakes=True)
+    assert len(h) == 3 and len(count) == 3
+    with pytest.raises(ValueError, match="k = 2"):
+        train_gan(g, d, ring, steps=1, k=2, progress=False, device="cpu", shared_fakes=True)
 
 
 # --- real_batches -------------------------------------------------------------------------------
