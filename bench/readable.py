@@ -12,7 +12,8 @@ time the bar is met is the figure. A recipe that does not meet it within ``--bud
 
 Recipes, measured in the same run: the PyTorch tutorial's (bench/throughput.py's ``TutorialRecipe``: batch
 128, a DataLoader, BCE with label tensors), and the library's ``train.train_gan`` as the chapters call it
-(batch 64), in float32 and with bf16 autocast.
+(batch 64), in float32, with bf16 autocast, and with bf16 autocast and ``shared_fakes=True`` (the fastest library
+round in bench/throughput.py).
 """
 
 from __future__ import annotations
@@ -49,9 +50,10 @@ def best_check(checks: list[dict]) -> dict:
 class LibraryRecipe:
     """train.train_gan, in chunks of rounds that share its optimizers (the chapters' settings, batch 64)."""
 
-    def __init__(self, images: torch.Tensor, seed: int, autocast: torch.dtype | None = None) -> None:
+    def __init__(self, images: torch.Tensor, seed: int, autocast: torch.dtype | None = None,
+                 shared_fakes: bool = False) -> None:
         torch.manual_seed(seed)
-        self.images, self.seed, self.autocast = images, seed, autocast
+        self.images, self.seed, self.autocast, self.shared_fakes = images, seed, autocast, shared_fakes
         self.G, self.D = nets.DCGANGenerator(), nets.DCGANDiscriminator()
         self.g_opt = torch.optim.Adam(self.G.parameters(), lr=2e-4, betas=(0.5, 0.999))
         self.d_opt = torch.optim.Adam(self.D.parameters(), lr=2e-4, betas=(0.5, 0.999))
@@ -60,7 +62,8 @@ class LibraryRecipe:
     def rounds(self, n: int) -> None:
         self.chunks += 1  # a new seed per chunk: new batches and latents, not a replay of the last chunk's
         train.train_gan(self.G, self.D, self.images, steps=n, g_opt=self.g_opt, d_opt=self.d_opt, device="cpu",
-                        seed=self.seed * 10_000 + self.chunks, progress=False, autocast=self.autocast)
+                        seed=self.seed * 10_000 + self.chunks, progress=False, autocast=self.autocast,
+                        shared_fakes=self.shared_fakes)
 
 
 def time_to_readable(name: str, recipe, budget: float, every: float, judge, chunk: int = 10) -> dict:
@@ -96,7 +99,9 @@ def main(argv: list[str] | None = None) -> int:
     images, judge = digits(), classifier.load_course_classifier("cpu")
     recipes = {"tutorial": lambda: TutorialRecipe(images, torch.device("cpu"), args.seed),
                "library": lambda: LibraryRecipe(images, args.seed),
-               "library, bf16 autocast": lambda: LibraryRecipe(images, args.seed, autocast=torch.bfloat16)}
+               "library, bf16 autocast": lambda: LibraryRecipe(images, args.seed, autocast=torch.bfloat16),
+               "library, shared fakes, bf16 autocast": lambda: LibraryRecipe(images, args.seed, autocast=torch.bfloat16,
+                                                                             shared_fakes=True)}
     results = {name: time_to_readable(name, make(), args.budget, args.every, judge, args.chunk)
                for name, make in recipes.items()}
 
