@@ -137,3 +137,41 @@ def test_the_ablation_script_scores_g_and_its_average_and_resumes(tmp_path):
     again = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=600)
     assert again.returncode == 0 and json.loads((tmp_path / "summary.json").read_text())["runs"] == summary["runs"]
     assert '"kept": 1' in written.read_text()
+
+
+def test_budget_probes_score_g_and_three_averages_and_refuse_an_unknown_probe(tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    command = [sys.executable, "scripts/budget_probes.py", "plain", "nodrop+r1+decay", "--steps", "4", "--every", "2",
+               "--jobs", "1", "--out", str(tmp_path)]
+    done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    for probe in ("plain", "nodrop+r1+decay"):
+        record = json.loads((tmp_path / f"{probe}_seed0.json").read_text())
+        assert record["probe"] == probe and record["samples"] == 2000 and len(record["what"]) == probe.count("+") + 1
+        assert [c["step"] for c in record["checks"]] == [2, 4]
+        for check in record["checks"]:
+            nets_scored = sorted(k for k in check if k not in ("step", "seconds"))
+            assert nets_scored == ["EMA 0.99", "EMA 0.995", "EMA 0.999", "G"]
+            for scores in (check[k] for k in nets_scored):
+                assert 0 <= scores["confident"] <= 1 and 1 <= scores["classes"] <= 10
+    wrong = subprocess.run([sys.executable, "scripts/budget_probes.py", "plain+bigger", "--out", str(tmp_path)],
+                           cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert wrong.returncode != 0 and "unknown probe part(s) ['bigger']" in wrong.stderr
+
+
+def test_budget_probes_decay_falls_linearly_to_zero_over_the_second_half():
+    import importlib.util
+
+    from tests.conftest import REPO
+
+    spec = importlib.util.spec_from_file_location("budget_probes", REPO / "scripts" / "budget_probes.py")
+    probes = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(probes)
+    assert probes.parts_of("nodrop+sn") == ["nodrop", "sn"]
+    factors = [probes.linear_decay(step, steps=4000) for step in (0, 1999, 2000, 3000, 3999, 4000, 4100)]
+    assert factors == [1.0, 1.0, 1.0, 0.5, 0.0005, 0.0, 0.0]

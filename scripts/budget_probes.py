@@ -1,0 +1,154 @@
+"""Single-seed probes of the shipped DCGAN's full training budget (4,000 steps): what one change buys.
+
+    python scripts/budget_probes.py plain decay          # each probe to 4,000 steps, seed 0, two at a time
+    python scripts/budget_probes.py nodrop --steps 500 --out /tmp/probes     # a quick check
+
+Chapter 6's ablation (scripts/small_data_ablations.py) stops at 1,500 steps, where G still improves
+quickly. These probes train the DCGAN as scripts/train_models.py does (the DCGAN init, batch 64, Adam with
+betas 0.5 / 0.999 on the 4,000 training digits, one torch thread) for the whole budget, with one change
+each (``PROBES``; a probe may join changes with ``+``, as in ``nodrop+sn``), and keep three exponential
+moving averages of G beside it (decays 0.99, 0.995, 0.999). Every ``--every`` steps, 2,000 samples from
+fixed latents of G and of each average are scored by the course classifier: the confident share (top
+class over 0.9) and the number of digits over 5 % of the samples. Chapter 6's goal for the DCGAN is 90 %
+confident with all 10 digits.
+
+Each probe is one seed: a screen for a change large enough to be worth a three-seed ablation, not the
+ablation itself. Each run is written to ``<out>/<probe>_seed<k>.json``; an existing one is kept.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import json
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from gancourse import classifier, data, losses, nets, small_data, stylegan, train  # noqa: E402
+
+PROBES = {
+    "plain": "the shipped recipe: Adam 2e-4 for both players, D with dropout 0.3",
+    "decay": "the learning rates fall linearly to zero over the second half of the budget",
+    "nodrop": "D without dropout",
+    "sn": "spectral normalisation on every layer of D",
+    "lr5": "Adam 5e-4 for both players",
+    "ttur2": "Adam 2e-4 for G, 4e-4 for D",
+    "r1": "the R1 penalty (gamma 1) on D's real batch, as chapter 7's StyleGAN is trained",
+    "adam0": "Adam betas 0 / 0.99 for both players, chapter 7's StyleGAN's",
+    "fast": "shared fakes and bf16 autocast (train_gan(shared_fakes=True, autocast=torch.bfloat16))",
+}
+EMA_DECAYS, SAMPLES = (0.99, 0.995, 0.999), 2000
+
+
+def parts_of(probe: str) -> list[str]:
+    parts = probe.split("+")
+    unknown = [p for p in parts if p not in PROBES]
+    if unknown:
+        raise ValueError(f"unknown probe part(s) {unknown}; known: {sorted(PROBES)}")
+    return parts
+
+
+def r1_round(G, D, g_opt, d_opt, real: torch.Tensor, rng: torch.Generator, gamma: float = 1.0) -> dict:
+    """train.alternating_step (k = 1) with ``stylegan.r1_penalty`` on the real batch added to D's loss."""
+    with torch.no_grad():
+        fake = G(torch.randn(real.shape[0], G.latent_dim, generator=rng))
+    real_logits, fake_logits = D(real), D(fake)
+    d_loss = losses.discriminator_loss(real_logits, fake_logits)
+    d_opt.zero_grad(set_to_none=True)
+    (d_loss + stylegan.r1_penalty(D, real, gamma)).backward()
+    d_opt.step()
+    g_logits = D(G(torch.randn(real.shape[0], G.latent_dim, generator=rng)))
+    g_loss = losses.non_saturating_generator_loss(g_logits)
+    g_opt.zero_grad(set_to_none=True)
+    g_loss.backward()
+    g_opt.step()
+    return train.round_record(d_loss, g_loss, real_logits, fake_logits, g_logits)
+
+
+def linear_decay(step: int, steps: int) -> float:
+    """The "decay" probe's factor on the learning rate: 1 for the first half of ``steps``, then down to 0."""
+    half = steps // 2
+    return 1.0 if step < half else max(0.0, (steps - step) / (steps - half))
+
+
+def run(probe: str, seed: int, steps: int, every: int, out: Path) -> list[dict]:
+    path = out / f"{probe}_seed{seed}.json"
+    if path.exists():
+        return json.loads(path.read_text())["checks"]
+    torch.set_num_threads(1)
+    parts = parts_of(probe)
+    (real_train, _), _ = data.split_held_out(*data.load_mnist_embedded())
+    judge = classifier.load_course_classifier("cpu")
+    torch.manual_seed(seed)
+    G, D = nets.DCGANGenerator(), nets.DCGANDiscriminator(dropout=0.0 if "nodrop" in parts else 0.3)
+    G.apply(nets.dcgan_weights_init)
+    D.apply(nets.dcgan_weights_init)
+    if "sn" in parts:
+        D = small_data.with_spectral_norm(D)
+    rates = {"lr5": (5e-4, 5e-4), "ttur2": (2e-4, 4e-4)}
+    lr_g, lr_d = next((rates[p] for p in parts if p in rates), (2e-4, 2e-4))
+    betas = (0.0, 0.99) if "adam0" in parts else (0.5, 0.999)
+    g_opt = torch.optim.Adam(G.parameters(), lr=lr_g, betas=betas)
+    d_opt = torch.optim.Adam(D.parameters(), lr=lr_d, betas=betas)
+    averages = {decay: small_data.ema_of(G, decay) for decay in EMA_DECAYS}
+    schedules = [torch.optim.lr_scheduler.LambdaLR(opt, functools.partial(linear_decay, steps=steps))
+                 for opt in (g_opt, d_opt) if "decay" in parts]
+    checks: list[dict] = []
+    start = time.perf_counter()
+
+    def after_round(step: int, record: dict) -> None:
+        for average in averages.values():
+            average.update_parameters(G)
+        for schedule in schedules:
+            schedule.step()
+        if (step + 1) % every == 0:
+            row = {"step": step + 1, "seconds": round(time.perf_counter() - start)}
+            for name, net in [("G", G)] + [(f"EMA {decay}", avg.module) for decay, avg in averages.items()]:
+                read = classifier.readability(train.sample(net, SAMPLES, seed=123).clamp(-1, 1), judge)
+                row[name] = {"confident": round(read["confident"], 3), "classes": read["classes"]}
+            checks.append(row)
+            print(probe, seed, row, flush=True)
+
+    if "r1" in parts:  # train_gan's round with the R1 penalty added to D's loss
+        rng = train.seed_everything(seed)
+        batches = train.real_batches(real_train, 64, rng)
+        train.run_rounds(lambda: r1_round(G, D, g_opt, d_opt, next(batches), rng), steps, train.History(),
+                         desc=probe, progress=False, callback=after_round)
+    else:
+        fast = {"shared_fakes": True, "autocast": torch.bfloat16} if "fast" in parts else {}
+        train.train_gan(G, D, real_train, steps=steps, device="cpu", seed=seed, callback=after_round, progress=False,
+                        g_opt=g_opt, d_opt=d_opt, **fast)
+    out.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"probe": probe, "what": [PROBES[p] for p in parts], "seed": seed, "steps": steps,
+                                "samples": SAMPLES, "torch": torch.__version__, "checks": checks}, indent=1) + "\n")
+    return checks
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("probes", nargs="+")
+    parser.add_argument("--steps", type=int, default=4000)
+    parser.add_argument("--every", type=int, default=500)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--out", type=Path, default=Path("results/small_data/budget_probes"))
+    args = parser.parse_args(argv)
+    for probe in args.probes:
+        parts_of(probe)
+    with ProcessPoolExecutor(max_workers=args.jobs) as pool:
+        finals = list(pool.map(run, args.probes, *([x] * len(args.probes) for x in
+                                                    (args.seed, args.steps, args.every, args.out))))
+    for probe, checks in zip(args.probes, finals):
+        last = checks[-1]
+        print(f"{probe:>12} step {last['step']}: " + ", ".join(
+            f"{name} {v['confident']:.1%} ({v['classes']} digits)" for name, v in last.items() if isinstance(v, dict)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
