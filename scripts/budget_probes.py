@@ -50,6 +50,8 @@ def parts_of(probe: str) -> list[str]:
     unknown = [p for p in parts if p not in PROBES]
     if unknown:
         raise ValueError(f"unknown probe part(s) {unknown}; known: {sorted(PROBES)}")
+    if {"r1", "fast"} <= set(parts):
+        raise ValueError("r1 and fast cannot be joined: the R1 round has no shared fakes or bf16")
     return parts
 
 

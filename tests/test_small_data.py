@@ -173,5 +173,7 @@ def test_budget_probes_decay_falls_linearly_to_zero_over_the_second_half():
     probes = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(probes)
     assert probes.parts_of("nodrop+sn") == ["nodrop", "sn"]
+    with pytest.raises(ValueError, match="r1 and fast cannot be joined"):
+        probes.parts_of("fast+r1")
     factors = [probes.linear_decay(step, steps=4000) for step in (0, 1999, 2000, 3000, 3999, 4000, 4100)]
     assert factors == [1.0, 1.0, 1.0, 0.5, 0.0005, 0.0, 0.0]
