@@ -115,6 +115,7 @@ class JudgeParts(NbGraderPreprocessor):
             out, err = process.communicate(json.dumps(probes), timeout=2 * self.cpu_seconds)
         except subprocess.TimeoutExpired:
             process.kill()
+            process.wait()
             return {part: {"passed": False, "message": f"[{part}] the grader ran out of time judging this "
                            "part's data."} for part in probes}
         try:
@@ -162,6 +163,7 @@ class ForkedJudge:
         os.close(pipes[1][1])
         os.close(pipes[2][1])
         self._data, self._verdicts, self._errors = pipes[0][1], pipes[1][0], pipes[2][0]
+        self._unclaimed = {self._data, self._verdicts, self._errors}  # closed by wait() unless a thread owns them
         self.returncode: int | None = None
 
     @staticmethod
@@ -190,14 +192,14 @@ class ForkedJudge:
         got: dict[str, str] = {}
 
         def send() -> None:
-            with open(self._data, "w") as pipe:
+            with open(self._claim(self._data), "w") as pipe:
                 try:
                     pipe.write(text)
                 except BrokenPipeError:  # the judge died before reading it all
                     pass
 
         def read(fd: int, key: str) -> None:
-            with open(fd) as pipe:
+            with open(self._claim(fd)) as pipe:
                 got[key] = pipe.read()
 
         threads = [threading.Thread(target=send, daemon=True),
@@ -213,6 +215,10 @@ class ForkedJudge:
         self.wait()
         return got.get("out", ""), got.get("err", "")
 
+    def _claim(self, fd: int) -> int:
+        self._unclaimed.discard(fd)
+        return fd
+
     def kill(self) -> None:
         if self.returncode is None:
             try:
@@ -223,4 +229,6 @@ class ForkedJudge:
     def wait(self) -> int:
         if self.returncode is None:
             self.returncode = os.waitstatus_to_exitcode(os.waitpid(self.pid, 0)[1])
+        while self._unclaimed:  # a judge killed before communicate(): its pipes end here
+            os.close(self._unclaimed.pop())
         return self.returncode

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from scipy.optimize import linear_sum_assignment
 from torch import nn
 
 from . import metrics
@@ -149,6 +150,31 @@ def per_class_accuracy(
         if mask.any():
             per_class[c] = float(correct[mask].mean())
     return float(correct.mean()), per_class
+
+
+def code_purity(
+    images: torch.Tensor, codes: torch.Tensor, classifier: MNISTClassifier | None = None, batch_size: int = 500,
+) -> float:
+    """How well an unsupervised categorical code (InfoGAN's) lines up with the digits (chapter 4): each code is
+    matched to a different digit, the one-to-one matching that agrees with the course classifier most often
+    (scipy's ``linear_sum_assignment``), and the purity is the share of images classified as their code's
+    digit. 1.0 when every code draws a digit of its own; about 0.1 when code and digit are unrelated, and
+    at most 1 / (number of codes) when every code draws the same digit.
+    """
+    codes = torch.as_tensor(codes).long().cpu().reshape(-1)
+    if len(codes) != len(images):
+        raise ValueError(f"{len(images)} images but {len(codes)} codes")
+    if codes.min() < 0:
+        raise ValueError("codes must be non-negative integers")
+    net = classifier if classifier is not None else load_course_classifier()
+    with evaluating(net):
+        logits = _in_batches(net, images, _device_of(net), batch_size)
+    n_digits = logits.shape[1]
+    n_codes = int(codes.max()) + 1
+    table = torch.bincount(codes * n_digits + logits.argmax(dim=1).cpu(), minlength=n_codes * n_digits)
+    table = table.reshape(n_codes, n_digits).numpy()
+    rows, columns = linear_sum_assignment(table, maximize=True)
+    return float(table[rows, columns].sum()) / len(codes)
 
 
 def readability(

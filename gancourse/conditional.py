@@ -220,16 +220,21 @@ def train_conditional(
     seed: int = 0,
     progress: bool = True,
     callback: Callable[[int, dict[str, float]], None] | None = None,
+    g_opt: torch.optim.Optimizer | None = None,
+    d_opt: torch.optim.Optimizer | None = None,
 ) -> History:
-    """Train a cGAN, ACGAN or InfoGAN (``kind``) for ``steps`` rounds with Adam; returns the history."""
+    """Train a cGAN, ACGAN or InfoGAN (``kind``) for ``steps`` rounds and return the history.
+
+    Both players get Adam with ``lr`` and ``betas`` unless optimizers are passed, as in ``train.train_gan``.
+    """
     if kind not in STEPS:
         raise ValueError(f"kind must be one of {sorted(STEPS)}, got {kind!r}")
     device = pick_device(str(device)) if device is not None else pick_device()
     rng = seed_everything(seed)
     generator.to(device).train()
     discriminator.to(device).train()
-    g_opt = torch.optim.Adam(generator.parameters(), lr=lr, betas=betas)
-    d_opt = torch.optim.Adam(discriminator.parameters(), lr=lr, betas=betas)
+    g_opt = g_opt or torch.optim.Adam(generator.parameters(), lr=lr, betas=betas)
+    d_opt = d_opt or torch.optim.Adam(discriminator.parameters(), lr=lr, betas=betas)
     indices = real_batches(torch.arange(len(labels)), batch_size, rng)
     images, labels = images.to(device), labels.to(device)
     latent_dim = generator.latent_dim

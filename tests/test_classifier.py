@@ -138,6 +138,40 @@ def test_per_class_accuracy_is_nan_for_a_class_with_no_images_and_refuses_mismat
         clf.per_class_accuracy(images[:10], labels[:9], net)
 
 
+# --- code purity (InfoGAN's categories against the digits) ------------------------------------------
+
+def test_code_purity_matches_each_code_to_its_own_digit(net, held_out, predictions):
+    images, labels = held_out
+    accuracy = float((predictions == labels).double().mean())
+    assert clf.code_purity(images, labels, net) == pytest.approx(accuracy)
+    permuted = (labels * 3 + 1) % 10  # the digits renamed: purity does not care what a code is called
+    assert clf.code_purity(images, permuted, net) == pytest.approx(accuracy)
+    codes = torch.randint(0, 10, (len(labels),), generator=torch.Generator().manual_seed(2))
+    assert clf.code_purity(images, codes, net) < 0.2  # unrelated codes
+
+
+def test_code_purity_gives_codes_that_share_a_digit_only_one_of_them(net, held_out, predictions):
+    """Two codes drawing the same digit, or all codes one digit (a collapse), are not pure: one code per digit."""
+    images, labels = held_out
+    ones = images[predictions == 1][:100]
+    assert clf.code_purity(ones, torch.arange(10).repeat(10), net) == pytest.approx(0.1)
+    merged = labels.clone()
+    merged[labels == 9] = 4  # the 4s and the 9s under one code; no code left for the 9s
+    split = labels.clone()
+    split[(labels == 1) & (torch.arange(len(labels)) % 2 == 0)] = 10  # the 1s split over two codes
+    expected = float(((predictions == labels) & (labels != 9)).sum()) / len(labels)
+    assert clf.code_purity(images, merged, net) == pytest.approx(expected, abs=0.03)
+    assert clf.code_purity(images, split, net) < clf.code_purity(images, labels, net) - 0.03
+
+
+def test_code_purity_refuses_mismatched_or_negative_codes(net, held_out):
+    images, labels = held_out
+    with pytest.raises(ValueError, match="codes"):
+        clf.code_purity(images[:10], labels[:9], net)
+    with pytest.raises(ValueError, match="non-negative"):
+        clf.code_purity(images[:10], torch.full((10,), -1), net)
+
+
 # --- course-classifier FID ----------------------------------------------------------------------
 
 def test_classifier_fid_is_small_between_real_halves_and_large_against_noise(net, held_out):

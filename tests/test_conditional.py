@@ -113,6 +113,20 @@ def test_infogan_step_gives_the_discriminator_only_the_information_gradient():
     assert all(torch.equal(a, b) for a, b in zip(calls[0], calls[1]))
 
 
+def test_train_conditional_uses_the_optimizers_it_is_given():
+    """As train_gan does: a G optimizer with rate 0 keeps G as it was, while D's own Adam moves D."""
+    (images, labels), _ = data.split_held_out(*data.load_mnist_embedded())
+    torch.manual_seed(0)
+    G, D = C.ConditionalGenerator(), C.ConditionalDiscriminator()
+    g0 = [p.detach().clone() for p in G.parameters()]
+    d0 = [p.detach().clone() for p in D.parameters()]
+    C.train_conditional("cgan", G, D, images[:128], labels[:128], steps=2, batch_size=32, device="cpu",
+                        progress=False, g_opt=torch.optim.SGD(G.parameters(), lr=0.0),
+                        d_opt=torch.optim.Adam(D.parameters(), lr=1e-3))
+    assert all(torch.equal(a, b) for a, b in zip(g0, G.parameters()))
+    assert any(not torch.equal(a, b) for a, b in zip(d0, D.parameters()))
+
+
 def test_train_conditional_refuses_an_unknown_kind():
     with pytest.raises(ValueError, match="kind must be one of"):
         C.train_conditional("stylegan", None, None, torch.zeros(1), torch.zeros(1), steps=1)

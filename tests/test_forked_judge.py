@@ -100,3 +100,29 @@ def test_a_forked_judge_that_fails_says_so_on_stderr_with_an_exit_code():
     child.join(60)
     assert code != 0 and out == "" and "Traceback" in err, (out, err, code)
     assert "JSONDecodeError" in err
+
+
+def _killed_unused(queue) -> None:
+    """Judges started and killed before any data, as a notebook with no probes has them: no pipe is left open."""
+    import os
+
+    import autograder.judges.preload  # noqa: F401
+    from autograder.judge import start_judge
+
+    before = len(os.listdir("/proc/self/fd"))
+    for _ in range(5):
+        judge = start_judge(A1, salt="4" * 32)
+        judge.kill()
+        judge.wait()
+    queue.put((before, len(os.listdir("/proc/self/fd")), judge.returncode))
+
+
+def test_a_judge_killed_before_its_data_leaves_no_open_pipes():
+    context = multiprocessing.get_context("spawn")
+    queue = context.Queue()
+    child = context.Process(target=_killed_unused, args=(queue,))
+    child.start()
+    before, after, code = queue.get(timeout=120)
+    child.join(60)
+    assert after == before, f"{after - before} file descriptors left open by 5 killed judges"
+    assert code == -9

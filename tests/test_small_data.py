@@ -177,3 +177,71 @@ def test_budget_probes_decay_falls_linearly_to_zero_over_the_second_half():
         probes.parts_of("fast+r1")
     factors = [probes.linear_decay(step, steps=4000) for step in (0, 1999, 2000, 3000, 3999, 4000, 4100)]
     assert factors == [1.0, 1.0, 1.0, 0.5, 0.0005, 0.0, 0.0]
+
+
+def _conditional_probes():
+    import importlib.util
+    import sys
+
+    from tests.conftest import REPO
+
+    sys.path.insert(0, str(REPO / "scripts"))  # it reads budget_probes' constants, as it does when run
+    try:
+        spec = importlib.util.spec_from_file_location("conditional_probes", REPO / "scripts" / "conditional_probes.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(str(REPO / "scripts"))
+    return module
+
+
+def test_conditional_probes_score_accuracy_or_purity_for_g_and_three_averages(tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    command = [sys.executable, "scripts/conditional_probes.py", "cgan", "infogan+info2+glr1e3", "--steps", "4",
+               "--every", "2", "--jobs", "1", "--out", str(tmp_path)]
+    done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    for probe, matched in (("cgan", "accuracy"), ("infogan+info2+glr1e3", "purity")):
+        record = json.loads((tmp_path / f"{probe}_seed0.json").read_text())
+        assert record["probe"] == probe and record["samples"] == 2000 and len(record["what"]) == probe.count("+")
+        assert [c["step"] for c in record["checks"]] == [2, 4]
+        for check in record["checks"]:
+            assert sorted(k for k in check if k not in ("step", "seconds")) == ["EMA 0.99", "EMA 0.995", "EMA 0.999", "G"]
+            for scores in (v for v in check.values() if isinstance(v, dict)):
+                assert sorted(scores) == sorted([matched, "confident", "classes"])
+                assert 0 <= scores[matched] <= 1 and 0 <= scores["confident"] <= 1 and 1 <= scores["classes"] <= 10
+    for wrong, message in (("dcgan", "starts with a model"), ("cgan+bigger", "unknown change"),
+                           ("acgan+info2", "InfoGAN's information term")):
+        refused = subprocess.run([sys.executable, "scripts/conditional_probes.py", wrong, "--out", str(tmp_path)],
+                                 cwd=REPO, capture_output=True, text=True, timeout=600)
+        assert refused.returncode != 0 and message in refused.stderr, (wrong, refused.stderr[-500:])
+
+
+def test_conditional_probes_changes_reach_the_players_and_the_step(tmp_path):
+    from gancourse import conditional
+
+    probes = _conditional_probes()
+    G, D, g_opt, d_opt = probes.players("infogan", ["nodrop", "glr1e3"], seed=0)
+    assert g_opt.param_groups[0]["lr"] == 1e-3 and d_opt.param_groups[0]["lr"] == 2e-4
+    assert all(m.p == 0.0 for m in D.modules() if isinstance(m, torch.nn.Dropout))
+    _, D_plain, g_plain, _ = probes.players("infogan", [], seed=0)
+    assert g_plain.param_groups[0]["lr"] == 2e-4
+    assert any(m.p == 0.3 for m in D_plain.modules() if isinstance(m, torch.nn.Dropout))
+    G_again = probes.players("infogan", [], seed=0)[0]
+    assert all(torch.equal(a, b) for a, b in zip(G.state_dict().values(), G_again.state_dict().values()))
+    original = conditional.STEPS["infogan"]
+    seen = []
+    conditional.STEPS["infogan"] = lambda *a, **kw: seen.append(kw) or original(*a, **kw)
+    try:
+        probes.run("infogan+info2", seed=0, steps=1, every=1000, out=tmp_path)
+        probes.run("infogan", seed=0, steps=1, every=1000, out=tmp_path)
+        after = conditional.STEPS["infogan"]
+    finally:
+        conditional.STEPS["infogan"] = original
+    assert seen == [{"info_weight": 2.0}, {}], "info2 doubles the information term, and only for its own run"
+    assert after is not original and after.__name__ == "<lambda>", "the run put back the step it found"

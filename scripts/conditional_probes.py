@@ -1,0 +1,148 @@
+"""Single-seed probes of the conditional models' full training budget (4,000 steps): what an average of G,
+and a few changes, buy for the cGAN's and the ACGAN's label accuracy and for InfoGAN's code purity.
+
+    python scripts/conditional_probes.py cgan acgan                 # each to 4,000 steps, seed 0, two at a time
+    python scripts/conditional_probes.py infogan+nodrop --steps 500 --out /tmp/probes   # a quick check
+
+The models are trained as scripts/train_models.py trains them (the DCGAN init, batch 64, Adam 2e-4 with betas
+0.5 / 0.999, the 4,000 training digits with their labels, one torch thread), with three exponential moving
+averages of G beside each run (decays 0.99, 0.995, 0.999, as scripts/budget_probes.py keeps for the DCGAN).
+A probe is a model, optionally joined with changes by ``+`` (``CHANGES``). Every ``--every`` steps, 2,000
+samples from fixed latents of G and of each average (200 per label or code; InfoGAN's continuous codes at 0)
+are scored by the course classifier: label accuracy (cGAN, ACGAN: the share classified as the digit asked
+for) or code purity (InfoGAN: the share that are their code's most common digit, ``classifier.code_purity``),
+and the confident share. Chapter 6's goals: label accuracy 97 %, purity 90 %.
+
+Each probe is one seed: a screen for a change large enough to be worth a three-seed ablation. Each run is
+written to ``<out>/<probe>_seed<k>.json``; an existing one is kept.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import json
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from budget_probes import EMA_DECAYS, SAMPLES  # noqa: E402
+
+from gancourse import classifier, conditional, data, pretrained, small_data, train  # noqa: E402
+from gancourse.nets import dcgan_weights_init  # noqa: E402
+
+MODELS = ("cgan", "acgan", "infogan")
+CHANGES = {
+    "nodrop": "D without dropout",
+    "glr1e3": "Adam 1e-3 for G (D keeps 2e-4)",
+    "info2": "InfoGAN's information term weighted 2 instead of 1",
+}
+
+
+def parts_of(probe: str) -> tuple[str, list[str]]:
+    model, *changes = probe.split("+")
+    if model not in MODELS:
+        raise ValueError(f"a probe starts with a model, one of {MODELS}; got {model!r}")
+    unknown = [c for c in changes if c not in CHANGES]
+    if unknown:
+        raise ValueError(f"unknown change(s) {unknown}; known: {sorted(CHANGES)}")
+    if "info2" in changes and model != "infogan":
+        raise ValueError("info2 changes InfoGAN's information term; the cGAN and the ACGAN have none")
+    return model, changes
+
+
+def score(model: str, net: torch.nn.Module, judge: torch.nn.Module) -> dict:
+    """The label accuracy (or code purity) and the confident share of 2,000 fixed-latent samples of ``net``."""
+    rng = torch.Generator().manual_seed(123)
+    labels = torch.arange(10).repeat(SAMPLES // 10)
+    z = torch.randn(SAMPLES, net.latent_dim, generator=rng)
+    with torch.no_grad(), train.evaluating(net):
+        if model == "infogan":
+            images = net(z, labels, torch.zeros(SAMPLES, net.n_continuous)).clamp(-1, 1)
+            matched = {"purity": round(classifier.code_purity(images, labels, judge), 3)}
+        else:
+            images = net(z, labels).clamp(-1, 1)
+            matched = {"accuracy": round(classifier.per_class_accuracy(images, labels, judge)[0], 3)}
+    read = classifier.readability(images, judge)
+    return {**matched, "confident": round(read["confident"], 3), "classes": read["classes"]}
+
+
+def players(model: str, changes: list[str], seed: int):
+    """G, D and their optimizers as scripts/train_models.py makes them, with ``changes`` applied."""
+    torch.manual_seed(seed)
+    generator_cls, discriminator_cls = pretrained.BUILDERS[model]
+    G, D = generator_cls(), discriminator_cls(dropout=0.0 if "nodrop" in changes else 0.3)
+    G.apply(dcgan_weights_init)
+    D.apply(dcgan_weights_init)
+    g_opt = torch.optim.Adam(G.parameters(), lr=1e-3 if "glr1e3" in changes else 2e-4, betas=(0.5, 0.999))
+    d_opt = torch.optim.Adam(D.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    return G, D, g_opt, d_opt
+
+
+def run(probe: str, seed: int, steps: int, every: int, out: Path) -> list[dict]:
+    path = out / f"{probe}_seed{seed}.json"
+    if path.exists():
+        return json.loads(path.read_text())["checks"]
+    torch.set_num_threads(1)
+    model, changes = parts_of(probe)
+    (images, labels), _ = data.split_held_out(*data.load_mnist_embedded())
+    judge = classifier.load_course_classifier("cpu")
+    G, D, g_opt, d_opt = players(model, changes, seed)
+    averages = {decay: small_data.ema_of(G, decay) for decay in EMA_DECAYS}
+    checks: list[dict] = []
+    start = time.perf_counter()
+
+    def after_round(step: int, record: dict) -> None:
+        for average in averages.values():
+            average.update_parameters(G)
+        if (step + 1) % every == 0:
+            row = {"step": step + 1, "seconds": round(time.perf_counter() - start)}
+            for name, net in [("G", G)] + [(f"EMA {decay}", avg.module) for decay, avg in averages.items()]:
+                row[name] = score(model, net, judge)
+            checks.append(row)
+            print(probe, seed, row, flush=True)
+
+    if "info2" in changes:
+        saved = conditional.STEPS["infogan"]
+        conditional.STEPS["infogan"] = functools.partial(saved, info_weight=2.0)
+    try:
+        conditional.train_conditional(model, G, D, images, labels, steps=steps, device="cpu", seed=seed,
+                                      progress=False, callback=after_round, g_opt=g_opt, d_opt=d_opt)
+    finally:
+        if "info2" in changes:
+            conditional.STEPS["infogan"] = saved
+    out.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"probe": probe, "what": [CHANGES[c] for c in changes], "seed": seed,
+                                "steps": steps, "samples": SAMPLES, "torch": torch.__version__,
+                                "checks": checks}, indent=1) + "\n")
+    return checks
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("probes", nargs="+")
+    parser.add_argument("--steps", type=int, default=4000)
+    parser.add_argument("--every", type=int, default=500)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--out", type=Path, default=Path("results/small_data/conditional_probes"))
+    args = parser.parse_args(argv)
+    for probe in args.probes:
+        parts_of(probe)
+    with ProcessPoolExecutor(max_workers=args.jobs) as pool:
+        finals = list(pool.map(run, args.probes, *([x] * len(args.probes) for x in
+                                                    (args.seed, args.steps, args.every, args.out))))
+    for probe, checks in zip(args.probes, finals):
+        last = checks[-1]
+        print(f"{probe:>16} step {last['step']}: " + "; ".join(
+            f"{name} " + ", ".join(f"{k} {v}" for k, v in scores.items())
+            for name, scores in last.items() if isinstance(scores, dict)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
