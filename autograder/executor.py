@@ -27,6 +27,7 @@ import json
 import os
 import secrets
 import tempfile
+import threading
 from pathlib import Path
 
 from jupyter_client.manager import AsyncKernelManager
@@ -37,6 +38,7 @@ from nbgrader.preprocessors import Execute
 from nbgrader.utils import is_grade
 from traitlets import Integer
 
+from autograder.grade import KERNEL_OUTPUT
 from autograder.probes import SALT
 from autograder.sandbox import Sandbox, submission_entries
 
@@ -97,6 +99,33 @@ def part_of(cell: NotebookNode) -> str | None:
     return grade_id[5:] if grade_id.startswith("test_") else grade_id
 
 
+KERNEL_LOG_BYTES = 64 * 1024  # of a kernel's own output, kept in the grading log; the rest is counted only
+
+
+def relay_kernel_output(fd: int, log) -> None:
+    """Copy what a sandboxed kernel writes to its stdout and stderr into ``log``, each line marked as the
+    kernel's and shown as its repr (no line of it can pass for one of the grader's), up to KERNEL_LOG_BYTES."""
+    kept = dropped = 0
+    with open(fd, "rb", buffering=0) as pipe:
+        pending = b""
+        while chunk := pipe.read(65536):
+            if kept >= KERNEL_LOG_BYTES:
+                dropped += len(chunk)
+                continue
+            pending += chunk
+            *lines, pending = pending.split(b"\n")
+            if len(pending) > 4096:  # a long run without a newline is logged in pieces
+                lines, pending = lines + [pending], b""
+            for line in lines:
+                if kept < KERNEL_LOG_BYTES:
+                    log.info(KERNEL_OUTPUT + "%r", line[:2000].decode("utf-8", "replace"))
+                kept += len(line) + 1
+        if pending and kept < KERNEL_LOG_BYTES:
+            log.info(KERNEL_OUTPUT + "%r", pending[:2000].decode("utf-8", "replace"))
+    if dropped or kept > KERNEL_LOG_BYTES:
+        log.warning(KERNEL_OUTPUT + "%d more bytes not logged", dropped + max(0, kept - KERNEL_LOG_BYTES))
+
+
 class SandboxedKernelManager(AsyncKernelManager):
     """A kernel manager whose kernel runs inside ``self.sandbox`` and listens on Unix sockets."""
 
@@ -116,8 +145,16 @@ class SandboxedKernelManager(AsyncKernelManager):
         command = self.sandbox.command(inner, env)
         # A signal would reach bubblewrap, not the kernel: interrupt through the control channel instead.
         self.kernel_spec.interrupt_mode = "message"
-        return await super()._async_launch_kernel(command, cwd=str(self.sandbox.box), env={"PATH": "/usr/bin:/bin"},
-                                                  **kw)
+        # The kernel's own stdout and stderr: a pipe whose lines reach the grading log marked as the kernel's, never
+        # the log file itself (which a kernel holding it could write lines into that look like the grader's).
+        read_end, write_end = os.pipe()
+        kw.update(stdout=write_end, stderr=write_end)
+        try:
+            return await super()._async_launch_kernel(command, cwd=str(self.sandbox.box),
+                                                      env={"PATH": "/usr/bin:/bin"}, **kw)
+        finally:
+            os.close(write_end)
+            threading.Thread(target=relay_kernel_output, args=(read_end, self.log), daemon=True).start()
 
 
 class SandboxedExecute(Execute):

@@ -201,12 +201,23 @@ def _shown(url: str) -> str:
     return re.sub(r"//([^:/@]+):[^@/]*@", r"//\1:***@", url)
 
 
+KERNEL_OUTPUT = "kernel output: "  # how the grading log marks what a sandboxed kernel printed (executor.py)
+LOG_LINE = re.compile(r"\[[^\]\n]* \| (?P<level>[A-Z]+)\] (?P<text>.*)")
+
+
+def grader_lines(log: str) -> list[tuple[str, str]]:
+    """(level, text) of the lines the grader logged, not those relaying a student's kernel: a kernel's output
+    is logged on lines marked KERNEL_OUTPUT, as one repr each, so none of it can pass for the grader's."""
+    found = [LOG_LINE.match(line) for line in log.splitlines()]
+    return [(m["level"], m["text"]) for m in found if m and not m["text"].startswith(KERNEL_OUTPUT)]
+
+
 def nbgrader_error(log: str) -> str:
     """The first error nbgrader logged in words (a notebook whose nbgrader metadata a student changed, say),
     without its traceback; empty when there is none."""
-    for line in log.splitlines():
-        if "| ERROR]" in line:
-            text = line.split("| ERROR]", 1)[1].strip()
+    for level, text in grader_lines(log):
+        if level == "ERROR":
+            text = text.strip()
             if text and not text.startswith("Traceback") and not text.startswith("There was an error"):
                 return text[:200]
     return ""
@@ -293,7 +304,7 @@ def grade_student(assignment: str, student: str, timeout: float) -> Result:
     if "No nbgrader_config.py file found" in log_text:
         raise RuntimeError("nbgrader ran without the course configuration; run the grading command from "
                            "an installed checkout of the course")
-    result.locked_out = LOCKED in log_text
+    result.locked_out = any(LOCKED in text for _, text in grader_lines(log_text))
     return result
 
 

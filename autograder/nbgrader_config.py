@@ -78,6 +78,8 @@ c.Autograde.autograde_preprocessors = [
     "nbgrader.preprocessors.SaveAutoGrades",
     "nbgrader.preprocessors.AssignLatePenalties",
     "nbgrader.preprocessors.CheckCellMetadata",
+    # no script, SVG, HTML or markup of the student's reaches the instructor's formgrader page (safe_html.py)
+    "autograder.safe_html.NeutralizeActiveContent",
     ShowRubric,  # each written answer's rubric and model answer after it, for formgrader (autograder/rubric.py)
 ]
 # A cell that runs longer than the timeout is interrupted and fails its own part; no history file.

@@ -119,6 +119,36 @@ def stubbed_source(source: str, module: str, names: set[str]) -> str:
     return ast.unparse(ast.fix_missing_locations(tree)) + "\n"
 
 
+def private_helpers(target: str) -> set[str]:
+    """The library's private functions and classes (``_name``) that ``target`` ("gancourse.losses.name") uses,
+    directly or through one another, as "gancourse.module._name": stubbed with it, since a helper does the
+    part's work (``_bce_against_targets`` is the discriminator loss given targets of one and zero) and so do
+    the library's other functions built on it. Found in the source: names of the same module, and
+    ``module._name`` of a course module it imports with ``from . import module``."""
+    found: set[str] = set()
+    pending = [target]
+    while pending:
+        module, _, name = pending.pop().rpartition(".")
+        tree = ast.parse((LIBRARY / f"{module.rpartition('.')[2]}.py").read_text())
+        top = {node.name: node for node in tree.body
+               if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))}
+        siblings = {alias.asname or alias.name for node in tree.body if isinstance(node, ast.ImportFrom)
+                    and node.level == 1 and not node.module for alias in node.names}
+        for node in ast.walk(top[name]):
+            if isinstance(node, ast.Name) and node.id.startswith("_") and not node.id.startswith("__") \
+                    and node.id in top:
+                helper = f"{module}.{node.id}"
+            elif isinstance(node, ast.Attribute) and node.attr.startswith("_") and not node.attr.startswith("__") \
+                    and isinstance(node.value, ast.Name) and node.value.id in siblings:
+                helper = f"gancourse.{node.value.id}.{node.attr}"
+            else:
+                continue
+            if helper not in found:
+                found.add(helper)
+                pending.append(helper)
+    return found
+
+
 def build_library(dest: Path, stubbed: dict[str, set[str]]) -> None:
     """Write the course library into ``dest/gancourse`` with ``{module: names}`` stubbed.
 
@@ -242,12 +272,21 @@ class Sandbox:
         shutil.copy(HERE / "sandbox_start.py", self.lib / "sandbox_start.py")
 
     def _stubbed(self) -> dict[str, set[str]]:
+        def targets_of(part: str) -> list[str]:
+            targets = self.counterparts[part]
+            return [targets] if isinstance(targets, str) else list(targets)
+
+        # a helper that a released part's library version uses is back with it (lerp's weights, once lerp is
+        # done, though slerp uses them too): the released version must run for the parts after it
+        in_use = {helper for part in self.released if part in self.counterparts
+                  for target in targets_of(part) for helper in private_helpers(target)}
         stubbed: dict[str, set[str]] = {}
-        for part, targets in self.counterparts.items():
+        for part in self.counterparts:
             if part not in self.released:
-                for target in [targets] if isinstance(targets, str) else targets:
-                    module, _, name = target.rpartition(".")
-                    stubbed.setdefault(module, set()).add(name)
+                for target in targets_of(part):
+                    for stub in {target} | (private_helpers(target) - in_use):
+                        module, _, name = stub.rpartition(".")
+                        stubbed.setdefault(module, set()).add(name)
         return stubbed
 
     def release(self, part: str) -> None:

@@ -14,7 +14,8 @@ for) or code purity (InfoGAN: the share that are their code's most common digit,
 and the confident share. Chapter 6's goals: label accuracy 97 %, purity 90 %.
 
 Each probe is one seed: a screen for a change large enough to be worth a three-seed ablation. Each run is
-written to ``<out>/<probe>_seed<k>.json``; an existing one is kept.
+written to ``<out>/<probe>_seed<k>.json``; an existing one is kept. The checks so far are in
+``<probe>_seed<k>.partial.json`` while it runs, and stay there if it is stopped.
 """
 
 from __future__ import annotations
@@ -105,6 +106,7 @@ def run(probe: str, seed: int, steps: int, every: int, out: Path) -> list[dict]:
                 row[name] = score(model, net, judge)
             checks.append(row)
             print(probe, seed, row, flush=True)
+            write(out / f"{probe}_seed{seed}.partial.json", probe, changes, seed, steps, checks)
 
     if "info2" in changes:
         saved = conditional.STEPS["infogan"]
@@ -115,11 +117,17 @@ def run(probe: str, seed: int, steps: int, every: int, out: Path) -> list[dict]:
     finally:
         if "info2" in changes:
             conditional.STEPS["infogan"] = saved
-    out.mkdir(parents=True, exist_ok=True)
+    write(path, probe, changes, seed, steps, checks)
+    (out / f"{probe}_seed{seed}.partial.json").unlink(missing_ok=True)
+    return checks
+
+
+def write(path: Path, probe: str, changes: list[str], seed: int, steps: int, checks: list[dict]) -> None:
+    """The run's record so far; a run stopped early leaves its checks in ``<probe>_seed<k>.partial.json``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps({"probe": probe, "what": [CHANGES[c] for c in changes], "seed": seed,
                                 "steps": steps, "samples": SAMPLES, "torch": torch.__version__,
                                 "checks": checks}, indent=1) + "\n")
-    return checks
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -298,3 +298,43 @@ BORROWED = {
         "library_wrapper": "from gancourse.train import alternating_step as _step\n\n"
                            "def alternating_step(*args, **kwargs):\n    return _step(*args, **kwargs)\n"},
 }
+
+# --- answers built on library functions of the same concept (found by an outside attacker): no points either ----
+KIN = {
+    # the library's loss against any targets, given ones and zeros: the plain loss (a private helper)
+    "discriminator_loss": """
+import torch
+from gancourse.losses import _bce_against_targets
+
+def discriminator_loss(real_logits, fake_logits):
+    return _bce_against_targets(real_logits, fake_logits, torch.ones_like(real_logits), torch.zeros_like(fake_logits))
+""",
+    # the uniform-label-noise loss with no noise: the plain loss
+    "discriminator_loss_no_noise": """
+from gancourse.losses import uniform_label_noise_discriminator_loss
+
+def discriminator_loss(real_logits, fake_logits):
+    return uniform_label_noise_discriminator_loss(real_logits, fake_logits, scale=0.0)
+""",
+    # the shared-fakes round k times, G's update thrown away in all but the last: the alternating step
+    "alternating_step": """
+from gancourse.train import shared_fakes_step
+
+
+class _NoStep:
+    def zero_grad(self, set_to_none=True):
+        pass
+
+    def step(self):
+        pass
+
+
+def alternating_step(generator, discriminator, g_opt, d_opt, next_real, sample_z, k=1,
+                     d_loss_fn=discriminator_loss, g_loss_fn=non_saturating_generator_loss):
+    for _ in range(k - 1):
+        shared_fakes_step(generator, discriminator, _NoStep(), d_opt, next_real, sample_z, d_loss_fn, g_loss_fn)
+        for p in generator.parameters():
+            p.grad = None
+    return shared_fakes_step(generator, discriminator, g_opt, d_opt, next_real, sample_z, d_loss_fn, g_loss_fn)
+""",
+}

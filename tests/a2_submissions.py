@@ -347,3 +347,15 @@ def diagnose_history(d_losses, g_losses, tail=0.25):
 """,
     },
 }
+
+# --- an answer built on a library function of the same concept (found by an outside attacker): no points ---------
+KIN = {
+    "smoothed_discriminator_loss": """
+import torch
+from gancourse.losses import _bce_against_targets
+
+def smoothed_discriminator_loss(real_logits, fake_logits, real_target=0.9):
+    return _bce_against_targets(real_logits, fake_logits, torch.full_like(real_logits, real_target),
+                                torch.zeros_like(fake_logits))
+""",
+}

@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from autograder.judges import judge_record
 from autograder.probes.record import Record, probe
 from gancourse import data, losses, nets, train, viz
-from tests.a1_submissions import BORROWED, CORRECT, SOFTPLUS, WRONG
+from tests.a1_submissions import BORROWED, CORRECT, KIN, SOFTPLUS, WRONG
 from tests.grading_harness import Student, class_tests, judged, judged_answer_tests
 
 ASSIGNMENT = "a1_two_networks"
@@ -164,6 +164,15 @@ CLASS = {
     "library_objects": Student(
         answers={**CORRECT["softplus"], **{part: next(iter(ways.values())) for part, ways in BORROWED.items()}},
         expected=0),
+    # The library's functions of the same concept (its private loss helper, the noisy loss with no noise, the
+    # shared-fakes round): the part they stand in for gets nothing, the parts written honestly keep their points.
+    "library_kin_loss": Student(answers={**CORRECT["softplus"], "discriminator_loss": KIN["discriminator_loss"]},
+                                expected={gid: p for gid, p in POINTS.items() if gid != "test_discriminator_loss"}),
+    "library_kin_no_noise": Student(
+        answers={**CORRECT["softplus"], "discriminator_loss": KIN["discriminator_loss_no_noise"]},
+        expected={gid: p for gid, p in POINTS.items() if gid != "test_discriminator_loss"}),
+    "library_kin_step": Student(answers={**CORRECT["softplus"], "alternating_step": KIN["alternating_step"]},
+                                expected={gid: p for gid, p in POINTS.items() if gid != "test_alternating_step"}),
     # Wrong answers and a fake probe module that prints "passed" (the step passes its visible test): no points.
     "fake_probe": Student(answers={"discriminator_loss": WRONG["discriminator_loss"]["naive_log_sigmoid"],
                                    "saturating_generator_loss": WRONG["saturating_generator_loss"]["naive_log"],
@@ -175,3 +184,11 @@ CLASS = {
 
 
 globals().update(class_tests(ASSIGNMENT, NOTEBOOK, CLASS, POINTS))
+
+
+@pytest.mark.parametrize("way", ["discriminator_loss", "discriminator_loss_no_noise"])
+def test_the_kin_answers_are_the_plain_loss_where_the_library_is_whole(way):
+    """Outside the sandbox they are right, so the zero they get in it is the stub's doing."""
+    loss = define("discriminator_loss", KIN[way])
+    real, fake = torch.randn(32, generator=torch.Generator().manual_seed(0)), torch.randn(32)
+    assert torch.allclose(loss(real, fake), losses.discriminator_loss(real, fake))

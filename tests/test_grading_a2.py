@@ -23,7 +23,7 @@ from autograder.probes import a2 as probes
 from autograder.probes import counterparts
 from autograder.probes.record import Record, probe, salted_generator
 from gancourse import dynamics, losses
-from tests.a2_submissions import BORROWED, CORRECT, WRONG
+from tests.a2_submissions import BORROWED, CORRECT, KIN, WRONG
 from tests.conftest import REPO
 from tests.grading_harness import Student, answer_ids, class_tests, judged, judged_answer_tests
 
@@ -228,6 +228,9 @@ def _warning_on_every_call(source: str) -> str:
 
 
 CLASS = {
+    # the library's private loss helper given a target of alpha: the smoothed part gets nothing
+    "library_kin": Student(answers={**CORRECT["softplus"], **KIN},
+                           expected={"test_flipped_labels": 3, "test_diagnose_history": 3}),
     "alt_bce": Student(answers=CORRECT["bce"]),
     "alt_logsigmoid": Student(answers=CORRECT["logsigmoid"]),
     "alt_tutorial": Student(answers=CORRECT["tutorial"]),
@@ -253,6 +256,14 @@ CLASS = {
 
 
 globals().update(class_tests(ASSIGNMENT, NOTEBOOK, CLASS, POINTS))
+
+
+def test_the_kin_answer_is_the_smoothed_loss_where_the_library_is_whole():
+    """Outside the sandbox it is right, so the zero it gets in it is the stub's doing."""
+    loss = define("smoothed_discriminator_loss", KIN["smoothed_discriminator_loss"])
+    real, fake = torch.randn(32, generator=torch.Generator().manual_seed(0)), torch.randn(32)
+    for target in (0.9, 0.7):
+        assert torch.allclose(loss(real, fake, target), losses.smoothed_discriminator_loss(real, fake, target))
 
 
 def test_a_table_of_verdicts_keyed_by_case_fails_while_grading(monkeypatch):

@@ -202,6 +202,44 @@ def _graded_cell(grade_id: str, points: int, source: str, solution: bool = False
     return edit
 
 
+def _markdown_cell(source: str):
+    def edit(nb):
+        nb.cells.insert(2, nbformat.v4.new_markdown_cell(source))
+    return edit
+
+
+# Scripts for the instructor's browser (an outside attacker's route to the gradebook and the solutions through
+# formgrader's page): an HTML output with a script and an <img onerror>, and raw HTML in a markdown cell.
+XSS_MARK = "window.PWNED=(window.PWNED||'')+' {}'"
+_XSS_OUTPUTS = ["<script>" + XSS_MARK.format("script") + "</script>",
+                '<img src=x onerror="' + XSS_MARK.format("html") + '">']
+ATTACKERS["scripts_for_the_instructor"] = Student(
+    expected=0, edit=_markdown_cell('<img src=x onerror="' + XSS_MARK.format("markdown") + '">'),
+    extra_cells=[(3, "from IPython.display import HTML, Javascript, display\n"
+                     + "".join(f"display(HTML({html!r}))\n" for html in _XSS_OUTPUTS)
+                     + f"display(Javascript({XSS_MARK.format('js')!r}))\n")])
+
+
+# Lines for the instructor's grading log that look like the grader's, written to every file the kernel holds open
+# (its stdout and stderr once reached the log file itself): an error naming another student, and the busy
+# gradebook that makes the grading command grade a student again.
+FORGED_LOG_LINE = "[AutogradeApp | ERROR] honest: forged by the sandbox, database is locked"
+ATTACKERS["writes_into_the_grading_log"] = attack(
+    "import os, stat\n"
+    f"_forged = {chr(10) + FORGED_LOG_LINE + chr(10)!r}.encode()\n"
+    "for _fd in range(1, 1024):\n"
+    "    try:\n"
+    "        _mode = os.fstat(_fd).st_mode\n"
+    "    except OSError:\n"
+    "        continue\n"
+    "    if stat.S_ISREG(_mode) or stat.S_ISFIFO(_mode):\n"
+    "        try:\n"
+    "            os.write(_fd, _forged * 3)\n"
+    "        except OSError:\n"
+    "            pass\n"
+    "print('written')\n")
+
+
 ATTACKERS.update({
     # Cells that claim points through nbgrader's metadata: a new graded cell, and a second copy of a test cell
     # with more points and nothing in it.
@@ -454,3 +492,31 @@ def test_restoring_locked_cells_warns_only_where_the_student_changed_the_release
             step.report_change("test_f", "checksum", "old", "new")
     assert [r.getMessage() for r in caplog.records] == [
         "The student changed the locked cell test_f; it is restored from the source notebook."]
+
+
+def test_no_script_of_a_student_runs_in_the_instructors_formgrader_page_or_the_feedback(graded, feedback, tmp_path):
+    """The autograded notebook as formgrader renders it, and the student's feedback page, opened in chromium."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.test_browser import ARGS, CHROMIUM
+    from tests.test_safe_html import formgrader_html, ran
+
+    notebook = graded.root / "autograded" / "scripts_for_the_instructor" / ASSIGNMENT / NOTEBOOK
+    source = notebook.read_text()
+    assert "PWNED" in source, "the attack's cells are in the graded notebook"
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page()
+        assert ran(page, formgrader_html(nbformat.reads(source, as_version=4), tmp_path)) == set()
+        page_of_feedback = feedback / "scripts_for_the_instructor" / ASSIGNMENT / NOTEBOOK.replace(".ipynb", ".html")
+        assert ran(page, page_of_feedback.read_text()) == set()
+        browser.close()
+
+
+def test_a_kernel_cannot_write_a_line_of_the_graders_into_the_grading_log(graded):
+    from autograder.grade import KERNEL_OUTPUT, grader_lines, nbgrader_error
+
+    log = (graded.root / "grading_logs" / ASSIGNMENT / "writes_into_the_grading_log.log").read_text()
+    assert FORGED_LOG_LINE in log, "the attack ran and its lines reached the log"
+    assert all(KERNEL_OUTPUT in line for line in log.splitlines() if "forged by the sandbox" in line), log[-3000:]
+    assert not any("forged" in text for _, text in grader_lines(log)) and "forged" not in nbgrader_error(log)

@@ -169,6 +169,38 @@ def test_graded_parts_of_the_library_are_stubs_until_their_part_is_released():
     assert after["lerp"] == "ran" and after["slerp"].startswith("stub")
 
 
+def test_the_private_helpers_a_stubbed_part_uses_are_stubs_too_and_so_is_what_else_uses_them():
+    """An outside attacker borrowed the discriminator loss through its helper ``_bce_against_targets``, and
+    through the uniform-label-noise loss with no noise, which uses it: both are stubs while the part is (the
+    helper, because the noisy-label loss of the part's kin uses it)."""
+    from autograder.sandbox import private_helpers
+
+    assert private_helpers("gancourse.losses.noisy_label_discriminator_loss") == {"gancourse.losses._bce_against_targets"}
+    assert private_helpers("gancourse.metrics.precision_recall") >= {"gancourse.metrics._kth_neighbour_radii"}
+    assert private_helpers("gancourse.losses.saturating_generator_loss") == set()
+    code = """
+        import json
+        import torch
+        from gancourse import losses
+        out = {}
+        for name, call in (("helper", lambda r, f: losses._bce_against_targets(r, f, r * 0 + 1, f * 0)),
+                           ("no_noise", lambda r, f: losses.uniform_label_noise_discriminator_loss(r, f, scale=0.0)),
+                           ("non_saturating", lambda r, f: losses.non_saturating_generator_loss(f))):
+            try:
+                call(torch.zeros(4), torch.zeros(4))
+                out[name] = "ran"
+            except NotImplementedError:
+                out[name] = "stub"
+        print(json.dumps(out))
+    """
+    from autograder.probes import library_objects
+
+    parts = {"discriminator_loss": library_objects("a1_two_networks")["discriminator_loss"]}
+    assert run_inside(code, parts) == {"helper": "stub", "no_noise": "stub", "non_saturating": "ran"}
+    assert run_inside(code, parts, release=["discriminator_loss"]) == {"helper": "ran", "no_noise": "ran",
+                                                                      "non_saturating": "ran"}
+
+
 def test_a_stubbed_class_cannot_be_built_or_subclassed_and_keeps_its_docstring():
     source = 'class Net(Base):\n    """Doc."""\n    def __init__(self, w=1):\n        self.w = w\n\n' \
              'def helper():\n    return 1\n'

@@ -215,6 +215,7 @@ def test_conditional_probes_score_accuracy_or_purity_for_g_and_three_averages(tm
             for scores in (v for v in check.values() if isinstance(v, dict)):
                 assert sorted(scores) == sorted([matched, "confident", "classes"])
                 assert 0 <= scores[matched] <= 1 and 0 <= scores["confident"] <= 1 and 1 <= scores["classes"] <= 10
+    assert not list(tmp_path.glob("*.partial.json")), "a finished run leaves no partial record"
     for wrong, message in (("dcgan", "starts with a model"), ("cgan+bigger", "unknown change"),
                            ("acgan+info2", "InfoGAN's information term")):
         refused = subprocess.run([sys.executable, "scripts/conditional_probes.py", wrong, "--out", str(tmp_path)],

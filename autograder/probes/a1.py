@@ -18,12 +18,15 @@ from autograder.probes.record import Record, reference, salted_generator, signat
 
 ASSIGNMENT = "a1_two_networks"
 COUNTERPARTS = {
-    # The smoothed loss with target 1, and the noisy-label loss with no flips, are the plain loss too.
+    # The smoothed loss with target 1, and the noisy-label losses with no flips or noise, are the plain loss too
+    # (the sandbox also stubs the private helpers a stubbed function uses: sandbox.private_helpers).
     "discriminator_loss": ["gancourse.losses.discriminator_loss", "gancourse.losses.smoothed_discriminator_loss",
-                           "gancourse.losses.noisy_label_discriminator_loss"],
+                           "gancourse.losses.noisy_label_discriminator_loss",
+                           "gancourse.losses.uniform_label_noise_discriminator_loss"],
     "saturating_generator_loss": "gancourse.losses.saturating_generator_loss",
     "non_saturating_generator_loss": "gancourse.losses.non_saturating_generator_loss",
-    "alternating_step": "gancourse.train.alternating_step",
+    # The shared-fakes round is the alternating step with k = 1 (and, called k times, with any k).
+    "alternating_step": ["gancourse.train.alternating_step", "gancourse.train.shared_fakes_step"],
 }
 LOSS_PARTS = ["discriminator_loss", "saturating_generator_loss", "non_saturating_generator_loss"]
 

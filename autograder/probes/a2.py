@@ -19,7 +19,10 @@ from autograder.probes.record import Record, salted_generator
 
 ASSIGNMENT = "a2_troubles"
 COUNTERPARTS = {
-    "smoothed_discriminator_loss": "gancourse.losses.smoothed_discriminator_loss",
+    # The library's loss against any targets is the smoothed loss given a target of alpha (and so are the
+    # noisy-label losses built on it, which a stubbed helper stubs too: sandbox.private_helpers).
+    "smoothed_discriminator_loss": ["gancourse.losses.smoothed_discriminator_loss",
+                                    "gancourse.losses._bce_against_targets"],
     "flipped_labels": "gancourse.losses.flipped_labels",
     "diagnose_history": "gancourse.dynamics.diagnose_history",
 }
