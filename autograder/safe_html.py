@@ -11,9 +11,17 @@ autograde after the judge and leaves only inert content in what the student wrot
   removed; output metadata are dropped;
 * in the markdown of every cell, a ``<`` that could open a tag (one followed by a letter, ``/``, ``!`` or
   ``?``) is written ``&lt;``, so raw HTML shows as text; markdown's own emphasis, lists, code and math still
-  render (nbconvert's markdown renderer already refuses ``javascript:`` links). The price: ``$a<b$`` written
+  render. The price: ``$a<b$`` written
   without a space shows its ``<`` as ``&lt;`` in formgrader; ``$a < b$`` is untouched. Every cell is treated
   so, the course's own too: a student can mark any cell as the course's, so that mark is not trusted here;
+* a markdown cell whose links or images point anywhere but the web and mail (links: ``http``, ``https``,
+  ``mailto``, in-page and relative addresses) or its own pictures (images: attachments and base64 PNG, JPEG or
+  GIF data) is shown as code: nbconvert's renderer lets ``javascript:`` links through (a click runs them), and
+  an image from another site tells that site when the instructor opened the page. The addresses are read
+  from nbconvert's own rendering of the cell, so its entity decoding and parsing decide, not a pattern here;
+* nbgrader's ``grade_id`` keeps only letters, digits, ``_`` and ``-`` (formgrader writes it into the page as
+  it is; nbgrader restores the real ones from the gradebook before this runs), and a student's ``comment`` in
+  it is dropped;
 * attachments keep only PNG, JPEG and GIF images with plain base64 data (a transparent pixel replaces one
   with nothing else left, so that the page still renders);
 * cell metadata keep only nbgrader's (which nbgrader checks), and the notebook's only its kernel and language.
@@ -23,6 +31,7 @@ autograde after the judge and leaves only inert content in what the student wrot
 from __future__ import annotations
 
 import re
+from html.parser import HTMLParser
 
 from nbgrader.preprocessors.base import NbGraderPreprocessor
 from nbformat import NotebookNode
@@ -54,9 +63,58 @@ def inert_output(output: NotebookNode) -> NotebookNode:
     return output
 
 
-def inert_markdown(source: str) -> str:
-    """Markdown whose raw HTML shows as text."""
-    return TAG_OPENING.sub("&lt;", source)
+LINK_SCHEMES = {"http", "https", "mailto"}
+IMAGE_DATA = re.compile(r"data:image/(png|jpeg|gif);base64,[A-Za-z0-9+/=]*")
+SHOWN_AS_CODE = "*[shown as code for grading: this cell links to an address formgrader does not open]*\n\n"
+
+
+class _Addresses(HTMLParser):
+    """Every (attribute, value) of a link or an image of rendered HTML, entities decoded."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.found: list[tuple[str, str]] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.found += [(name, value or "") for name, value in attrs if name in ("href", "src", "srcset", "action",
+                                                                               "formaction", "xlink:href")]
+
+
+def _scheme(address: str) -> str | None:
+    """The scheme a browser would read in ``address`` (it drops whitespace and control characters), or None."""
+    squeezed = re.sub(r"[\x00-\x20\x7f]", "", address)
+    match = re.match(r"([A-Za-z][A-Za-z0-9+.\-]*):", squeezed)
+    return match.group(1).lower() if match and not re.match(r"[^:]*[/?#]", squeezed.split(":", 1)[0]) else None
+
+
+def safe_addresses(source: str, attachments: dict | None = None) -> bool:
+    """Whether every link and image of markdown ``source``, as nbconvert renders it, is allowed (module doc)."""
+    from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath
+
+    renderer = IPythonRenderer(escape=False, attachments={name: dict(bundle) for name, bundle in
+                                                          (attachments or {}).items()})
+    try:
+        rendered = MarkdownWithMath(renderer=renderer).render(source)
+    except Exception:  # noqa: BLE001 - what nbconvert cannot render is not rendered as markdown here
+        return False
+    parser = _Addresses()
+    parser.feed(rendered)
+    for name, value in parser.found:
+        scheme = _scheme(value)
+        if name == "href" and (scheme is None or scheme in LINK_SCHEMES):
+            continue
+        if name == "src" and scheme == "data" and IMAGE_DATA.fullmatch(re.sub(r"\s", "", value)):
+            continue
+        return False
+    return True
+
+
+def inert_markdown(source: str, attachments: dict | None = None) -> str:
+    """Markdown whose raw HTML shows as text, and shown as code if it links anywhere but the web and mail."""
+    source = TAG_OPENING.sub("&lt;", source)
+    if safe_addresses(source, attachments):
+        return source
+    return SHOWN_AS_CODE + "".join("    " + line for line in source.splitlines(keepends=True))
 
 
 class NeutralizeActiveContent(NbGraderPreprocessor):
@@ -66,16 +124,22 @@ class NeutralizeActiveContent(NbGraderPreprocessor):
     def preprocess(self, nb, resources):
         for cell in nb.cells:
             nbgrader_meta = cell.get("metadata", {}).get("nbgrader")
+            if nbgrader_meta is not None:
+                nbgrader_meta.pop("comment", None)
+                if "grade_id" in nbgrader_meta:
+                    nbgrader_meta["grade_id"] = re.sub(r"[^A-Za-z0-9_\-]", "_", str(nbgrader_meta["grade_id"]))
             cell.metadata = NotebookNode({"nbgrader": nbgrader_meta} if nbgrader_meta is not None else {})
             for output in cell.get("outputs", []):
                 inert_output(output)
-            if cell.cell_type in ("markdown", "raw"):
-                cell.source = inert_markdown(cell.source)
             if "attachments" in cell:
                 cell.attachments = NotebookNode({
                     name: NotebookNode({mime: value for mime, value in bundle.items()
                                         if mime in INERT_IMAGES and _inert_image(value)} or {"image/png": BLANK})
                     for name, bundle in cell.attachments.items()})
+            if cell.cell_type == "markdown":
+                cell.source = inert_markdown(cell.source, cell.get("attachments"))
+            elif cell.cell_type == "raw":
+                cell.source = TAG_OPENING.sub("&lt;", cell.source)
         keep = {key: nb.metadata[key] for key in ("kernelspec", "language_info", "nbgrader") if key in nb.metadata}
         nb.metadata = NotebookNode(keep)
         return nb, resources

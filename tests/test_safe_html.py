@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import re
 from pathlib import Path
 
 import nbformat
@@ -59,6 +60,17 @@ def attack_notebook() -> nbformat.NotebookNode:
         new_raw_cell(f"<img src=x onerror=\"{mark('raw')}\">", metadata={"raw_mimetype": "text/html",
                                                                           "format": "text/html"}),
         new_code_cell("1", metadata={"tags": [f"x\" autofocus onfocus=\"{mark('tag')}\" y=\""]}),
+        # a second outside tester's finds: links that run script when clicked, an image from another site, and
+        # nbgrader's grade_id, which formgrader writes into the page as it is
+        new_markdown_cell("My derivation is in [the appendix](javascript:void(window.PWNED='link'))."),
+        new_markdown_cell("See [full credit][r].\n\n[r]: &#106;avascript:void(0)"),
+        new_markdown_cell("![plot](https://attacker.example/pixel.png?s=mallory)"),
+        new_markdown_cell("[tabbed](java\tscript:void(0)) and [cased](JaVaScRiPt:void(0))"),
+        new_markdown_cell("An honest [link](https://pytorch.org), [a section](#top), a [page](other.html) and "
+                          "![pic](attachment:c.png)", attachments={"c.png": {"image/png": PNG}}),
+        new_code_cell("2", metadata={"nbgrader": {"grade": True, "solution": False, "locked": True, "points": 1,
+                                                  "schema_version": 3, "comment": "<b>given</b>",
+                                                  "grade_id": f"<img src=x onerror=\"{mark('grade_id')}\">"}}),
     ]
     nb = new_notebook(cells=cells, metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
                                                             "language": "python"},
@@ -100,15 +112,22 @@ def ran(page, html: str) -> set[str]:
     return set(page.evaluate("window.PWNED || ''").split())
 
 
-def test_the_payloads_run_in_formgraders_page_as_the_student_wrote_them(page, tmp_path):
-    """The control: the test's payloads are real, so the test below can fail."""
-    assert {"html", "script", "markdown", "details", "markdown_output"} <= ran(
-        page, formgrader_html(attack_notebook(), tmp_path))
-
-
 ACTIVE = """[...document.querySelectorAll('*')].flatMap(e => [...e.attributes]
     .filter(a => a.name.startsWith('on') || /^\\s*javascript:/i.test(a.value)).map(a => e.tagName + ' ' + a.name))
-    .concat([...document.scripts].map(s => 'SCRIPT ' + (s.src || s.text.slice(0, 40))))"""
+    .concat([...document.scripts].map(s => 'SCRIPT ' + (s.src || s.text.slice(0, 40))))
+    .concat([...document.images].map(i => i.getAttribute('src')).filter(s => !s.startsWith('data:image/'))
+    .map(s => 'IMG ' + s))"""
+
+
+def test_the_payloads_run_in_formgraders_page_as_the_student_wrote_them(page, tmp_path):
+    """The control: the test's payloads are real, so the test below can fail."""
+    assert {"html", "script", "markdown", "details", "markdown_output", "grade_id"} <= ran(
+        page, formgrader_html(attack_notebook(), tmp_path))
+    active = " ".join(page.evaluate(ACTIVE))
+    assert active.count("A href") >= 3 and "IMG https://attacker.example" in active, active
+
+
+
 
 
 def test_none_runs_once_autograde_has_neutralized_the_notebook(page, tmp_path):
@@ -122,7 +141,7 @@ def test_none_runs_once_autograde_has_neutralized_the_notebook(page, tmp_path):
     assert sorted(active) == sorted(page.evaluate(ACTIVE)), "no handler or script beyond formgrader's own"
     assert "an honest line" in shown and "My answer:" in shown and "bold" in shown, "honest text stays"
     assert "application/javascript output removed for grading" in shown
-    assert images >= 3, "honest images stay (two outputs and an attachment)"
+    assert images >= 4, "honest images stay (two outputs and two attachments)"
     assert '<img src=x onerror="window.PWNED' in shown, "the student's raw HTML shows as text"
 
 
@@ -150,3 +169,17 @@ def test_outputs_keep_text_and_plain_images_only_and_say_what_was_removed():
     assert nb.cells[1].metadata == before.cells[1].metadata, "nbgrader's cell metadata stay"
     assert nb.cells[5].metadata == {} and nb.cells[6].metadata == {}
     assert set(nb.metadata) == {"kernelspec"}
+
+
+def test_links_and_images_outside_the_web_and_the_notebook_show_the_cell_as_code():
+    from autograder.safe_html import SHOWN_AS_CODE
+
+    nb = attack_notebook()
+    before = copy.deepcopy(nb)
+    NeutralizeActiveContent().preprocess(nb, {})
+    for index in (7, 8, 9, 10):
+        assert nb.cells[index].source.startswith(SHOWN_AS_CODE), before.cells[index].source
+        assert before.cells[index].source.splitlines()[0] in nb.cells[index].source, "the student's text is all there"
+    assert nb.cells[11].source == before.cells[11].source, "web links, anchors, relative pages and attachments stay"
+    assert re.fullmatch(r"[A-Za-z0-9_\-]+", nb.cells[12].metadata.nbgrader.grade_id)
+    assert "comment" not in nb.cells[12].metadata.nbgrader
