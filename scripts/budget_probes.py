@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import functools
 import json
+import multiprocessing
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -142,7 +143,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     for probe in args.probes:
         parts_of(probe)
-    with ProcessPoolExecutor(max_workers=args.jobs) as pool:
+    # spawned, not forked: a fork of a process that has started torch's threads can hang at its exit
+    with ProcessPoolExecutor(max_workers=args.jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
         finals = list(pool.map(run, args.probes, *([x] * len(args.probes) for x in
                                                     (args.seed, args.steps, args.every, args.out))))
     for probe, checks in zip(args.probes, finals):
