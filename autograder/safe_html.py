@@ -33,8 +33,8 @@ from __future__ import annotations
 import re
 from html.parser import HTMLParser
 
-from nbgrader.preprocessors.base import NbGraderPreprocessor
 from nbformat import NotebookNode
+from nbgrader.preprocessors.base import NbGraderPreprocessor
 
 INERT_IMAGES = ("image/png", "image/jpeg", "image/gif")
 BASE64 = re.compile(r"[A-Za-z0-9+/=\s]*")

@@ -133,3 +133,11 @@ def gradient_penalty(
     x_hat = (eps * real.detach() + (1 - eps) * fake.detach()).requires_grad_(True)
     (grad,) = torch.autograd.grad(critic(x_hat).sum(), x_hat, create_graph=True)
     return ((grad.reshape(grad.shape[0], -1).norm(2, dim=1) - 1) ** 2).mean()
+
+
+def r1_from_logits(real_logits: torch.Tensor, real: torch.Tensor, gamma: float = 1.0) -> torch.Tensor:
+    """The R1 penalty gamma/2 * E ||grad_x D(x)||^2 (Mescheder et al. 2018) from D's logits on ``real``, which
+    must have been computed from ``real`` with its gradient tracked. The graph is kept, so the penalty can be
+    backpropagated into D."""
+    (grad,) = torch.autograd.grad(real_logits.sum(), real, create_graph=True)
+    return 0.5 * gamma * grad.pow(2).flatten(1).sum(dim=1).mean()

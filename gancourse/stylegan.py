@@ -213,8 +213,7 @@ def r1_penalty(discriminator: nn.Module, real: torch.Tensor, gamma: float = 1.0)
     D(x) is the discriminator's logit. The graph is kept, so the penalty can be backpropagated into D.
     """
     real = real.detach().requires_grad_(True)
-    (grad,) = torch.autograd.grad(discriminator(real).sum(), real, create_graph=True)
-    return 0.5 * gamma * grad.pow(2).flatten(1).sum(dim=1).mean()
+    return losses.r1_from_logits(discriminator(real), real, gamma)
 
 
 def train_stylegan(

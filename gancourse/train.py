@@ -182,6 +182,27 @@ def real_batches(
             yield data[order[start:start + batch_size]]
 
 
+class R1OnReal:
+    """The R1 penalty (gamma / 2) E ||grad_x D(x)||^2 on the real batch, added to D's loss in
+    :func:`alternating_step` without changing it: use ``next_real`` and ``d_loss_fn`` in its place.
+
+    ``next_real`` hands out each real batch with its gradient tracked; ``d_loss_fn`` adds the penalty,
+    worked out from the same real logits D's loss reads (no second pass of D). ``stylegan.r1_penalty``
+    is the same penalty for a D that is called on its own.
+    """
+
+    def __init__(self, next_real: Callable[[], torch.Tensor], d_loss_fn: LossOnLogits, gamma: float) -> None:
+        self._next_real, self._d_loss_fn, self.gamma = next_real, d_loss_fn, gamma
+        self.real: torch.Tensor | None = None
+
+    def next_real(self) -> torch.Tensor:
+        self.real = self._next_real().detach().requires_grad_(True)
+        return self.real
+
+    def d_loss_fn(self, real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+        return self._d_loss_fn(real_logits, fake_logits) + losses.r1_from_logits(real_logits, self.real, self.gamma)
+
+
 def train_gan(
     generator: nn.Module,
     discriminator: nn.Module,
@@ -203,6 +224,7 @@ def train_gan(
     callback: Callable[[int, dict[str, float]], None] | None = None,
     autocast: torch.dtype | None = None,
     shared_fakes: bool = False,
+    r1_gamma: float = 0.0,
 ) -> History:
     """Train a GAN with the alternating algorithm for ``steps`` rounds and return its history.
 
@@ -212,10 +234,15 @@ def train_gan(
     are still computed in float32, and the weights stay float32), at bf16's precision; the default
     runs in float32. ``shared_fakes=True`` plays each round with :func:`shared_fakes_step` (one batch
     of fakes for both updates, k = 1) instead of :func:`alternating_step`. bench/throughput.py
-    measures what each gives against the PyTorch tutorial's loop.
+    measures what each gives against the PyTorch tutorial's loop. ``r1_gamma > 0`` adds the R1 penalty
+    on each real batch to D's loss (:class:`R1OnReal`; chapter 7's StyleGAN is trained with it, and
+    chapter 6 measures it on the DCGAN).
     """
     if shared_fakes and k != 1:
         raise ValueError(f"shared_fakes plays one D update a round (k = 1), got k = {k}")
+    if r1_gamma < 0 or (r1_gamma and (shared_fakes or autocast is not None)):
+        raise ValueError(f"r1_gamma must be 0 or more, and works with the default round in float32 only; got "
+                         f"r1_gamma={r1_gamma}, shared_fakes={shared_fakes}, autocast={autocast}")
     device = pick_device(str(device)) if device is not None else pick_device()
     rng = seed_everything(seed)
     generator.to(device).train()
@@ -235,12 +262,19 @@ def train_gan(
         d_loss_fn = _on_float32_logits(d_loss_fn)
         g_loss_fn = _on_float32_logits(g_loss_fn)
 
+    def next_real() -> torch.Tensor:
+        return next(batches)
+
+    if r1_gamma:
+        r1 = R1OnReal(next_real, d_loss_fn, r1_gamma)
+        next_real, d_loss_fn = r1.next_real, r1.d_loss_fn
+
     def one_round() -> dict[str, float]:
         with precision():
             if shared_fakes:
                 return shared_fakes_step(generator, discriminator, g_opt, d_opt, lambda: next(batches),
                                          sample_z, d_loss_fn=d_loss_fn, g_loss_fn=g_loss_fn)
-            return alternating_step(generator, discriminator, g_opt, d_opt, lambda: next(batches),
+            return alternating_step(generator, discriminator, g_opt, d_opt, next_real,
                                     sample_z, k=k, d_loss_fn=d_loss_fn, g_loss_fn=g_loss_fn)
 
     return run_rounds(one_round, steps, history if history is not None else History(), desc="training",

@@ -12,6 +12,10 @@ fixed latents of G and of each average are scored by the course classifier: the 
 class over 0.9) and the number of digits over 5 % of the samples. Chapter 6's goal for the DCGAN is 90 %
 confident with all 10 digits.
 
+The R1 probe is ``train_gan(r1_gamma=1.0)``. The committed R1 runs were made with a copy of its round in this
+script that asked D for its real logits a second time, for ``stylegan.r1_penalty``; for a D without dropout,
+as in every R1 probe, that is the same round (tests/test_train.py checks it to 1e-6).
+
 Each probe is one seed: a screen for a change large enough to be worth a three-seed ablation, not the
 ablation itself. Each run is written to ``<out>/<probe>_seed<k>.json``; an existing one is kept.
 """
@@ -30,7 +34,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from gancourse import classifier, data, losses, nets, small_data, stylegan, train  # noqa: E402
+from gancourse import classifier, data, nets, small_data, train  # noqa: E402
 
 PROBES = {
     "plain": "the shipped recipe: Adam 2e-4 for both players, D with dropout 0.3",
@@ -39,7 +43,7 @@ PROBES = {
     "sn": "spectral normalisation on every layer of D",
     "lr5": "Adam 5e-4 for both players",
     "ttur2": "Adam 2e-4 for G, 4e-4 for D",
-    "r1": "the R1 penalty (gamma 1) on D's real batch, as chapter 7's StyleGAN is trained",
+    "r1": "the R1 penalty (gamma 1) on D's real batch, as chapter 7's StyleGAN is trained (train_gan(r1_gamma=1))",
     "adam0": "Adam betas 0 / 0.99 for both players, chapter 7's StyleGAN's",
     "fast": "shared fakes and bf16 autocast (train_gan(shared_fakes=True, autocast=torch.bfloat16))",
 }
@@ -54,23 +58,6 @@ def parts_of(probe: str) -> list[str]:
     if {"r1", "fast"} <= set(parts):
         raise ValueError("r1 and fast cannot be joined: the R1 round has no shared fakes or bf16")
     return parts
-
-
-def r1_round(G, D, g_opt, d_opt, real: torch.Tensor, rng: torch.Generator, gamma: float = 1.0) -> dict:
-    """train.alternating_step (k = 1) with ``stylegan.r1_penalty`` on the real batch added to D's loss."""
-    with torch.no_grad():
-        fake = G(torch.randn(real.shape[0], G.latent_dim, generator=rng))
-    real_logits, fake_logits = D(real), D(fake)
-    d_loss = losses.discriminator_loss(real_logits, fake_logits)
-    d_opt.zero_grad(set_to_none=True)
-    (d_loss + stylegan.r1_penalty(D, real, gamma)).backward()
-    d_opt.step()
-    g_logits = D(G(torch.randn(real.shape[0], G.latent_dim, generator=rng)))
-    g_loss = losses.non_saturating_generator_loss(g_logits)
-    g_opt.zero_grad(set_to_none=True)
-    g_loss.backward()
-    g_opt.step()
-    return train.round_record(d_loss, g_loss, real_logits, fake_logits, g_logits)
 
 
 def linear_decay(step: int, steps: int) -> float:
@@ -117,15 +104,9 @@ def run(probe: str, seed: int, steps: int, every: int, out: Path) -> list[dict]:
             checks.append(row)
             print(probe, seed, row, flush=True)
 
-    if "r1" in parts:  # train_gan's round with the R1 penalty added to D's loss
-        rng = train.seed_everything(seed)
-        batches = train.real_batches(real_train, 64, rng)
-        train.run_rounds(lambda: r1_round(G, D, g_opt, d_opt, next(batches), rng), steps, train.History(),
-                         desc=probe, progress=False, callback=after_round)
-    else:
-        fast = {"shared_fakes": True, "autocast": torch.bfloat16} if "fast" in parts else {}
-        train.train_gan(G, D, real_train, steps=steps, device="cpu", seed=seed, callback=after_round, progress=False,
-                        g_opt=g_opt, d_opt=d_opt, **fast)
+    fast = {"shared_fakes": True, "autocast": torch.bfloat16} if "fast" in parts else {}
+    train.train_gan(G, D, real_train, steps=steps, device="cpu", seed=seed, callback=after_round, progress=False,
+                    g_opt=g_opt, d_opt=d_opt, r1_gamma=1.0 if "r1" in parts else 0.0, **fast)
     out.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps({"probe": probe, "what": [PROBES[p] for p in parts], "seed": seed, "steps": steps,
                                 "samples": SAMPLES, "torch": torch.__version__, "checks": checks}, indent=1) + "\n")

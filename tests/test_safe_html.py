@@ -55,7 +55,8 @@ def attack_notebook() -> nbformat.NotebookNode:
         new_markdown_cell(f"My answer: $a < b$, `x<y`, **bold**.\n\n<img src=x onerror=\"{mark('markdown')}\">",
                           metadata=student_answer),
         new_markdown_cell(f"<details open ontoggle=\"{mark('details')}\">x</details>", metadata=posing_as_course),
-        new_markdown_cell("![pic](attachment:a.png)", attachments={"a.png": {"image/png": f"x\" onerror=\"{mark('attachment')}"}}),
+        new_markdown_cell("![pic](attachment:a.png)",
+                          attachments={"a.png": {"image/png": f"x\" onerror=\"{mark('attachment')}"}}),
         new_markdown_cell("![pic](attachment:b.png)", attachments={"b.png": {"image/png": PNG}}),
         new_raw_cell(f"<img src=x onerror=\"{mark('raw')}\">", metadata={"raw_mimetype": "text/html",
                                                                           "format": "text/html"}),
@@ -165,7 +166,8 @@ def test_outputs_keep_text_and_plain_images_only_and_say_what_was_removed():
     assert outputs[7].data == before.cells[0].outputs[7].data
     from autograder.safe_html import BLANK
 
-    assert nb.cells[3].attachments == {"a.png": {"image/png": BLANK}} and nb.cells[4].attachments == {"b.png": {"image/png": PNG}}
+    assert nb.cells[3].attachments == {"a.png": {"image/png": BLANK}}
+    assert nb.cells[4].attachments == {"b.png": {"image/png": PNG}}
     assert nb.cells[1].metadata == before.cells[1].metadata, "nbgrader's cell metadata stay"
     assert nb.cells[5].metadata == {} and nb.cells[6].metadata == {}
     assert set(nb.metadata) == {"kernelspec"}

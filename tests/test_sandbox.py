@@ -175,7 +175,8 @@ def test_the_private_helpers_a_stubbed_part_uses_are_stubs_too_and_so_is_what_el
     helper, because the noisy-label loss of the part's kin uses it)."""
     from autograder.sandbox import private_helpers
 
-    assert private_helpers("gancourse.losses.noisy_label_discriminator_loss") == {"gancourse.losses._bce_against_targets"}
+    helper = "gancourse.losses._bce_against_targets"
+    assert private_helpers("gancourse.losses.noisy_label_discriminator_loss") == {helper}
     assert private_helpers("gancourse.metrics.precision_recall") >= {"gancourse.metrics._kth_neighbour_radii"}
     assert private_helpers("gancourse.losses.saturating_generator_loss") == set()
     code = """

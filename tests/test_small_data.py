@@ -211,7 +211,8 @@ def test_conditional_probes_score_accuracy_or_purity_for_g_and_three_averages(tm
         assert record["probe"] == probe and record["samples"] == 2000 and len(record["what"]) == probe.count("+")
         assert [c["step"] for c in record["checks"]] == [2, 4]
         for check in record["checks"]:
-            assert sorted(k for k in check if k not in ("step", "seconds")) == ["EMA 0.99", "EMA 0.995", "EMA 0.999", "G"]
+            nets_scored = sorted(k for k in check if k not in ("step", "seconds"))
+            assert nets_scored == ["EMA 0.99", "EMA 0.995", "EMA 0.999", "G"]
             for scores in (v for v in check.values() if isinstance(v, dict)):
                 assert sorted(scores) == sorted([matched, "confident", "classes"])
                 assert 0 <= scores[matched] <= 1 and 0 <= scores["confident"] <= 1 and 1 <= scores["classes"] <= 10

@@ -9,6 +9,7 @@ import pytest
 import torch
 from torch import nn
 
+from gancourse import nets, train
 from gancourse.data import ring_of_gaussians
 from gancourse.nets import MLPDiscriminator, MLPGenerator
 from gancourse.train import (
@@ -562,3 +563,64 @@ def test_bf16_autocast_runs_the_networks_in_bf16_and_the_losses_in_float32():
     plain, bf16 = runs[None], runs[torch.bfloat16]
     assert all(math.isfinite(v) for v in bf16.d_loss + bf16.g_loss)
     assert abs(bf16.d_loss[0] - plain.d_loss[0]) < 0.05 and bf16.d_loss != plain.d_loss
+
+
+# --- the R1 penalty in train_gan (chapter 6's three-seed ablation) ---------------------------------------------
+
+def _r1_players(seed: int = 0):
+    torch.manual_seed(seed)
+    G, D = nets.DCGANGenerator(), nets.DCGANDiscriminator(dropout=0.0)
+    G.apply(nets.dcgan_weights_init)
+    D.apply(nets.dcgan_weights_init)
+    return G, D
+
+
+def test_train_gans_r1_round_is_the_alternating_step_plus_the_stylegan_penalty():
+    """Three rounds of train_gan(r1_gamma=1) against rounds written out with stylegan.r1_penalty (which asks D for
+    the real logits again; without dropout that is the same penalty)."""
+    from gancourse import losses, stylegan
+
+    data = torch.rand(256, 1, 28, 28, generator=torch.Generator().manual_seed(1)) * 2 - 1
+    G, D = _r1_players()
+    train.train_gan(G, D, data, steps=3, batch_size=16, device="cpu", seed=5, progress=False, r1_gamma=1.0)
+    G_hand, D_hand = _r1_players()
+    g_opt = torch.optim.Adam(G_hand.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    d_opt = torch.optim.Adam(D_hand.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    rng = train.seed_everything(5)
+    batches = train.real_batches(data, 16, rng)
+    for _ in range(3):
+        real = next(batches)
+        with torch.no_grad():
+            fake = G_hand(torch.randn(16, G_hand.latent_dim, generator=rng))
+        d_loss = losses.discriminator_loss(D_hand(real), D_hand(fake)) + stylegan.r1_penalty(D_hand, real, 1.0)
+        d_opt.zero_grad()
+        d_loss.backward()
+        d_opt.step()
+        g_loss = losses.non_saturating_generator_loss(D_hand(G_hand(torch.randn(16, G_hand.latent_dim, generator=rng))))
+        g_opt.zero_grad()
+        g_loss.backward()
+        g_opt.step()
+    for net, hand in ((G, G_hand), (D, D_hand)):
+        for a, b in zip(net.parameters(), hand.parameters()):
+            assert torch.allclose(a, b, atol=1e-6), (a - b).abs().max()
+
+
+def test_r1_gamma_zero_is_the_plain_run_and_a_penalty_changes_d():
+    data = torch.rand(128, 1, 28, 28, generator=torch.Generator().manual_seed(1)) * 2 - 1
+    runs = {}
+    for gamma in (None, 0.0, 10.0):
+        G, D = _r1_players()
+        extra = {} if gamma is None else {"r1_gamma": gamma}
+        train.train_gan(G, D, data, steps=2, batch_size=16, device="cpu", seed=5, progress=False, **extra)
+        runs[gamma] = [p.detach().clone() for p in D.parameters()]
+    assert all(torch.equal(a, b) for a, b in zip(runs[None], runs[0.0]))
+    assert any(not torch.allclose(a, b) for a, b in zip(runs[None], runs[10.0]))
+
+
+@pytest.mark.parametrize("extra", [{"r1_gamma": -1.0}, {"r1_gamma": 1.0, "shared_fakes": True},
+                                   {"r1_gamma": 1.0, "autocast": torch.bfloat16}])
+def test_r1_gamma_is_refused_where_it_has_no_meaning(extra):
+    G, D = _r1_players()
+    with pytest.raises(ValueError, match="r1_gamma"):
+        train.train_gan(G, D, torch.zeros(16, 1, 28, 28), steps=1, batch_size=16, device="cpu", progress=False,
+                        **extra)

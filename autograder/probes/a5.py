@@ -28,7 +28,10 @@ COUNTERPARTS = {
     "MinibatchDiscrimination": "gancourse.fixes.MinibatchDiscrimination",
     "wasserstein_critic_loss": "gancourse.losses.wasserstein_critic_loss",
     "wasserstein_generator_loss": "gancourse.losses.wasserstein_generator_loss",
-    "gradient_penalty": "gancourse.losses.gradient_penalty",
+    # The R1 penalty of one sample is half its squared input gradient: a loop over samples gives the norms the
+    # gradient penalty needs, so both library forms of it are stubs while the part is.
+    "gradient_penalty": ["gancourse.losses.gradient_penalty", "gancourse.losses.r1_from_logits",
+                         "gancourse.stylegan.r1_penalty"],
     "truncated_latents": "gancourse.fixes.truncated_latents",
 }
 
