@@ -25,6 +25,7 @@ plain data back through the kernel's output messages; verdicts are made outside,
 from __future__ import annotations
 
 import ast
+import functools
 import os
 import shutil
 import stat
@@ -119,7 +120,8 @@ def stubbed_source(source: str, module: str, names: set[str]) -> str:
     return ast.unparse(ast.fix_missing_locations(tree)) + "\n"
 
 
-def private_helpers(target: str) -> set[str]:
+@functools.cache  # the library's source does not change while a class is graded
+def private_helpers(target: str) -> frozenset[str]:
     """The library's private functions and classes (``_name``) that ``target`` ("gancourse.losses.name") uses,
     directly or through one another, as "gancourse.module._name": stubbed with it, since a helper does the
     part's work (``_bce_against_targets`` is the discriminator loss given targets of one and zero) and so do
@@ -146,7 +148,7 @@ def private_helpers(target: str) -> set[str]:
             if helper not in found:
                 found.add(helper)
                 pending.append(helper)
-    return found
+    return frozenset(found)
 
 
 def build_library(dest: Path, stubbed: dict[str, set[str]]) -> None:

@@ -113,14 +113,16 @@ def run(probe: str, seed: int, steps: int, every: int, out: Path) -> list[dict]:
     return checks
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def screen(argv: list[str] | None, description: str, default_out: Path, parts_of, run) -> list[tuple[str, list]]:
+    """The command line of a probe screen (this one and scripts/conditional_probes.py): each probe, checked by
+    ``parts_of``, trained by ``run(probe, seed, steps, every, out)`` in ``--jobs`` processes; (probe, checks)."""
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("probes", nargs="+")
     parser.add_argument("--steps", type=int, default=4000)
     parser.add_argument("--every", type=int, default=500)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--jobs", type=int, default=2)
-    parser.add_argument("--out", type=Path, default=Path("results/small_data/budget_probes"))
+    parser.add_argument("--out", type=Path, default=default_out)
     args = parser.parse_args(argv)
     for probe in args.probes:
         parts_of(probe)
@@ -128,7 +130,11 @@ def main(argv: list[str] | None = None) -> int:
     with ProcessPoolExecutor(max_workers=args.jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
         finals = list(pool.map(run, args.probes, *([x] * len(args.probes) for x in
                                                     (args.seed, args.steps, args.every, args.out))))
-    for probe, checks in zip(args.probes, finals):
+    return list(zip(args.probes, finals))
+
+
+def main(argv: list[str] | None = None) -> int:
+    for probe, checks in screen(argv, __doc__, Path("results/small_data/budget_probes"), parts_of, run):
         last = checks[-1]
         print(f"{probe:>12} step {last['step']}: " + ", ".join(
             f"{name} {v['confident']:.1%} ({v['classes']} digits)" for name, v in last.items() if isinstance(v, dict)))

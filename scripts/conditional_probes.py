@@ -20,19 +20,16 @@ written to ``<out>/<probe>_seed<k>.json``; an existing one is kept. The checks s
 
 from __future__ import annotations
 
-import argparse
 import functools
 import json
-import multiprocessing
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from budget_probes import EMA_DECAYS, SAMPLES  # noqa: E402
+from budget_probes import EMA_DECAYS, SAMPLES, screen  # noqa: E402
 
 from gancourse import classifier, conditional, data, pretrained, small_data, train  # noqa: E402
 from gancourse.nets import dcgan_weights_init  # noqa: E402
@@ -132,21 +129,7 @@ def write(path: Path, probe: str, changes: list[str], seed: int, steps: int, che
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("probes", nargs="+")
-    parser.add_argument("--steps", type=int, default=4000)
-    parser.add_argument("--every", type=int, default=500)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--jobs", type=int, default=2)
-    parser.add_argument("--out", type=Path, default=Path("results/small_data/conditional_probes"))
-    args = parser.parse_args(argv)
-    for probe in args.probes:
-        parts_of(probe)
-    # spawned, not forked: a fork of a process that has started torch's threads can hang at its exit
-    with ProcessPoolExecutor(max_workers=args.jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-        finals = list(pool.map(run, args.probes, *([x] * len(args.probes) for x in
-                                                    (args.seed, args.steps, args.every, args.out))))
-    for probe, checks in zip(args.probes, finals):
+    for probe, checks in screen(argv, __doc__, Path("results/small_data/conditional_probes"), parts_of, run):
         last = checks[-1]
         print(f"{probe:>16} step {last['step']}: " + "; ".join(
             f"{name} " + ", ".join(f"{k} {v}" for k, v in scores.items())

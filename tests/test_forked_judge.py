@@ -54,15 +54,20 @@ def _both_judges(salt: str, data: str, queue) -> None:
     queue.put((out_forked, forked.returncode, out_started, started.returncode))
 
 
-def _judged_both_ways(salt: str, data: str):
+def _in_a_child(target, *args, timeout: float = 300):
+    """``target(*args, queue)`` in a fresh spawned process; what it put on the queue."""
     context = multiprocessing.get_context("spawn")
     queue = context.Queue()
-    child = context.Process(target=_both_judges, args=(salt, data, queue))
+    child = context.Process(target=target, args=(*args, queue))
     child.start()
-    result = queue.get(timeout=300)
+    result = queue.get(timeout=timeout)
     child.join(60)
     assert child.exitcode == 0
     return result
+
+
+def _judged_both_ways(salt: str, data: str):
+    return _in_a_child(_both_judges, salt, data)
 
 
 @pytest.mark.parametrize("loss,passes", [(losses.discriminator_loss, True), (_wrong_loss, False)])
@@ -92,12 +97,7 @@ def _unknown_assignment(queue) -> None:
 
 
 def test_a_forked_judge_that_fails_says_so_on_stderr_with_an_exit_code():
-    context = multiprocessing.get_context("spawn")
-    queue = context.Queue()
-    child = context.Process(target=_unknown_assignment, args=(queue,))
-    child.start()
-    out, err, code = queue.get(timeout=120)
-    child.join(60)
+    out, err, code = _in_a_child(_unknown_assignment, timeout=120)
     assert code != 0 and out == "" and "Traceback" in err, (out, err, code)
     assert "JSONDecodeError" in err
 
@@ -118,11 +118,6 @@ def _killed_unused(queue) -> None:
 
 
 def test_a_judge_killed_before_its_data_leaves_no_open_pipes():
-    context = multiprocessing.get_context("spawn")
-    queue = context.Queue()
-    child = context.Process(target=_killed_unused, args=(queue,))
-    child.start()
-    before, after, code = queue.get(timeout=120)
-    child.join(60)
+    before, after, code = _in_a_child(_killed_unused, timeout=120)
     assert after == before, f"{after - before} file descriptors left open by 5 killed judges"
     assert code == -9
