@@ -16,6 +16,7 @@ Each step below is the alternating step of chapter 1 with its extra terms writte
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 import torch
@@ -222,13 +223,18 @@ def train_conditional(
     callback: Callable[[int, dict[str, float]], None] | None = None,
     g_opt: torch.optim.Optimizer | None = None,
     d_opt: torch.optim.Optimizer | None = None,
+    info_weight: float = 1.0,
 ) -> History:
     """Train a cGAN, ACGAN or InfoGAN (``kind``) for ``steps`` rounds and return the history.
 
     Both players get Adam with ``lr`` and ``betas`` unless optimizers are passed, as in ``train.train_gan``.
+    ``info_weight`` weighs InfoGAN's information term (``infogan_step``); the other two kinds have none.
     """
     if kind not in STEPS:
         raise ValueError(f"kind must be one of {sorted(STEPS)}, got {kind!r}")
+    if kind != "infogan" and info_weight != 1.0:
+        raise ValueError(f"info_weight weighs InfoGAN's information term; a {kind} has none")
+    step = functools.partial(STEPS[kind], info_weight=info_weight) if kind == "infogan" else STEPS[kind]
     device = pick_device(str(device)) if device is not None else pick_device()
     rng = seed_everything(seed)
     generator.to(device).train()
@@ -247,6 +253,6 @@ def train_conditional(
 
     def one_round() -> dict[str, float]:
         idx = next(indices).to(device)
-        return STEPS[kind](generator, discriminator, g_opt, d_opt, images[idx], labels[idx], sample_z, sample_labels)
+        return step(generator, discriminator, g_opt, d_opt, images[idx], labels[idx], sample_z, sample_labels)
 
     return run_rounds(one_round, steps, History(), desc=f"training {kind}", progress=progress, callback=callback)

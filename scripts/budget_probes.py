@@ -4,10 +4,11 @@
     python scripts/budget_probes.py nodrop --steps 500 --out /tmp/probes     # a quick check
 
 Chapter 6's ablation (scripts/small_data_ablations.py) stops at 1,500 steps, where G still improves
-quickly. These probes train the DCGAN as scripts/train_models.py does (the DCGAN init, batch 64, Adam with
-betas 0.5 / 0.999 on the 4,000 training digits, one torch thread) for the whole budget, with one change
-each (``PROBES``; a probe may join changes with ``+``, as in ``nodrop+sn``), and keep three exponential
-moving averages of G beside it (decays 0.99, 0.995, 0.999). Every ``--every`` steps, 2,000 samples from
+quickly. These probes train the DCGAN as scripts/train_models.py did before the R1 recipe won (the DCGAN
+init, batch 64, Adam with betas 0.5 / 0.999 on the 4,000 training digits, one torch thread) for the whole
+budget, with one change each (``PROBES``; a probe may join changes with ``+``, as in ``nodrop+sn``; the
+shipped DCGAN is now ``nodrop+r1+adam0``), and keep three exponential moving averages of G beside it
+(decays 0.99, 0.995, 0.999). Every ``--every`` steps, ``--samples`` (2,000) samples from
 fixed latents of G and of each average are scored by the course classifier: the confident share (top
 class over 0.9) and the number of digits over 5 % of the samples. Chapter 6's goal for the DCGAN is 90 %
 confident with all 10 digits.
@@ -66,7 +67,7 @@ def linear_decay(step: int, steps: int) -> float:
     return 1.0 if step < half else max(0.0, (steps - step) / (steps - half))
 
 
-def run(probe: str, seed: int, steps: int, every: int, out: Path) -> list[dict]:
+def run(probe: str, seed: int, steps: int, every: int, out: Path, samples: int = SAMPLES) -> list[dict]:
     path = out / f"{probe}_seed{seed}.json"
     if path.exists():
         return json.loads(path.read_text())["checks"]
@@ -99,7 +100,7 @@ def run(probe: str, seed: int, steps: int, every: int, out: Path) -> list[dict]:
         if (step + 1) % every == 0:
             row = {"step": step + 1, "seconds": round(time.perf_counter() - start)}
             for name, net in [("G", G)] + [(f"EMA {decay}", avg.module) for decay, avg in averages.items()]:
-                read = classifier.readability(train.sample(net, SAMPLES, seed=123).clamp(-1, 1), judge)
+                read = classifier.readability(train.sample(net, samples, seed=123).clamp(-1, 1), judge)
                 row[name] = {"confident": round(read["confident"], 3), "classes": read["classes"]}
             checks.append(row)
             print(probe, seed, row, flush=True)
@@ -109,27 +110,31 @@ def run(probe: str, seed: int, steps: int, every: int, out: Path) -> list[dict]:
                     g_opt=g_opt, d_opt=d_opt, r1_gamma=1.0 if "r1" in parts else 0.0, **fast)
     out.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps({"probe": probe, "what": [PROBES[p] for p in parts], "seed": seed, "steps": steps,
-                                "samples": SAMPLES, "torch": torch.__version__, "checks": checks}, indent=1) + "\n")
+                                "samples": samples, "torch": torch.__version__, "checks": checks}, indent=1) + "\n")
     return checks
 
 
 def screen(argv: list[str] | None, description: str, default_out: Path, parts_of, run) -> list[tuple[str, list]]:
     """The command line of a probe screen (this one and scripts/conditional_probes.py): each probe, checked by
-    ``parts_of``, trained by ``run(probe, seed, steps, every, out)`` in ``--jobs`` processes; (probe, checks)."""
+    ``parts_of``, trained by ``run(probe, seed, steps, every, out, samples)`` in ``--jobs`` processes;
+    (probe, checks)."""
     parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("probes", nargs="+")
     parser.add_argument("--steps", type=int, default=4000)
     parser.add_argument("--every", type=int, default=500)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--samples", type=int, default=SAMPLES, help="samples scored per net at each check")
     parser.add_argument("--out", type=Path, default=default_out)
     args = parser.parse_args(argv)
+    if args.samples < 10 or args.samples % 10:
+        parser.error(f"--samples must be a positive multiple of 10 (ten digits), got {args.samples}")
     for probe in args.probes:
         parts_of(probe)
     # spawned, not forked: a fork of a process that has started torch's threads can hang at its exit
     with ProcessPoolExecutor(max_workers=args.jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
         finals = list(pool.map(run, args.probes, *([x] * len(args.probes) for x in
-                                                    (args.seed, args.steps, args.every, args.out))))
+                                                    (args.seed, args.steps, args.every, args.out, args.samples))))
     return list(zip(args.probes, finals))
 
 

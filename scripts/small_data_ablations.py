@@ -6,7 +6,7 @@
 Every run trains the course's DCGAN (the chapters' G and D, batch 64, Adam 2e-4, betas 0.5 / 0.999) on the
 4,000 training digits with one change (``VARIANTS``), and keeps an exponential moving average of G's weights
 beside G in every run (``small_data.ema_of``), so that EMA is measured against G on the same runs. Every
-``--every`` steps, 2,000 samples of G and of its average (fixed latents) are scored by the course
+``--every`` steps, ``--samples`` (2,000) samples of G and of its average (fixed latents) are scored by the course
 classifier: the share it reads confidently (top class > 0.9), the classes over 5 % of the samples, and the
 course-classifier FID against the 1,000 held-out digits. Runs go ``--jobs`` at a time, one torch thread
 each; each run is written to ``<out>/runs/<variant>_seed<k>.json`` as it ends, and an existing one is kept
@@ -58,15 +58,15 @@ def build(variant: str, seed: int) -> tuple[nn.Module, nn.Module, torch.optim.Op
     return G, D, g_opt, d_opt
 
 
-def score(G: nn.Module, judge: nn.Module, held_out_features: torch.Tensor) -> dict:
-    fake = train.sample(G, SAMPLES, seed=123).clamp(-1, 1)  # the same latents at every check
+def score(G: nn.Module, judge: nn.Module, held_out_features: torch.Tensor, samples: int = SAMPLES) -> dict:
+    fake = train.sample(G, samples, seed=123).clamp(-1, 1)  # the same latents at every check
     read = classifier.readability(fake, judge)
     return {"confident": round(read["confident"], 4), "classes": read["classes"],
             "fid": round(metrics.frechet_distance_from_features(held_out_features,
                                                                 classifier.classifier_features(fake, judge)), 2)}
 
 
-def run(variant: str, seed: int, steps: int, every: int, out: Path) -> dict:
+def run(variant: str, seed: int, steps: int, every: int, out: Path, samples: int = SAMPLES) -> dict:
     torch.set_num_threads(1)
     path = out / "runs" / f"{variant}_seed{seed}.json"
     if path.exists():
@@ -82,8 +82,8 @@ def run(variant: str, seed: int, steps: int, every: int, out: Path) -> dict:
                                   seed=seed * 100_000 + done, progress=False,
                                   callback=lambda step, record: ema.update_parameters(G))
         seconds += history.seconds
-        checks.append({"step": done, "seconds": round(seconds, 1), "G": score(G, judge, held_out_features),
-                       "EMA": score(ema.module, judge, held_out_features)})
+        checks.append({"step": done, "seconds": round(seconds, 1), "G": score(G, judge, held_out_features, samples),
+                       "EMA": score(ema.module, judge, held_out_features, samples)})
         print(f"{variant} seed {seed} step {done}: G {checks[-1]['G']}, EMA {checks[-1]['EMA']}", flush=True)
     pictures = {}
     for name, net in (("G", G), ("EMA", ema.module)):
@@ -102,17 +102,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--out", type=Path, default=Path("results/small_data"))
+    parser.add_argument("--samples", type=int, default=SAMPLES, help="samples scored per net at each check")
     args = parser.parse_args(argv)
     if args.steps % args.every:
         parser.error(f"--steps ({args.steps}) must be a multiple of --every ({args.every})")
     start = time.perf_counter()
     jobs = [(v, s) for v in args.variants for s in args.seeds]
     with ProcessPoolExecutor(max_workers=args.jobs) as pool:
-        records = list(pool.map(run, *zip(*jobs), *([x] * len(jobs) for x in (args.steps, args.every, args.out))))
+        records = list(pool.map(run, *zip(*jobs), *([x] * len(jobs) for x in
+                                                    (args.steps, args.every, args.out, args.samples))))
     summary = {"what": "chapter 6's small-data ablations: the course's DCGAN on 4,000 digits, one change per "
-                       "variant, G and its weight average (EMA) scored by the course classifier on 2,000 samples",
+                       "variant, G and its weight average (EMA) scored by the course classifier on "
+                       f"{args.samples:,} samples",
                "variants": {v: VARIANTS[v] for v in args.variants}, "ema_decay": EMA_DECAY,
-               "steps": args.steps, "batch_size": 64, "seeds": args.seeds, "samples": SAMPLES,
+               "steps": args.steps, "batch_size": 64, "seeds": args.seeds, "samples": args.samples,
                "runs": [{"variant": r["variant"], "seed": r["seed"], "checks": r["checks"]} for r in records],
                "torch": torch.__version__, "python": platform.python_version(), "threads_per_run": 1,
                "wall_seconds_of_this_call": round(time.perf_counter() - start, 1),

@@ -127,6 +127,24 @@ def test_train_conditional_uses_the_optimizers_it_is_given():
     assert any(not torch.equal(a, b) for a, b in zip(d0, D.parameters()))
 
 
+def test_train_conditional_weighs_infogan_information_term_and_refuses_a_weight_for_the_others():
+    (images, labels), _ = data.split_held_out(*data.load_mnist_embedded())
+
+    def trained(weight):
+        torch.manual_seed(0)
+        G, D = C.InfoGANGenerator(), C.InfoGANDiscriminator()
+        C.train_conditional("infogan", G, D, images[:64], labels[:64], steps=2, batch_size=32, device="cpu",
+                            progress=False, info_weight=weight)
+        return [p.detach().clone() for p in G.parameters()]
+
+    once, again, none = trained(1.0), trained(1.0), trained(0.0)
+    assert all(torch.equal(a, b) for a, b in zip(once, again))
+    assert any(not torch.equal(a, b) for a, b in zip(once, none)), "the weight reaches G's update"
+    with pytest.raises(ValueError, match="a cgan has none"):
+        C.train_conditional("cgan", C.ConditionalGenerator(), C.ConditionalDiscriminator(), images[:64],
+                            labels[:64], steps=1, device="cpu", progress=False, info_weight=2.0)
+
+
 def test_train_conditional_refuses_an_unknown_kind():
     with pytest.raises(ValueError, match="kind must be one of"):
         C.train_conditional("stylegan", None, None, torch.zeros(1), torch.zeros(1), steps=1)

@@ -116,11 +116,12 @@ def test_the_ablation_script_scores_g_and_its_average_and_resumes(tmp_path):
     from tests.conftest import REPO
 
     command = [sys.executable, "scripts/small_data_ablations.py", "--variants", "plain", "diffaugment", "--steps", "4",
-               "--every", "2", "--seeds", "0", "--jobs", "1", "--out", str(tmp_path)]
+               "--every", "2", "--seeds", "0", "--jobs", "1", "--samples", "200", "--out", str(tmp_path)]
     first = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=600)
     assert first.returncode == 0, first.stderr[-2000:]
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert [(r["variant"], r["seed"]) for r in summary["runs"]] == [("plain", 0), ("diffaugment", 0)]
+    assert summary["samples"] == 200
     for run in summary["runs"]:
         assert [c["step"] for c in run["checks"]] == [2, 4]
         for check in run["checks"]:
@@ -147,12 +148,12 @@ def test_budget_probes_score_g_and_three_averages_and_refuse_an_unknown_probe(tm
     from tests.conftest import REPO
 
     command = [sys.executable, "scripts/budget_probes.py", "plain", "nodrop+r1+decay", "--steps", "4", "--every", "2",
-               "--jobs", "1", "--out", str(tmp_path)]
+               "--jobs", "1", "--samples", "200", "--out", str(tmp_path)]
     done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
     for probe in ("plain", "nodrop+r1+decay"):
         record = json.loads((tmp_path / f"{probe}_seed0.json").read_text())
-        assert record["probe"] == probe and record["samples"] == 2000 and len(record["what"]) == probe.count("+") + 1
+        assert record["probe"] == probe and record["samples"] == 200 and len(record["what"]) == probe.count("+") + 1
         assert [c["step"] for c in record["checks"]] == [2, 4]
         for check in record["checks"]:
             nets_scored = sorted(k for k in check if k not in ("step", "seconds"))
@@ -203,12 +204,12 @@ def test_conditional_probes_score_accuracy_or_purity_for_g_and_three_averages(tm
     from tests.conftest import REPO
 
     command = [sys.executable, "scripts/conditional_probes.py", "cgan", "infogan+info2+glr1e3", "--steps", "4",
-               "--every", "2", "--jobs", "1", "--out", str(tmp_path)]
+               "--every", "2", "--jobs", "1", "--samples", "200", "--out", str(tmp_path)]
     done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
     for probe, matched in (("cgan", "accuracy"), ("infogan+info2+glr1e3", "purity")):
         record = json.loads((tmp_path / f"{probe}_seed0.json").read_text())
-        assert record["probe"] == probe and record["samples"] == 2000 and len(record["what"]) == probe.count("+")
+        assert record["probe"] == probe and record["samples"] == 200 and len(record["what"]) == probe.count("+")
         assert [c["step"] for c in record["checks"]] == [2, 4]
         for check in record["checks"]:
             nets_scored = sorted(k for k in check if k not in ("step", "seconds"))
@@ -242,8 +243,6 @@ def test_conditional_probes_changes_reach_the_players_and_the_step(tmp_path):
     try:
         probes.run("infogan+info2", seed=0, steps=1, every=1000, out=tmp_path)
         probes.run("infogan", seed=0, steps=1, every=1000, out=tmp_path)
-        after = conditional.STEPS["infogan"]
     finally:
         conditional.STEPS["infogan"] = original
-    assert seen == [{"info_weight": 2.0}, {}], "info2 doubles the information term, and only for its own run"
-    assert after is not original and after.__name__ == "<lambda>", "the run put back the step it found"
+    assert seen == [{"info_weight": 2.0}, {"info_weight": 1.0}], "info2 doubles the information term of its run"
