@@ -194,6 +194,38 @@ def readability(
             "class_shares": [round(float(s), 4) for s in shares], "classes": int((shares > 0.05).sum())}
 
 
+def label_control(
+    kind: str, generator: nn.Module, classifier: MNISTClassifier | None = None, n: int = 2000, seed: int = 123,
+) -> dict:
+    """How well a conditional generator's label (``kind`` "cgan" or "acgan") or categorical code ("infogan")
+    picks the digit, on ``n`` samples from fixed latents (``seed``), ``n / 10`` per label or code, InfoGAN's
+    continuous codes at 0 (chapter 6's screen, scripts/conditional_probes.py).
+
+    Returns the label accuracy (:func:`per_class_accuracy`) or the code purity (:func:`code_purity`) under the
+    key ``"accuracy"`` or ``"purity"``, with :func:`readability`'s confident share and digit count.
+    """
+    if kind not in ("cgan", "acgan", "infogan"):
+        raise ValueError(f"kind must be cgan, acgan or infogan, got {kind!r}")
+    if n < 10 or n % 10:
+        raise ValueError(f"n must be a positive multiple of 10 (ten labels), got {n}")
+    net = classifier if classifier is not None else load_course_classifier()
+    device = next(generator.parameters()).device
+    labels = torch.arange(10).repeat(n // 10)
+    z = torch.randn(n, generator.latent_dim, generator=torch.Generator().manual_seed(seed))
+    with torch.no_grad(), evaluating(generator):
+        if kind == "infogan":
+            images = generator(z.to(device), labels.to(device), torch.zeros(n, generator.n_continuous, device=device))
+        else:
+            images = generator(z.to(device), labels.to(device))
+    images = images.float().cpu().clamp(-1, 1)
+    if kind == "infogan":
+        matched = {"purity": code_purity(images, labels, net)}
+    else:
+        matched = {"accuracy": per_class_accuracy(images, labels, net)[0]}
+    read = readability(images, net)
+    return {**matched, "confident": read["confident"], "classes": read["classes"]}
+
+
 class CourseClassifierFeatures(nn.Module):
     """The course classifier as a feature extractor for torchmetrics' ``FrechetInceptionDistance(feature=...)``.
 

@@ -55,18 +55,8 @@ def parts_of(probe: str) -> tuple[str, list[str]]:
 
 def score(model: str, net: torch.nn.Module, judge: torch.nn.Module, samples: int = SAMPLES) -> dict:
     """The label accuracy (or code purity) and the confident share of ``samples`` fixed-latent samples of ``net``."""
-    rng = torch.Generator().manual_seed(123)
-    labels = torch.arange(10).repeat(samples // 10)
-    z = torch.randn(samples, net.latent_dim, generator=rng)
-    with torch.no_grad(), train.evaluating(net):
-        if model == "infogan":
-            images = net(z, labels, torch.zeros(samples, net.n_continuous)).clamp(-1, 1)
-            matched = {"purity": round(classifier.code_purity(images, labels, judge), 3)}
-        else:
-            images = net(z, labels).clamp(-1, 1)
-            matched = {"accuracy": round(classifier.per_class_accuracy(images, labels, judge)[0], 3)}
-    read = classifier.readability(images, judge)
-    return {**matched, "confident": round(read["confident"], 3), "classes": read["classes"]}
+    scores = classifier.label_control(model, net, judge, n=samples, seed=123)
+    return {key: round(value, 3) if isinstance(value, float) else value for key, value in scores.items()}
 
 
 def players(model: str, changes: list[str], seed: int):

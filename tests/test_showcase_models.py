@@ -33,7 +33,7 @@ def test_committed_generator_loads_and_records_how_it_was_made(name):
 
 def test_committed_dcgan_is_far_closer_to_real_digits_than_an_untrained_one(held_out):
     # Course-classifier FID, 1,000 vs 1,000 held-out: an untrained DCGAN scores about 4,200 and real
-    # training digits about 17. The committed 4,000-step CPU model measured 68; the bound guards
+    # training digits about 17. The committed 4,000-step CPU model measured 56; the bound guards
     # against a regression (or a mix-up of weight files) with a wide margin, not against short training.
     images, _ = held_out
     fake = train.sample(pretrained.load_generator("dcgan"), 1000, seed=7)
