@@ -30,7 +30,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from budget_probes import EMA_DECAYS, SAMPLES, screen  # noqa: E402
 
-from gancourse import classifier, conditional, data, pretrained, small_data, train  # noqa: E402
+from gancourse import classifier, conditional, data, pretrained, small_data  # noqa: E402
 from gancourse.nets import dcgan_weights_init  # noqa: E402
 
 MODELS = ("cgan", "acgan", "infogan")
