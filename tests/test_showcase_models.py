@@ -73,6 +73,28 @@ def test_train_models_script_writes_weights_progress_and_record(tmp_path, name):
         assert G(torch.randn(2, G.latent_dim)).shape == (2, 1, 28, 28)
 
 
+def test_train_models_trains_the_dcgan_with_chapter_6s_r1_recipe(tmp_path, monkeypatch):
+    """The shipped DCGAN's recipe (chapter 6's three-seed ablation): R1 on D, D without dropout, Adam betas 0 / 0.99,
+    and its record says so."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("train_models", ROOT / "scripts" / "train_models.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    seen = {}
+
+    def recorded_train_gan(G, D, images, **options):
+        seen.update(options, dropouts=[m.p for m in D.modules() if isinstance(m, torch.nn.Dropout)])
+        return train.History()
+
+    monkeypatch.setattr(script.train, "train_gan", recorded_train_gan)
+    meta = script.train_one("dcgan", 2, 8, 0, torch.device("cpu"), tmp_path)
+    assert seen["r1_gamma"] == 1.0 and seen["betas"] == (0.0, 0.99)
+    assert all(p == 0.0 for p in seen["dropouts"]), seen["dropouts"]
+    assert meta["optimizer"] == "Adam lr 2e-4 betas (0.0, 0.99); R1 gamma 1 on D, D without dropout"
+    assert pretrained.load_metadata("dcgan")["optimizer"] == meta["optimizer"], "the committed DCGAN is this recipe's"
+
+
 def test_dcgan_ablation_script_writes_one_row_per_variant_and_seed(tmp_path):
     result = subprocess.run(
         [sys.executable, "scripts/dcgan_ablations.py", "--variants", "guidelines", "pooling", "--steps", "2",
