@@ -38,7 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from gancourse import classifier, data, nets, small_data, train  # noqa: E402
 
 PROBES = {
-    "plain": "the shipped recipe: Adam 2e-4 for both players, D with dropout 0.3",
+    "plain": "the recipe before chapter 6's R1 result: Adam 2e-4 for both players, D with dropout 0.3",
     "decay": "the learning rates fall linearly to zero over the second half of the budget",
     "nodrop": "D without dropout",
     "sn": "spectral normalisation on every layer of D",

@@ -29,7 +29,8 @@ from gancourse.nets import dcgan_weights_init
 DEFAULT_STEPS = {"dcgan": 4000, "cgan": 4000, "acgan": 4000, "infogan": 4000, "stylegan": 3000}
 # The DCGAN's recipe, chosen by chapter 6's "The R1 recipe over three seeds" (results/small_data/budget_probes):
 # a D without dropout, the R1 penalty on its real batch and Adam betas 0 / 0.99 for both players.
-DCGAN_RECIPE = {"dropout": 0.0, "r1_gamma": 1.0, "betas": (0.0, 0.99)}
+DCGAN_D = {"dropout": 0.0}
+DCGAN_TRAINING = {"r1_gamma": 1.0, "betas": (0.0, 0.99)}
 TRAINERS = {"dcgan": train.train_gan, "cgan": conditional.train_conditional, "acgan": conditional.train_conditional,
             "infogan": conditional.train_conditional, "stylegan": stylegan.train_stylegan}
 
@@ -38,7 +39,7 @@ def recipe(kind: str) -> str:
     """The optimiser settings the run used, read from its training function's defaults."""
     given = {name: p.default for name, p in inspect.signature(TRAINERS[kind]).parameters.items()}
     if kind == "dcgan":
-        given |= DCGAN_RECIPE
+        given |= DCGAN_TRAINING
     text = f"Adam lr {given['lr']:.0e} betas {given['betas']}".replace("e-0", "e-")
     if kind == "dcgan":
         text += f"; R1 gamma {given['r1_gamma']:g} on D, D without dropout"
@@ -66,10 +67,7 @@ def train_one(kind: str, steps: int, batch_size: int, seed: int, device: torch.d
     (images, labels), _ = data.split_held_out(*data.load_mnist_embedded())
     torch.manual_seed(seed)
     generator_cls, discriminator_cls = pretrained.BUILDERS[kind]
-    if kind == "dcgan":
-        generator, discriminator = generator_cls(), discriminator_cls(dropout=DCGAN_RECIPE["dropout"])
-    else:
-        generator, discriminator = generator_cls(), discriminator_cls()
+    generator, discriminator = generator_cls(), discriminator_cls(**(DCGAN_D if kind == "dcgan" else {}))
     if kind != "stylegan":  # StyleGAN's mapping and AdaIN layers keep their own initialisation
         generator.apply(dcgan_weights_init)
     discriminator.apply(dcgan_weights_init)
@@ -92,8 +90,7 @@ def train_one(kind: str, steps: int, batch_size: int, seed: int, device: torch.d
     start = time.perf_counter()
     if kind == "dcgan":
         history = train.train_gan(generator, discriminator, images, steps=steps, batch_size=batch_size,
-                                  device=device, seed=seed, callback=snapshot, betas=DCGAN_RECIPE["betas"],
-                                  r1_gamma=DCGAN_RECIPE["r1_gamma"])
+                                  device=device, seed=seed, callback=snapshot, **DCGAN_TRAINING)
     elif kind == "stylegan":
         history = stylegan.train_stylegan(generator, discriminator, images, steps=steps, batch_size=batch_size,
                                           device=device, seed=seed, callback=snapshot)
