@@ -25,12 +25,15 @@ plain data back through the kernel's output messages; verdicts are made outside,
 from __future__ import annotations
 
 import ast
+import contextlib
 import functools
 import os
 import shutil
+import signal
 import stat
 import sys
 import tempfile
+import threading
 from dataclasses import dataclass, fields
 from importlib import util
 from pathlib import Path
@@ -59,6 +62,8 @@ class Limits:
     file_mb: int = 64  # largest file the kernel may write (RLIMIT_FSIZE)
     disk_mb: int = 512  # size of the home folder and of /tmp (tmpfs)
     open_files: int = 512  # RLIMIT_NOFILE
+    total_memory_mb: int = 6144  # resident memory of all the sandbox's processes together (SandboxWatch)
+    connection_kb: int = 1024  # what the kernel may write into its connection folder, on the grader's disk
 
     @classmethod
     def from_env(cls) -> Limits:
@@ -243,6 +248,66 @@ def _parents(paths) -> list[str]:
     return args
 
 
+class SandboxWatch(threading.Thread):
+    """Limits that hold for a sandbox as a whole, kept by polling from outside (``setrlimit`` only bounds each
+    process): the resident memory of all its processes together, and the connection folder, the one folder of
+    the grader's disk that the kernel can write to. A sandbox over either is killed, and ``reason`` says why."""
+
+    def __init__(self, pid: int, limits: Limits, connection_folder: Path, every: float = 0.1) -> None:
+        super().__init__(daemon=True, name=f"sandbox-watch-{pid}")
+        self.pid, self.limits, self.folder, self.every = pid, limits, connection_folder, every
+        self.reason: str | None = None
+        self.peak_mb = 0.0
+        self._stop = threading.Event()
+
+    def memory_mb(self) -> float:
+        import psutil
+
+        try:
+            top = psutil.Process(self.pid)
+            processes = [top, *top.children(recursive=True)]
+        except psutil.Error:
+            return 0.0
+        total = 0
+        for process in processes:
+            with contextlib.suppress(psutil.Error):
+                total += process.memory_info().rss
+        return total / 2**20
+
+    def connection_kb(self) -> float:
+        total = 0
+        with contextlib.suppress(OSError):
+            for entry in os.scandir(self.folder):
+                with contextlib.suppress(OSError):
+                    info = entry.stat(follow_symlinks=False)
+                    total += info.st_size if stat.S_ISREG(info.st_mode) else 1024  # a folder, a link: 1 kB each
+        return total / 1024
+
+    def check(self) -> str | None:
+        memory = self.memory_mb()
+        self.peak_mb = max(self.peak_mb, memory)
+        if memory > self.limits.total_memory_mb:
+            return (f"its processes together held {memory:.0f} MB, over the sandbox's limit of "
+                    f"{self.limits.total_memory_mb} MB for all of them")
+        written = self.connection_kb()
+        if written > self.limits.connection_kb:
+            return (f"it wrote {written:.0f} kB into the kernel's connection folder, over the limit of "
+                    f"{self.limits.connection_kb} kB")
+        return None
+
+    def run(self) -> None:
+        while not self._stop.wait(self.every):
+            reason = self.check()
+            if reason is not None:
+                self.reason = reason
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(self.pid, signal.SIGKILL)  # bubblewrap: --die-with-parent takes the whole sandbox
+                return
+
+    def stop(self) -> None:
+        self._stop.set()
+
+
 class Sandbox:
     """The folders and command line of one grading kernel's container (one notebook of one student)."""
 
@@ -260,8 +325,9 @@ class Sandbox:
         for folder in (self.lib, self.ipc, self.submission):
             folder.mkdir()
         self.uid = 1_900_000 + os.getpid() % 100_000 if os.geteuid() == 0 else os.getuid()
-        if os.geteuid() == 0:
-            os.chown(self.ipc, self.uid, self.uid)
+        if os.geteuid() == 0:  # the grader's folder, open to the kernel for its sockets until it has started
+            self.ipc.chmod(0o1777)
+        self.watch: SandboxWatch | None = None
         self._write_grading_folder()
         self._write_accounts()
 
@@ -367,9 +433,25 @@ class Sandbox:
                  *(f"{f.name}={getattr(lim, f.name)}" for f in fields(Limits)), "--"]
         return args + start + inner
 
+    def start_watch(self, pid: int) -> SandboxWatch:
+        """Keep the limits of the sandbox as a whole (``SandboxWatch``) on the process ``pid`` started with
+        ``command``."""
+        self.watch = SandboxWatch(pid, self.limits, self.ipc)
+        self.watch.start()
+        return self.watch
+
+    def seal_connection_folder(self) -> None:
+        """Once the kernel has made its sockets, it may create nothing more in the connection folder. That
+        holds when the grader runs as root (the kernel is another user, and the folder is the grader's);
+        otherwise the kernel is the grader's own user, and only ``SandboxWatch`` bounds what it writes there."""
+        if os.geteuid() == 0:
+            self.ipc.chmod(0o755)
+
     def make_readable(self, path: Path) -> None:
         """Let the sandbox user read a file the grader wrote (the kernel's connection file)."""
         path.chmod(path.stat().st_mode | stat.S_IRGRP | stat.S_IROTH)
 
     def cleanup(self) -> None:
+        if self.watch is not None:
+            self.watch.stop()
         shutil.rmtree(self.box, ignore_errors=True)

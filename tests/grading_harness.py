@@ -85,7 +85,7 @@ def answer_ids(notebook: Path) -> list[str]:
 
 
 def grade_class(root: Path, assignment: str, notebook: str, students: dict[str, Student],
-                cell_timeout: int = 60, student_timeout: int = 300) -> GradedClass:
+                cell_timeout: int = 60, student_timeout: int = 300, env: tuple[tuple[str, str], ...] = ()) -> GradedClass:
     """Submit every student's notebook into a fresh course root and grade them with the grading command."""
     make_course(root, assignment)
     source = REPO / "solutions" / assignment / notebook
@@ -99,7 +99,7 @@ def grade_class(root: Path, assignment: str, notebook: str, students: dict[str, 
         submit(root, assignment, name, content, notebook, st.files, st.links)
     start = time.perf_counter()
     proc = run([sys.executable, "-m", "autograder.grade", assignment, "--timeout", str(student_timeout)], root,
-               timeout=student_timeout * (len(everyone) + 1), GANCOURSE_CELL_TIMEOUT=str(cell_timeout))
+               timeout=student_timeout * (len(everyone) + 1), GANCOURSE_CELL_TIMEOUT=str(cell_timeout), **dict(env))
     seconds = time.perf_counter() - start
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     print(proc.stdout)

@@ -224,6 +224,7 @@ ATTACKERS["scripts_for_the_instructor"] = Student(
 # (its stdout and stderr once reached the log file itself): an error naming another student, and the busy
 # gradebook that makes the grading command grade a student again.
 FORGED_LOG_LINE = "[AutogradeApp | ERROR] honest: forged by the sandbox, database is locked"
+AFTER_THE_LAST_CELL = b"an exit handler of the student ran after the last cell\n"
 ATTACKERS["writes_into_the_grading_log"] = attack(
     "import os, stat\n"
     f"_forged = {chr(10) + FORGED_LOG_LINE + chr(10)!r}.encode()\n"
@@ -237,6 +238,8 @@ ATTACKERS["writes_into_the_grading_log"] = attack(
     "            os.write(_fd, _forged * 3)\n"
     "        except OSError:\n"
     "            pass\n"
+    "import atexit\n"
+    f"atexit.register(os.write, 1, {AFTER_THE_LAST_CELL!r})\n"
     "print('written')\n")
 
 
@@ -266,11 +269,39 @@ BREAKERS = {
                                                                               "    print('x' * 500)")]),
     "fork_bomb": Student(answers=_SOLVED, extra_cells=[(_END, "import os\nwhile True:\n    os.fork()")]),
     "not_json": Student(raw_text="{this is not a notebook", expected=0),
+    # three processes of 1.2 GB each: every one is within the kernel's own limit, together they are over the
+    # sandbox's (3072 MB for this class, TOTAL_MEMORY); the watch kills the sandbox, slerp after it is not run
+    "memory_in_three_processes": Student(answers=_SOLVED, extra_cells=[(_AFTER_LERP + 1, (
+        "import os, time\n"
+        "for _ in range(3):\n"
+        "    if os.fork() == 0:\n"
+        "        _held = b'x' * (1200 * 2**20)\n"
+        "        time.sleep(60)\n"
+        "        os._exit(0)\n"
+        "time.sleep(8)"))], expected={"test_DCGANGenerator": 4, "test_DCGANDiscriminator": 3,
+                                      "test_dcgan_weights_init": 2, "test_lerp": 1}),
+    # 64 MB into the kernel's connection folder, which is on the grader's disk: refused when the grader runs as
+    # root (the folder is the grader's once the kernel has started), else the watch kills the sandbox
+    "fills_the_connection_folder": Student(answers=_SOLVED, extra_cells=[(_AFTER_LERP + 1, (
+        "import os, time\n"
+        "from ipykernel.connect import get_connection_file\n"
+        "_folder = os.path.dirname(get_connection_file())\n"
+        "try:\n"
+        "    for _i in range(64):\n"
+        "        with open(os.path.join(_folder, f'fill{_i}'), 'wb') as _f:\n"
+        "            _f.write(b'x' * 2**20)\n"
+        "    print('wrote 64 MB')\n"
+        "except OSError as _err:\n"
+        "    print('refused:', type(_err).__name__)\n"
+        "time.sleep(3)"))], expected="full" if os.geteuid() == 0 else {
+            "test_DCGANGenerator": 4, "test_DCGANDiscriminator": 3, "test_dcgan_weights_init": 2, "test_lerp": 1}),
 }
+TOTAL_MEMORY = 3072  # MB, for all the processes of one sandbox of this class (the default is 6144)
 
 CLASS = {**ATTACKERS, **BREAKERS, "honest": Student(answers=CORRECT["functional"])}
 
-globals().update(class_tests(ASSIGNMENT, NOTEBOOK, CLASS, POINTS, cell_timeout=10))
+globals().update(class_tests(ASSIGNMENT, NOTEBOOK, CLASS, POINTS, cell_timeout=10,
+                             env=(("GANCOURSE_GRADING_TOTAL_MEMORY_MB", str(TOTAL_MEMORY)),)))
 
 
 @pytest.mark.parametrize("name", ["helper_module", "numpy_fromfile", "builtins_via_globals", "import_module_attribute"])
@@ -520,3 +551,29 @@ def test_a_kernel_cannot_write_a_line_of_the_graders_into_the_grading_log(graded
     assert FORGED_LOG_LINE in log, "the attack ran and its lines reached the log"
     assert all(KERNEL_OUTPUT in line for line in log.splitlines() if "forged by the sandbox" in line), log[-3000:]
     assert not any("forged" in text for _, text in grader_lines(log)) and "forged" not in nbgrader_error(log)
+
+
+def test_the_kernel_is_stopped_after_the_last_cell_before_any_exit_handler_of_the_student_runs(graded):
+    """The sandbox is killed once the last cell has run (autograder/executor.py, shutdown_kernel): the exit
+    handler the same attacker registered never writes its line, which a graceful shutdown let it write."""
+    log = (graded.root / "grading_logs" / ASSIGNMENT / "writes_into_the_grading_log.log").read_text()
+    assert FORGED_LOG_LINE in log, "the attack's cell ran"
+    assert AFTER_THE_LAST_CELL.decode().strip() not in log, log[-2000:]
+
+
+def test_three_processes_together_over_the_sandboxs_memory_are_stopped_and_told_why(graded):
+    assert re.search(r"memory_in_three_processes: 10/12.*?the kernel was stopped while cell \d+ ran: its processes "
+                     rf"together held \d+ MB, over the sandbox's limit of {TOTAL_MEMORY} MB", graded.report, re.S), \
+        graded.report
+
+
+def test_nothing_fills_the_kernels_connection_folder_on_the_graders_disk(graded):
+    notebook = graded.root / "autograded" / "fills_the_connection_folder" / ASSIGNMENT / NOTEBOOK
+    printed = "".join(o.get("text", "") for c in nbformat.read(notebook, as_version=4).cells
+                      if c.cell_type == "code" for o in c.get("outputs", []))
+    assert "wrote 64 MB" not in printed
+    if os.geteuid() == 0:  # the kernel is another user, and the folder the grader's: refused at the first file
+        assert "refused: PermissionError" in printed, printed[-2000:]
+    else:
+        assert re.search(r"fills_the_connection_folder: 10/12.*?into the kernel's connection folder, over the "
+                         r"limit of 1024 kB", graded.report, re.S), graded.report

@@ -338,3 +338,34 @@ def test_the_judge_refuses_probe_data_that_unpacks_into_more_than_it_accepts():
                 f.write(chunk)
     with pytest.raises(ValueError, match="larger than the judge accepts"):
         Record.decode(base64.b64encode(buffer.getvalue()).decode(), max_bytes=100 * 2**20)
+
+
+def test_the_watch_kills_a_sandbox_that_fills_its_connection_folder_and_spares_one_that_does_not():
+    """The connection folder is on the grader's disk: when the grader does not run as root the kernel is its own
+    user and can write there, and only the watch (SandboxWatch) bounds it. Here the folder is still open, as it
+    is while a kernel starts; a program that writes 4 MB there is killed, one that writes 4 MB in its home is not."""
+    def run_watched(folder: str) -> tuple[int, str | None]:
+        box = Sandbox("a3_dcgan", limits=Limits(connection_kb=1024))
+        try:
+            (box.submission / "program.py").write_text(textwrap.dedent(f"""
+                import os, time
+                for i in range(4):
+                    with open(os.path.join({folder!r}, f"fill{{i}}"), "wb") as f:
+                        f.write(b"x" * 2**20)
+                time.sleep(20)
+            """).replace("IPC", str(box.ipc)))
+            proc = subprocess.Popen(box.command([sys.executable, "/submission/program.py"], {}), cwd=box.box)
+            watch = box.start_watch(proc.pid)
+            try:
+                proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+            return proc.returncode, watch.reason
+        finally:
+            box.cleanup()
+
+    code, reason = run_watched("IPC")
+    assert code == -9 and reason and "connection folder" in reason and "over the limit of 1024 kB" in reason, reason
+    code, reason = run_watched("/home/student")
+    assert reason is None and code == -9  # still asleep when the test stopped it
