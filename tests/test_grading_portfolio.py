@@ -6,9 +6,10 @@ thresholds any finite result meets), since the run with the real budget and thre
 the reference test below and by the class graded through nbgrader (the solution and other correct
 students).
 
-The same class shows that grading is deterministic: it holds four copies of a reference answer (written in
-the PyTorch tutorial's idioms, one D call on real and fake joined) and four of a near miss (the same answer
-with Adam's default betas), each graded as a separate student, two at a time. The portfolio's graded
+The same class shows that grading is deterministic: it holds two copies of a reference answer (written in
+the PyTorch tutorial's idioms, one D call on real and fake joined) and two of a near miss (the same answer
+with Adam's default betas), each graded as a separate student, two at a time (there were four of each; two
+keep the check and save the suite four gradings of about 40 s). The portfolio's graded
 training part is the least deterministic thing the grader does (a refereed run the judge recomputes step by
 step, then a 400-step budget run whose generator the judge scores by FID and per-class accuracy against
 thresholds). The attack class (tests/test_grading_attacks.py) is also graded twice.
