@@ -85,7 +85,8 @@ def answer_ids(notebook: Path) -> list[str]:
 
 
 def grade_class(root: Path, assignment: str, notebook: str, students: dict[str, Student],
-                cell_timeout: int = 60, student_timeout: int = 300, env: tuple[tuple[str, str], ...] = ()) -> GradedClass:
+                cell_timeout: int = 60, student_timeout: int = 300,
+                env: tuple[tuple[str, str], ...] = ()) -> GradedClass:
     """Submit every student's notebook into a fresh course root and grade them with the grading command."""
     make_course(root, assignment)
     source = REPO / "solutions" / assignment / notebook
