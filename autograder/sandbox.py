@@ -257,7 +257,6 @@ class SandboxWatch(threading.Thread):
         super().__init__(daemon=True, name=f"sandbox-watch-{pid}")
         self.pid, self.limits, self.folder, self.every = pid, limits, connection_folder, every
         self.reason: str | None = None
-        self.peak_mb = 0.0
         self._stop = threading.Event()
 
     def memory_mb(self) -> float:
@@ -285,7 +284,6 @@ class SandboxWatch(threading.Thread):
 
     def check(self) -> str | None:
         memory = self.memory_mb()
-        self.peak_mb = max(self.peak_mb, memory)
         if memory > self.limits.total_memory_mb:
             return (f"its processes together held {memory:.0f} MB, over the sandbox's limit of "
                     f"{self.limits.total_memory_mb} MB for all of them")
