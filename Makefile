@@ -48,6 +48,7 @@ $(MODELS): $(STAMP) scripts/export_onnx.py gancourse/latent.py gancourse/weights
 
 ## make book: build the HTML book into _build/html, executing every chapter (cached).
 book: $(STAMP) $(VENDOR_STAMP) $(MODELS)
+	@rm -rf _build/html/reports  # a failed build's tracebacks must not outlive it in the published site
 	jupyter-book build . -W -n --keep-going
 	@echo "Open _build/html/index.html"
 

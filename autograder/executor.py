@@ -153,6 +153,10 @@ class SandboxedKernelManager(AsyncKernelManager):
             connection = await super()._async_launch_kernel(command, cwd=str(self.sandbox.box),
                                                             env={"PATH": "/usr/bin:/bin"}, **kw)
             self.sandbox.start_watch(self.provisioner.process.pid)
+            if self.sandbox.cgroup is None:
+                self.log.warning("No memory cgroup could be made for the sandbox (run the grader as root, or give it "
+                                 "a delegated cgroup): shared memory and in-memory files are not counted against "
+                                 "the limit for the sandbox as a whole")
             return connection
         finally:
             os.close(write_end)
@@ -236,8 +240,8 @@ class SandboxedExecute(Execute):
             self.preprocess_cell(cell, self.resources, index)
         except DeadKernelError:
             watch = self._sandbox.watch if self._sandbox is not None else None
-            store["stopped"] = (f"the kernel was stopped while cell {index} ran: {watch.reason}"
-                                if watch is not None and watch.reason else
+            reason = watch.explain() if watch is not None else None
+            store["stopped"] = (f"the kernel was stopped while cell {index} ran: {reason}" if reason else
                                 f"the kernel stopped while cell {index} ran (it exceeded the memory, CPU-time or "
                                 "process limit of the grading sandbox, or the code ended the process)")
             cell.outputs.append(self._error("KernelDied", store["stopped"]))

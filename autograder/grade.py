@@ -131,6 +131,7 @@ def failure_messages(notebook: Path) -> dict[str, str]:
     return messages
 
 
+MAX_NOTEBOOK_MB = int(os.environ.get("GANCOURSE_MAX_NOTEBOOK_MB", "50"))
 SOURCE_MARKERS = re.compile(r"^\s*#+\s*BEGIN (SOLUTION|HIDDEN TESTS)\b", re.MULTILINE)
 
 
@@ -150,6 +151,10 @@ def refusals(submitted: Path) -> list[str]:
         elif path.exists() and not stat.S_ISREG(path.stat().st_mode) and not path.is_dir():
             # a named pipe or a device would block whoever reads it (this process first)
             reasons.append(f"{name} is not a regular file (a pipe, socket or device); it was not graded")
+        elif path.suffix == ".ipynb" and path.is_file() and path.stat().st_size > MAX_NOTEBOOK_MB * 2**20:
+            # nbgrader parses the notebook outside the sandbox, at about twice its size in memory
+            reasons.append(f"{name} is {path.stat().st_size / 2**20:.0f} MB, over the limit of {MAX_NOTEBOOK_MB} "
+                           "MB for a submitted notebook (clear its outputs and submit it again); it was not graded")
     if reasons:
         return reasons
     for path in sorted(submitted.glob("*.ipynb")):

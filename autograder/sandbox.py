@@ -34,6 +34,7 @@ import stat
 import sys
 import tempfile
 import threading
+import time
 from dataclasses import dataclass, fields
 from importlib import util
 from pathlib import Path
@@ -62,7 +63,7 @@ class Limits:
     file_mb: int = 64  # largest file the kernel may write (RLIMIT_FSIZE)
     disk_mb: int = 512  # size of the home folder and of /tmp (tmpfs)
     open_files: int = 512  # RLIMIT_NOFILE
-    total_memory_mb: int = 6144  # resident memory of all the sandbox's processes together (SandboxWatch)
+    total_memory_mb: int = 6144  # all the sandbox's memory together (its MemoryCgroup, else SandboxWatch's RSS sum)
     connection_kb: int = 1024  # what the kernel may write into its connection folder, on the grader's disk
 
     @classmethod
@@ -248,18 +249,113 @@ def _parents(paths) -> list[str]:
     return args
 
 
+class MemoryCgroup:
+    """A memory cgroup of one sandbox's own, where the grader may make one (cgroup v1 as root, or a v2 cgroup
+    whose memory controller is delegated to the grader). The kernel then holds all the sandbox's memory to
+    ``limit_mb`` and counts what process RSS misses: SysV and POSIX shared memory, memfd files, tmpfs pages,
+    socket buffers, kernel objects such as inodes. ``make`` returns None where no cgroup can be made; the
+    RSS sum of ``SandboxWatch`` is then the only bound on the whole."""
+
+    def __init__(self, path: Path, version: int) -> None:
+        self.path, self.version = path, version
+
+    @classmethod
+    def make(cls, name: str, limit_mb: int) -> MemoryCgroup | None:
+        for version, parent in cls._parents():
+            path = parent / name
+            try:
+                path.mkdir()
+            except OSError:
+                continue
+            group = cls(path, version)
+            try:
+                group._limit(limit_mb * 2**20)
+                return group
+            except OSError:
+                group.remove()
+        return None
+
+    @staticmethod
+    def _parents() -> list[tuple[int, Path]]:
+        """Where this process may make a child cgroup with a memory controller: its own v1 memory cgroup; with
+        cgroup v2, its own cgroup or the hierarchy's root, where "memory" is in that one's subtree_control."""
+        found = []
+        with contextlib.suppress(OSError):
+            for line in Path("/proc/self/cgroup").read_text().splitlines():
+                _, controllers, relative = line.split(":", 2)
+                if "memory" in controllers.split(","):
+                    found.append((1, Path("/sys/fs/cgroup/memory") / relative.lstrip("/")))
+                elif controllers == "":
+                    for v2 in (Path("/sys/fs/cgroup") / relative.lstrip("/"), Path("/sys/fs/cgroup")):
+                        with contextlib.suppress(OSError):
+                            if "memory" in (v2 / "cgroup.subtree_control").read_text().split():
+                                found.append((2, v2))
+        return [(version, path) for version, path in found if os.access(path, os.W_OK)]
+
+    def _limit(self, limit: int) -> None:
+        if self.version == 1:
+            (self.path / "memory.limit_in_bytes").write_text(str(limit))
+            with contextlib.suppress(OSError):  # no swap for the sandbox either, where swap is accounted
+                (self.path / "memory.memsw.limit_in_bytes").write_text(str(limit))
+        else:
+            (self.path / "memory.max").write_text(str(limit))
+            with contextlib.suppress(OSError):
+                (self.path / "memory.swap.max").write_text("0")
+
+    @property
+    def procs(self) -> Path:
+        """Write a process id here to put the process (and whatever it starts later) in the cgroup."""
+        return self.path / "cgroup.procs"
+
+    def usage_mb(self) -> float:
+        name = "memory.usage_in_bytes" if self.version == 1 else "memory.current"
+        with contextlib.suppress(OSError, ValueError):
+            return int((self.path / name).read_text()) / 2**20
+        return 0.0
+
+    def oom_kills(self) -> int:
+        """How many of the sandbox's processes the kernel has killed for want of memory."""
+        name = "memory.oom_control" if self.version == 1 else "memory.events"
+        with contextlib.suppress(OSError):
+            for line in (self.path / name).read_text().splitlines():
+                key, _, value = line.partition(" ")
+                if key == "oom_kill":
+                    return int(value)
+        return 0
+
+    def remove(self) -> None:
+        """Remove the cgroup once its processes are gone (the kernel refuses while any is left)."""
+        for _ in range(50):
+            try:
+                self.path.rmdir()
+                return
+            except FileNotFoundError:
+                return
+            except OSError:
+                time.sleep(0.1)
+
+
 class SandboxWatch(threading.Thread):
     """Limits that hold for a sandbox as a whole, kept by polling from outside (``setrlimit`` only bounds each
-    process): the resident memory of all its processes together, and the connection folder, the one folder of
-    the grader's disk that the kernel can write to. A sandbox over either is killed, and ``reason`` says why."""
+    process): the memory of all its processes together, and the connection folder, the one folder of the
+    grader's disk that the kernel can write to. A sandbox over either is killed, and ``reason`` says why.
+    With a ``MemoryCgroup`` the kernel holds the memory limit and the watch reports its kills; without one,
+    the watch sums the processes' resident memory."""
 
-    def __init__(self, pid: int, limits: Limits, connection_folder: Path, every: float = 0.1) -> None:
+    def __init__(self, pid: int, limits: Limits, connection_folder: Path, every: float = 0.1,
+                 cgroup: MemoryCgroup | None = None) -> None:
         super().__init__(daemon=True, name=f"sandbox-watch-{pid}")
-        self.pid, self.limits, self.folder, self.every = pid, limits, connection_folder, every
+        self.pid, self.limits, self.folder, self.every, self.cgroup = pid, limits, connection_folder, every, cgroup
         self.reason: str | None = None
         self._stop = threading.Event()
 
     def memory_mb(self) -> float:
+        """The memory of the sandbox as a whole: its cgroup's charge where it has one, else the processes' RSS."""
+        if self.cgroup is not None:
+            return self.cgroup.usage_mb()
+        return self.rss_mb()
+
+    def rss_mb(self) -> float:
         import psutil
 
         try:
@@ -283,7 +379,10 @@ class SandboxWatch(threading.Thread):
         return total / 1024
 
     def check(self) -> str | None:
-        memory = self.memory_mb()
+        if self.cgroup is not None and self.cgroup.oom_kills():
+            return (f"its processes together needed more than the sandbox's limit of {self.limits.total_memory_mb} MB "
+                    "(shared memory and in-memory files included)")
+        memory = self.rss_mb() if self.cgroup is None else 0.0
         if memory > self.limits.total_memory_mb:
             return (f"its processes together held {memory:.0f} MB, over the sandbox's limit of "
                     f"{self.limits.total_memory_mb} MB for all of them")
@@ -301,6 +400,10 @@ class SandboxWatch(threading.Thread):
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(self.pid, signal.SIGKILL)  # bubblewrap: --die-with-parent takes the whole sandbox
                 return
+
+    def explain(self) -> str | None:
+        """Why the sandbox was stopped, also when the kernel killed it between two polls (its cgroup remembers)."""
+        return self.reason or (self.check() if self.cgroup is not None else None)
 
     def stop(self) -> None:
         self._stop.set()
@@ -326,6 +429,7 @@ class Sandbox:
         if os.geteuid() == 0:  # the grader's folder, open to the kernel for its sockets until it has started
             self.ipc.chmod(0o1777)
         self.watch: SandboxWatch | None = None
+        self.cgroup: MemoryCgroup | None = None  # made with the command line, where the grader may make one
         self._write_grading_folder()
         self._write_accounts()
 
@@ -423,18 +527,27 @@ class Sandbox:
         for key, value in {**base, **env}.items():
             args += ["--setenv", key, value]
         if root:
+            # bubblewrap as root cannot --disable-userns without mapping the sandbox to root: a second, unprivileged
+            # bubblewrap as the sandbox user makes a user namespace of its own and then allows no more of them (an
+            # outside tester had mounted an unbounded tmpfs from one)
             args += ["--", "setpriv", f"--reuid={self.uid}", f"--regid={self.uid}", "--clear-groups",
-                     "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs"]
+                     "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs",
+                     shutil.which("bwrap"), "--unshare-user", "--disable-userns", "--die-with-parent",
+                     "--dev-bind", "/", "/", "--"]
         else:
             args += ["--"]
         start = [sys.executable, str(MOUNT / "sandbox_start.py"),
                  *(f"{f.name}={getattr(lim, f.name)}" for f in fields(Limits)), "--"]
+        if self.cgroup is None:
+            self.cgroup = MemoryCgroup.make(self.box.name, lim.total_memory_mb)
+        if self.cgroup is not None:  # bubblewrap starts inside the cgroup, so everything it starts is in it too
+            args = ["/bin/sh", "-c", 'echo $$ > "$0" && exec "$@"', str(self.cgroup.procs), *args]
         return args + start + inner
 
     def start_watch(self, pid: int) -> SandboxWatch:
         """Keep the limits of the sandbox as a whole (``SandboxWatch``) on the process ``pid`` started with
         ``command``."""
-        self.watch = SandboxWatch(pid, self.limits, self.ipc)
+        self.watch = SandboxWatch(pid, self.limits, self.ipc, cgroup=self.cgroup)
         self.watch.start()
         return self.watch
 
@@ -452,4 +565,6 @@ class Sandbox:
     def cleanup(self) -> None:
         if self.watch is not None:
             self.watch.stop()
+        if self.cgroup is not None:
+            self.cgroup.remove()
         shutil.rmtree(self.box, ignore_errors=True)

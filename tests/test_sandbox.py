@@ -7,6 +7,7 @@ what that program could see or do.
 from __future__ import annotations
 
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -16,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from autograder.sandbox import Limits, Sandbox, available, stubbed_source
+from autograder.sandbox import Limits, MemoryCgroup, Sandbox, available, stubbed_source
 from tests.conftest import REPO
 
 
@@ -369,3 +370,94 @@ def test_the_watch_kills_a_sandbox_that_fills_its_connection_folder_and_spares_o
     assert code == -9 and reason and "connection folder" in reason and "over the limit of 1024 kB" in reason, reason
     code, reason = run_watched("/home/student")
     assert reason is None and code == -9  # still asleep when the test stopped it
+
+
+def _run_limited(program: str, limits: Limits, timeout: float = 60) -> tuple[int, str | None, str]:
+    """Run ``program`` in a sandbox with ``limits`` and its watch; its exit code, the watch's reason and output."""
+    box = Sandbox("a3_dcgan", limits=limits)
+    try:
+        (box.submission / "program.py").write_text(textwrap.dedent(program))
+        proc = subprocess.Popen(box.command([sys.executable, "/submission/program.py"], {}), cwd=box.box,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        watch = box.start_watch(proc.pid)
+        try:
+            out, _ = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            out, _ = proc.communicate()
+        return proc.returncode, watch.explain(), out
+    finally:
+        box.cleanup()
+
+
+@pytest.fixture(scope="module")
+def memory_cgroup():
+    group = MemoryCgroup.make(f"gancourse-test-{os.getpid()}", 64)
+    if group is None:
+        pytest.skip("the grader cannot make a memory cgroup on this machine (not root, no delegated cgroup)")
+    group.remove()
+
+
+SYSV_SHARED_MEMORY = """
+    import ctypes, time
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.shmat.restype, libc.shmat.argtypes = ctypes.c_void_p, [ctypes.c_int, ctypes.c_void_p, ctypes.c_int]
+    libc.shmdt.argtypes = [ctypes.c_void_p]
+    for i in range(6):  # 6 x 128 MB, each written then detached: in no process's resident memory
+        segment = libc.shmget(0, 128 << 20, 0o1000 | 0o600)
+        address = libc.shmat(segment, None, 0)
+        ctypes.memset(address, 1, 128 << 20)
+        libc.shmdt(ctypes.c_void_p(address))
+    print("held 768 MB", flush=True)
+    time.sleep(5)
+"""
+MEMFD_FILES = """
+    import os, time
+    block = b"x" * (32 << 20)
+    files = [os.memfd_create(f"m{i}") for i in range(24)]
+    for fd in files:  # 24 x 32 MB written into in-memory files, never mapped
+        os.write(fd, block)
+    print("held 768 MB", flush=True)
+    time.sleep(5)
+"""
+
+
+@pytest.mark.parametrize("program", [SYSV_SHARED_MEMORY, MEMFD_FILES], ids=["sysv_shared_memory", "memfd_files"])
+def test_memory_in_no_process_counts_against_the_sandbox_as_a_whole(memory_cgroup, program):
+    """Shared memory and in-memory files are in no process's RSS; the sandbox's cgroup counts them, the kernel stops
+    the sandbox at its limit, and the watch says why."""
+    code, reason, out = _run_limited(program, Limits(total_memory_mb=512))
+    assert code != 0 and "held 768 MB" not in out, out
+    assert reason and "limit of 512 MB" in reason and "shared memory" in reason, reason
+
+
+def test_memory_forked_workers_share_is_counted_once(memory_cgroup):
+    """Four forked workers of a process holding 400 MB (what DataLoader(num_workers=4) does) share its pages; summed
+    RSS would count them five times (2 GB) and stop an honest notebook under a 1024 MB limit."""
+    code, reason, out = _run_limited("""
+        import os, time
+        data = bytearray(b"x" * (400 << 20))
+        workers = []
+        for _ in range(4):
+            pid = os.fork()
+            if pid == 0:
+                time.sleep(3)
+                os._exit(0)
+            workers.append(pid)
+        for pid in workers:
+            os.waitpid(pid, 0)
+        print("workers done", flush=True)
+    """, Limits(total_memory_mb=1024))
+    assert code == 0 and "workers done" in out and reason is None, (code, reason, out)
+
+
+def test_the_sandbox_can_make_no_user_namespace():
+    """A user namespace would make the student root of it, free to mount an unbounded tmpfs; as root the grader
+    adds a second bubblewrap that allows none (as a user, bubblewrap's --disable-userns does it directly)."""
+    code, reason, out = _run_limited("""
+        import ctypes, os
+        libc = ctypes.CDLL(None, use_errno=True)
+        made = libc.unshare(0x10000000)  # CLONE_NEWUSER
+        print("unshare", made, os.strerror(ctypes.get_errno()) if made else "made a user namespace", flush=True)
+    """, Limits())
+    assert code == 0 and "unshare -1" in out and "made a user namespace" not in out, out
