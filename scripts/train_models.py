@@ -31,6 +31,11 @@ DEFAULT_STEPS = {"dcgan": 4000, "cgan": 4000, "acgan": 4000, "infogan": 4000, "s
 # a D without dropout, the R1 penalty on its real batch and Adam betas 0 / 0.99 for both players.
 DCGAN_D = {"dropout": 0.0}
 DCGAN_TRAINING = {"r1_gamma": 1.0, "betas": (0.0, 0.99)}
+# InfoGAN's recipe, chosen by chapter 6's "InfoGAN's recipe over three seeds" (results/small_data/conditional_probes):
+# a D without dropout and Adam at 1e-3 for G (D keeps 2e-4).
+INFOGAN_D = {"dropout": 0.0}
+INFOGAN_G_LR = 1e-3
+DISCRIMINATORS = {"dcgan": DCGAN_D, "infogan": INFOGAN_D}
 TRAINERS = {"dcgan": train.train_gan, "cgan": conditional.train_conditional, "acgan": conditional.train_conditional,
             "infogan": conditional.train_conditional, "stylegan": stylegan.train_stylegan}
 
@@ -41,6 +46,9 @@ def recipe(kind: str) -> str:
     if kind == "dcgan":
         given |= DCGAN_TRAINING
     text = f"Adam lr {given['lr']:.0e} betas {given['betas']}".replace("e-0", "e-")
+    if kind == "infogan":
+        text = (f"Adam betas {given['betas']}, lr {INFOGAN_G_LR:.0e} for G and {given['lr']:.0e} for D; "
+                "D without dropout").replace("e-0", "e-")
     if kind == "dcgan":
         text += f"; R1 gamma {given['r1_gamma']:g} on D, D without dropout"
     if kind == "stylegan":
@@ -67,7 +75,7 @@ def train_one(kind: str, steps: int, batch_size: int, seed: int, device: torch.d
     (images, labels), _ = data.split_held_out(*data.load_mnist_embedded())
     torch.manual_seed(seed)
     generator_cls, discriminator_cls = pretrained.BUILDERS[kind]
-    generator, discriminator = generator_cls(), discriminator_cls(**(DCGAN_D if kind == "dcgan" else {}))
+    generator, discriminator = generator_cls(), discriminator_cls(**DISCRIMINATORS.get(kind, {}))
     if kind != "stylegan":  # StyleGAN's mapping and AdaIN layers keep their own initialisation
         generator.apply(dcgan_weights_init)
     discriminator.apply(dcgan_weights_init)
@@ -95,8 +103,11 @@ def train_one(kind: str, steps: int, batch_size: int, seed: int, device: torch.d
         history = stylegan.train_stylegan(generator, discriminator, images, steps=steps, batch_size=batch_size,
                                           device=device, seed=seed, callback=snapshot)
     else:
+        betas = inspect.signature(TRAINERS[kind]).parameters["betas"].default
+        g_opt = torch.optim.Adam(generator.parameters(), lr=INFOGAN_G_LR, betas=betas) if kind == "infogan" else None
         history = conditional.train_conditional(kind, generator, discriminator, images, labels, steps=steps,
-                                                batch_size=batch_size, device=device, seed=seed, callback=snapshot)
+                                                batch_size=batch_size, device=device, seed=seed, callback=snapshot,
+                                                g_opt=g_opt)
     seconds = time.perf_counter() - start
     np.savez_compressed(out / f"{kind}_progress.npz", **snapshots)
     metadata = {

@@ -95,6 +95,34 @@ def test_train_models_trains_the_dcgan_with_chapter_6s_r1_recipe(tmp_path, monke
     assert pretrained.load_metadata("dcgan")["optimizer"] == meta["optimizer"], "the committed DCGAN is this recipe's"
 
 
+def test_train_models_trains_infogan_with_chapter_6s_recipe(tmp_path, monkeypatch):
+    """The shipped InfoGAN's recipe (chapter 6's three-seed ablation): D without dropout, Adam 1e-3 for G and 2e-4
+    for D, and its record says so."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("train_models", ROOT / "scripts" / "train_models.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    seen = {}
+
+    def recorded_train_conditional(kind, G, D, images, labels, **options):
+        g_opt = options["g_opt"]
+        seen.update(kind=kind, g_lr=g_opt.param_groups[0]["lr"], d_opt=options.get("d_opt"), lr=options.get("lr"),
+                    dropouts=[m.p for m in D.modules() if isinstance(m, torch.nn.Dropout)],
+                    g_params={id(p) for group in g_opt.param_groups for p in group["params"]})
+        seen["G_params"] = {id(p) for p in G.parameters()}
+        return train.History()
+
+    monkeypatch.setattr(script.conditional, "train_conditional", recorded_train_conditional)
+    meta = script.train_one("infogan", 2, 8, 0, torch.device("cpu"), tmp_path)
+    assert seen["kind"] == "infogan" and seen["g_lr"] == 1e-3 and seen["g_params"] == seen["G_params"]
+    assert seen["d_opt"] is None and seen["lr"] is None, "D keeps train_conditional's default Adam, 2e-4"
+    assert all(p == 0.0 for p in seen["dropouts"]), seen["dropouts"]
+    assert meta["optimizer"] == "Adam betas (0.5, 0.999), lr 1e-3 for G and 2e-4 for D; D without dropout"
+    committed = pretrained.load_metadata("infogan")["optimizer"]
+    assert committed == meta["optimizer"], "the committed InfoGAN is this recipe's"
+
+
 def test_dcgan_ablation_script_writes_one_row_per_variant_and_seed(tmp_path):
     result = subprocess.run(
         [sys.executable, "scripts/dcgan_ablations.py", "--variants", "guidelines", "pooling", "--steps", "2",
