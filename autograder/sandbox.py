@@ -307,12 +307,6 @@ class MemoryCgroup:
         """Write a process id here to put the process (and whatever it starts later) in the cgroup."""
         return self.path / "cgroup.procs"
 
-    def usage_mb(self) -> float:
-        name = "memory.usage_in_bytes" if self.version == 1 else "memory.current"
-        with contextlib.suppress(OSError, ValueError):
-            return int((self.path / name).read_text()) / 2**20
-        return 0.0
-
     def oom_kills(self) -> int:
         """How many of the sandbox's processes the kernel has killed for want of memory."""
         name = "memory.oom_control" if self.version == 1 else "memory.events"
@@ -349,13 +343,8 @@ class SandboxWatch(threading.Thread):
         self.reason: str | None = None
         self._stop = threading.Event()
 
-    def memory_mb(self) -> float:
-        """The memory of the sandbox as a whole: its cgroup's charge where it has one, else the processes' RSS."""
-        if self.cgroup is not None:
-            return self.cgroup.usage_mb()
-        return self.rss_mb()
-
     def rss_mb(self) -> float:
+        """The resident memory of all the sandbox's processes together (a page they share counts once each)."""
         import psutil
 
         try:
@@ -382,7 +371,7 @@ class SandboxWatch(threading.Thread):
         if self.cgroup is not None and self.cgroup.oom_kills():
             return (f"its processes together needed more than the sandbox's limit of {self.limits.total_memory_mb} MB "
                     "(shared memory and in-memory files included)")
-        memory = self.rss_mb() if self.cgroup is None else 0.0
+        memory = self.rss_mb() if self.cgroup is None else 0.0  # with a cgroup, the kernel holds the limit
         if memory > self.limits.total_memory_mb:
             return (f"its processes together held {memory:.0f} MB, over the sandbox's limit of "
                     f"{self.limits.total_memory_mb} MB for all of them")
