@@ -36,7 +36,7 @@ from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat import NotebookNode
 from nbgrader.preprocessors import Execute
 from nbgrader.utils import is_grade
-from traitlets import Enum, Integer
+from traitlets import Bool, Enum, Integer
 
 from autograder.grade import KERNEL_OUTPUT
 from autograder.probes import SALT
@@ -174,6 +174,8 @@ class SandboxedExecute(Execute):
     # once, not asked to shut down. A graceful shutdown took 1.5 s of every student's grading (ipykernel's exit,
     # torch's teardown), and it ran the student's exit handlers after the last cell.
     shutdown_kernel = Enum(["graceful", "immediate"], default_value="immediate").tag(config=True)
+    # Widget state is for rendering, not grading; kept, it let a kernel park gigabytes of buffers in this process.
+    store_widget_state = Bool(False).tag(config=True)
 
     def __init__(self, *args, **kwargs):
         kwargs["kernel_manager_class"] = SandboxedKernelManager
@@ -298,9 +300,25 @@ class SandboxedExecute(Execute):
     def _note(text: str) -> NotebookNode:
         return NotebookNode(output_type="stream", name="stdout", text=text + "\n")
 
+    def process_message(self, msg, cell, cell_index):
+        """As nbclient's, except that display ids are dropped: an update of one id rewrites every earlier output
+        with that id, outside the output limits (an outside tester grew a notebook to 1 GB with one update of
+        twenty tiny displays). Each display is kept as a plain output, counted like any other."""
+        if msg.get("msg_type") == "update_display_data":
+            return None
+        content = msg.get("content") or {}
+        if content.get("transient"):
+            msg = {**msg, "content": {key: value for key, value in content.items() if key != "transient"}}
+        return super().process_message(msg, cell, cell_index)
+
+    def handle_comm_msg(self, outs, msg, cell_index):
+        """Widget and other comm messages are not kept: grading needs none of them."""
+        return None
+
     def output(self, outs, msg, display_id, cell_index):
         content = msg.get("content", {})
-        size = len(json.dumps(content.get("data", content.get("text", ""))))
+        # every field of the message counts, the error's name, value and traceback and the metadata too
+        size = len(json.dumps({key: value for key, value in content.items() if key != "transient"}, default=str))
         probe = PROBE_MIME in content.get("data", {})
         if probe:
             # probe data counts only from a graded test cell, where the last payload replaces any earlier one (the

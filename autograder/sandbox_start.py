@@ -26,4 +26,9 @@ for which, value in ((resource.RLIMIT_NPROC, limits["processes"]),
                      (resource.RLIMIT_CORE, 0)):
     resource.setrlimit(which, (value, value))
 
+# The kernel starts without the submission's folder on its path (python -P), so no file of the submission can stand in
+# for a module the kernel imports while it starts (an outside tester shipped an ipykernel_launcher.py); once it runs,
+# the folder is appended to the path, after the installed modules, for the submission's own helper modules.
+if kernel[1:3] == ["-m", "ipykernel_launcher"]:
+    kernel = [kernel[0], "-P", *kernel[1:], f"--IPKernelApp.exec_lines=import sys; sys.path.append({work!r})"]
 os.execv(kernel[0], kernel)

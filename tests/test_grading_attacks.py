@@ -296,6 +296,39 @@ BREAKERS = {
         "time.sleep(3)"))], expected="full" if os.geteuid() == 0 else {
             "test_DCGANGenerator": 4, "test_DCGANDiscriminator": 3, "test_dcgan_weights_init": 2, "test_lerp": 1}),
 }
+# Outputs that passed the output limits before (an outside tester's second pass): one display updated in place
+# rewrote every earlier display with its id; widget messages parked their buffers in the grader's process and in
+# the notebook's metadata; an error output's name, value and traceback were not counted. Each is a few MB here; the
+# autograded notebook must stay within the 2 MB of output a notebook keeps.
+SHADOW_LAUNCHER = "the submission's ipykernel_launcher ran"
+BREAKERS.update({
+    "updates_one_display_many_times": Student(answers=_SOLVED, extra_cells=[(_AFTER_LERP + 1, (
+        "from IPython.display import display, update_display\n"
+        "for _ in range(20):\n"
+        "    display({'text/plain': 'x'}, raw=True, display_id='same')\n"
+        "update_display({'text/plain': 'U' * (5 << 20)}, raw=True, display_id='same')"))]),
+    "parks_widget_buffers": Student(answers=_SOLVED, extra_cells=[(_AFTER_LERP + 1, (
+        "from comm import create_comm\n"
+        "_buffer = memoryview(bytes(16 << 20))\n"
+        "for _ in range(6):\n"
+        "    create_comm(target_name='jupyter.widget', buffers=[_buffer],\n"
+        "                data={'state': {'_model_name': 'X'}, 'buffer_paths': [['b']]})"))]),
+    "huge_error_outputs": Student(answers=_SOLVED, extra_cells=[(_AFTER_LERP + 1, (
+        "for _ in range(6):\n"
+        "    get_ipython()._showtraceback('E', 'v' * (4 << 20), ['t' * (4 << 20)])"))]),
+    # a module of the submission named like the one the kernel starts from: it must never run
+    "shadows_the_kernel_launcher": Student(answers=_SOLVED, files={"ipykernel_launcher.py": (
+        "import sys\n"
+        f"print({SHADOW_LAUNCHER!r}, file=sys.stderr, flush=True)\n"
+        "sys.path.pop(0)\n"
+        "del sys.modules['ipykernel_launcher']\n"
+        "import runpy\n"
+        "runpy.run_module('ipykernel_launcher', run_name='__main__')\n")}),
+    # an honest helper module beside the notebook still imports, from the end of the kernel's path
+    "imports_its_own_helper": Student(
+        answers=_SOLVED, files={"my_helpers.py": "def double(x):\n    return 2 * x\n"},
+        extra_cells=[(_END, "from my_helpers import double\nprint('helper says', double(2))")]),
+})
 TOTAL_MEMORY = 3072  # MB, for all the processes of one sandbox of this class (the default is 6144)
 
 CLASS = {**ATTACKERS, **BREAKERS, "honest": Student(answers=CORRECT["functional"])}
@@ -594,3 +627,27 @@ def test_nothing_fills_the_kernels_connection_folder_on_the_graders_disk(graded)
     else:
         assert re.search(r"fills_the_connection_folder: 10/12.*?into the kernel's connection folder, over the "
                          r"limit of 1024 kB", graded.report, re.S), graded.report
+
+
+@pytest.mark.parametrize("student", ["updates_one_display_many_times", "parks_widget_buffers", "huge_error_outputs"])
+def test_outputs_that_passed_the_limits_before_are_held_to_them(graded, student):
+    """Full marks (the answers are right), and the autograded notebook keeps no more than the notebook's output
+    limit: before, these kernels wrote 100 MB or more of it (and held as much in the grader's memory)."""
+    notebook = graded.root / "autograded" / student / ASSIGNMENT / NOTEBOOK
+    assert graded.scores()[student] == graded.expected(student)
+    assert notebook.stat().st_size < 3 * 2**20, f"{notebook.stat().st_size / 2**20:.0f} MB"
+
+
+def test_a_kernel_launcher_shipped_with_the_submission_never_runs(graded):
+    """The kernel starts with a safe path (python -P): a submission's ipykernel_launcher.py, which ran before the
+    grader sealed the connection folder, is never imported, and the student's answers are graded as usual."""
+    log = (graded.root / "grading_logs" / ASSIGNMENT / "shadows_the_kernel_launcher.log").read_text()
+    assert SHADOW_LAUNCHER not in log, log[-2000:]
+    assert graded.scores()["shadows_the_kernel_launcher"] == graded.expected("shadows_the_kernel_launcher")
+
+
+def test_the_submissions_own_helper_module_still_imports(graded):
+    notebook = graded.root / "autograded" / "imports_its_own_helper" / ASSIGNMENT / NOTEBOOK
+    printed = "".join(o.get("text", "") for c in nbformat.read(notebook, as_version=4).cells
+                      if c.cell_type == "code" for o in c.get("outputs", []))
+    assert "helper says 4" in printed, printed[-1000:]
