@@ -461,3 +461,33 @@ def test_the_sandbox_can_make_no_user_namespace():
         print("unshare", made, os.strerror(ctypes.get_errno()) if made else "made a user namespace", flush=True)
     """, Limits())
     assert code == 0 and "unshare -1" in out and "made a user namespace" not in out, out
+
+
+def test_the_watch_counts_the_connection_folders_subfolders_at_any_depth_and_cleanup_removes_them():
+    """An outside tester's kernel wrote 300 MB into a subfolder of the connection folder that the watch did not look
+    into, and a chain of 1,200 folders stopped the clean-up (shutil.rmtree recurses). Here 4 MB at the end of a chain
+    of 1,500 folders is seen, and the whole sandbox folder is removed afterwards."""
+    box = Sandbox("a3_dcgan", limits=Limits(connection_kb=1024))
+    try:
+        (box.submission / "program.py").write_text(textwrap.dedent(f"""
+            import os, time
+            os.chdir({str(box.ipc)!r})
+            for _ in range(1500):
+                os.mkdir("d")
+                os.chdir("d")
+            for i in range(4):
+                with open(f"fill{{i}}", "wb") as f:
+                    f.write(b"x" * 2**20)
+            time.sleep(20)
+        """))
+        proc = subprocess.Popen(box.command([sys.executable, "/submission/program.py"], {}), cwd=box.box)
+        watch = box.start_watch(proc.pid)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        assert proc.returncode == -9 and watch.reason and "connection folder" in watch.reason, watch.reason
+    finally:
+        box.cleanup()
+    assert not box.box.exists()
