@@ -315,7 +315,7 @@ BREAKERS.update({
         "                data={'state': {'_model_name': 'X'}, 'buffer_paths': [['b']]})"))]),
     "huge_error_outputs": Student(answers=_SOLVED, extra_cells=[(_AFTER_LERP + 1, (
         "for _ in range(6):\n"
-        "    get_ipython()._showtraceback('E', 'v' * (4 << 20), ['t' * (4 << 20)])"))]),
+        "    get_ipython()._showtraceback(ValueError, 'v' * (4 << 20), ['t' * (4 << 20)])"))]),
     # a module of the submission named like the one the kernel starts from: it must never run
     "shadows_the_kernel_launcher": Student(answers=_SOLVED, files={"ipykernel_launcher.py": (
         "import sys\n"
