@@ -14,6 +14,7 @@ import sys
 import textwrap
 import threading
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 
@@ -341,42 +342,19 @@ def test_the_judge_refuses_probe_data_that_unpacks_into_more_than_it_accepts():
         Record.decode(base64.b64encode(buffer.getvalue()).decode(), max_bytes=100 * 2**20)
 
 
-def test_the_watch_kills_a_sandbox_that_fills_its_connection_folder_and_spares_one_that_does_not():
-    """The connection folder is on the grader's disk: when the grader does not run as root the kernel is its own
-    user and can write there, and only the watch (SandboxWatch) bounds it. Here the folder is still open, as it
-    is while a kernel starts; a program that writes 4 MB there is killed, one that writes 4 MB in its home is not."""
-    def run_watched(folder: str) -> tuple[int, str | None]:
-        box = Sandbox("a3_dcgan", limits=Limits(connection_kb=1024))
-        try:
-            (box.submission / "program.py").write_text(textwrap.dedent(f"""
-                import os, time
-                for i in range(4):
-                    with open(os.path.join({folder!r}, f"fill{{i}}"), "wb") as f:
-                        f.write(b"x" * 2**20)
-                time.sleep(20)
-            """).replace("IPC", str(box.ipc)))
-            proc = subprocess.Popen(box.command([sys.executable, "/submission/program.py"], {}), cwd=box.box)
-            watch = box.start_watch(proc.pid)
-            try:
-                proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-            return proc.returncode, watch.reason
-        finally:
-            box.cleanup()
-
-    code, reason = run_watched("IPC")
-    assert code == -9 and reason and "connection folder" in reason and "over the limit of 1024 kB" in reason, reason
-    code, reason = run_watched("/home/student")
-    assert reason is None and code == -9  # still asleep when the test stopped it
+class Ran(NamedTuple):
+    code: int
+    reason: str | None  # the watch's
+    out: str
+    box: Path  # the sandbox's folder on the grader's disk, removed by then
 
 
-def _run_limited(program: str, limits: Limits, timeout: float = 60) -> tuple[int, str | None, str]:
-    """Run ``program`` in a sandbox with ``limits`` and its watch; its exit code, the watch's reason and output."""
+def _run_limited(program: str, limits: Limits, timeout: float = 60) -> Ran:
+    """Run ``program`` (``IPC_FOLDER`` in it names the kernel's connection folder) in a sandbox with ``limits`` and
+    its watch, and clean the sandbox up."""
     box = Sandbox("a3_dcgan", limits=limits)
     try:
-        (box.submission / "program.py").write_text(textwrap.dedent(program))
+        (box.submission / "program.py").write_text(textwrap.dedent(program).replace("IPC_FOLDER", str(box.ipc)))
         proc = subprocess.Popen(box.command([sys.executable, "/submission/program.py"], {}), cwd=box.box,
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         watch = box.start_watch(proc.pid)
@@ -385,9 +363,28 @@ def _run_limited(program: str, limits: Limits, timeout: float = 60) -> tuple[int
         except subprocess.TimeoutExpired:
             proc.kill()
             out, _ = proc.communicate()
-        return proc.returncode, watch.explain(), out
+        return Ran(proc.returncode, watch.explain(), out, box.box)
     finally:
         box.cleanup()
+
+
+def test_the_watch_kills_a_sandbox_that_fills_its_connection_folder_and_spares_one_that_does_not():
+    """The connection folder is on the grader's disk: when the grader does not run as root the kernel is its own
+    user and can write there, and only the watch (SandboxWatch) bounds it. Here the folder is still open, as it
+    is while a kernel starts; a program that writes 4 MB there is killed, one that writes 4 MB in its home is not."""
+    def fill(folder: str) -> Ran:
+        return _run_limited(f"""
+            import os, time
+            for i in range(4):
+                with open(os.path.join({folder!r}, f"fill{{i}}"), "wb") as f:
+                    f.write(b"x" * 2**20)
+            time.sleep(20)
+        """, Limits(connection_kb=1024), timeout=5)
+
+    code, reason, _, _ = fill("IPC_FOLDER")
+    assert code == -9 and reason and "connection folder" in reason and "over the limit of 1024 kB" in reason, reason
+    code, reason, _, _ = fill("/home/student")
+    assert reason is None and code == -9  # still asleep when the test stopped it
 
 
 @pytest.fixture(scope="module")
@@ -426,7 +423,7 @@ MEMFD_FILES = """
 def test_memory_in_no_process_counts_against_the_sandbox_as_a_whole(memory_cgroup, program):
     """Shared memory and in-memory files are in no process's RSS; the sandbox's cgroup counts them, the kernel stops
     the sandbox at its limit, and the watch says why."""
-    code, reason, out = _run_limited(program, Limits(total_memory_mb=512))
+    code, reason, out, _ = _run_limited(program, Limits(total_memory_mb=512))
     assert code != 0 and "held 768 MB" not in out, out
     assert reason and "limit of 512 MB" in reason and "shared memory" in reason, reason
 
@@ -434,7 +431,7 @@ def test_memory_in_no_process_counts_against_the_sandbox_as_a_whole(memory_cgrou
 def test_memory_forked_workers_share_is_counted_once(memory_cgroup):
     """Four forked workers of a process holding 400 MB (what DataLoader(num_workers=4) does) share its pages; summed
     RSS would count them five times (2 GB) and stop an honest notebook under a 1024 MB limit."""
-    code, reason, out = _run_limited("""
+    code, reason, out, _ = _run_limited("""
         import os, time
         data = bytearray(b"x" * (400 << 20))
         workers = []
@@ -454,7 +451,7 @@ def test_memory_forked_workers_share_is_counted_once(memory_cgroup):
 def test_the_sandbox_can_make_no_user_namespace():
     """A user namespace would make the student root of it, free to mount an unbounded tmpfs; as root the grader
     adds a second bubblewrap that allows none (as a user, bubblewrap's --disable-userns does it directly)."""
-    code, reason, out = _run_limited("""
+    code, reason, out, _ = _run_limited("""
         import ctypes, os
         libc = ctypes.CDLL(None, use_errno=True)
         made = libc.unshare(0x10000000)  # CLONE_NEWUSER
@@ -467,27 +464,16 @@ def test_the_watch_counts_the_connection_folders_subfolders_at_any_depth_and_cle
     """An outside tester's kernel wrote 300 MB into a subfolder of the connection folder that the watch did not look
     into, and a chain of 1,200 folders stopped the clean-up (shutil.rmtree recurses). Here 4 MB at the end of a chain
     of 1,500 folders is seen, and the whole sandbox folder is removed afterwards."""
-    box = Sandbox("a3_dcgan", limits=Limits(connection_kb=1024))
-    try:
-        (box.submission / "program.py").write_text(textwrap.dedent(f"""
-            import os, time
-            os.chdir({str(box.ipc)!r})
-            for _ in range(1500):
-                os.mkdir("d")
-                os.chdir("d")
-            for i in range(4):
-                with open(f"fill{{i}}", "wb") as f:
-                    f.write(b"x" * 2**20)
-            time.sleep(20)
-        """))
-        proc = subprocess.Popen(box.command([sys.executable, "/submission/program.py"], {}), cwd=box.box)
-        watch = box.start_watch(proc.pid)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        assert proc.returncode == -9 and watch.reason and "connection folder" in watch.reason, watch.reason
-    finally:
-        box.cleanup()
-    assert not box.box.exists()
+    ran = _run_limited("""
+        import os, time
+        os.chdir("IPC_FOLDER")
+        for _ in range(1500):
+            os.mkdir("d")
+            os.chdir("d")
+        for i in range(4):
+            with open(f"fill{i}", "wb") as f:
+                f.write(b"x" * 2**20)
+        time.sleep(20)
+    """, Limits(connection_kb=1024), timeout=15)
+    assert ran.code == -9 and ran.reason and "connection folder" in ran.reason, ran
+    assert not ran.box.exists()
