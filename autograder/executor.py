@@ -153,7 +153,11 @@ class SandboxedKernelManager(AsyncKernelManager):
             connection = await super()._async_launch_kernel(command, cwd=str(self.sandbox.box),
                                                             env={"PATH": "/usr/bin:/bin"}, **kw)
             self.sandbox.start_watch(self.provisioner.process.pid)
-            if self.sandbox.cgroup is None:
+            bound = self.sandbox.limits.total_memory_mb
+            if self.sandbox.cgroup is not None:
+                self.log.info("The sandbox's memory (%d MB for all its processes) is held by its %s", bound,
+                              self.sandbox.cgroup.describe())
+            else:
                 self.log.warning("No memory cgroup could be made for the sandbox (run the grader as root, or give it "
                                  "a delegated cgroup): shared memory and in-memory files are not counted against "
                                  "the limit for the sandbox as a whole")

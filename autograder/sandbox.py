@@ -298,25 +298,41 @@ class MemoryCgroup:
             (self.path / "memory.limit_in_bytes").write_text(str(limit))
             with contextlib.suppress(OSError):  # no swap for the sandbox either, where swap is accounted
                 (self.path / "memory.memsw.limit_in_bytes").write_text(str(limit))
+            # a v1 group inherits its parent's oom_kill_disable: with it set, a sandbox at its limit would hang in
+            # the kernel, not be killed, and no kill would ever be counted
+            with contextlib.suppress(OSError):
+                (self.path / "memory.oom_control").write_text("0")
         else:
             (self.path / "memory.max").write_text(str(limit))
             with contextlib.suppress(OSError):
                 (self.path / "memory.swap.max").write_text("0")
+
+    def describe(self) -> str:
+        """Where the group is and how it stands, for the grading log."""
+        name = "memory.oom_control" if self.version == 1 else "memory.events"
+        with contextlib.suppress(OSError):
+            state = " ".join((self.path / name).read_text().split())
+            return f"cgroup v{self.version} at {self.path} ({name}: {state}; Linux {os.uname().release})"
+        return f"cgroup v{self.version} at {self.path} (Linux {os.uname().release})"
 
     @property
     def procs(self) -> Path:
         """Write a process id here to put the process (and whatever it starts later) in the cgroup."""
         return self.path / "cgroup.procs"
 
-    def oom_kills(self) -> int:
-        """How many of the sandbox's processes the kernel has killed for want of memory."""
+    def out_of_memory(self) -> bool | None:
+        """Whether the sandbox has needed more than its limit: the kernel killed one of its processes for want of
+        memory, or holds them waiting for memory. None where the kernel reports neither (the watch then sums the
+        processes' memory as well)."""
         name = "memory.oom_control" if self.version == 1 else "memory.events"
-        with contextlib.suppress(OSError):
-            for line in (self.path / name).read_text().splitlines():
-                key, _, value = line.partition(" ")
-                if key == "oom_kill":
-                    return int(value)
-        return 0
+        try:
+            state = dict(line.split() for line in (self.path / name).read_text().splitlines() if " " in line)
+        except (OSError, ValueError):
+            return None
+        counted = [int(state[key]) for key in ("oom_kill", "under_oom", "oom") if key in state]
+        if "oom_kill" not in state:  # kernels before 4.13 count no kills: a kill between two polls goes unseen
+            return True if any(counted) else None
+        return any(counted)
 
     def remove(self) -> None:
         """Remove the cgroup once its processes are gone (the kernel refuses while any is left)."""
@@ -374,10 +390,11 @@ class SandboxWatch(threading.Thread):
         return total / 1024
 
     def check(self) -> str | None:
-        if self.cgroup is not None and self.cgroup.oom_kills():
+        known = self.cgroup.out_of_memory() if self.cgroup is not None else None
+        if known:
             return (f"its processes together needed more than the sandbox's limit of {self.limits.total_memory_mb} MB "
                     "(shared memory and in-memory files included)")
-        memory = self.rss_mb() if self.cgroup is None else 0.0  # with a cgroup, the kernel holds the limit
+        memory = self.rss_mb() if known is None else 0.0  # with a cgroup that reports, the kernel holds the limit
         if memory > self.limits.total_memory_mb:
             return (f"its processes together held {memory:.0f} MB, over the sandbox's limit of "
                     f"{self.limits.total_memory_mb} MB for all of them")

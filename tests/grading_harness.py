@@ -69,6 +69,16 @@ class GradedClass:
             want = {}
         return {gid: float(want.get(gid, 0)) for gid in self.points}
 
+    def of(self, student: str) -> str:
+        """One student's part of the report and the end of their grading log: a failure message that still
+        says what happened when a CI log keeps only its last few kB."""
+        block = re.search(rf"^{re.escape(student)}: .*?(?=^\S|\Z)", self.report, re.MULTILINE | re.DOTALL)
+        log = self.root / "grading_logs" / self.assignment / f"{student}.log"
+        text = log.read_text(errors="replace") if log.is_file() else "(no grading log)"
+        bounds = [line for line in text.splitlines() if "memory" in line and "cgroup" in line][:2]
+        return "\n".join([block.group(0) if block else f"{student} is not in the report", *bounds,
+                          "--- its grading log ends:", text[-2500:]])
+
 
 def points_of(notebook: Path) -> dict[str, float]:
     """grade_id -> points of every autograded test cell in a source notebook."""
@@ -190,7 +200,7 @@ def class_tests(assignment: str, notebook: str, students: dict[str, Student], po
         # a submission the grading command refused to run has no grades in the gradebook: zero everywhere
         recorded = graded.scores().get(student, {})
         got = {gid: recorded.get(gid, 0.0) for gid in graded.points}
-        assert got == graded.expected(student), graded.report
+        assert got == graded.expected(student), graded.of(student)
 
     def test_grading_the_class_reports_its_time(graded, measured):
         """Not a timed test: the measured time is printed for the README (budget: 60 s a student)."""

@@ -614,7 +614,7 @@ def test_three_processes_together_over_the_sandboxs_memory_are_stopped_and_told_
     either way the student is told which limit stopped the kernel."""
     assert re.search(r"memory_in_three_processes: 10/12.*?the kernel was stopped while cell \d+ ran: its processes "
                      rf"together (held \d+ MB, over|needed more than) the sandbox's limit of {TOTAL_MEMORY} MB",
-                     graded.report, re.S), graded.report
+                     graded.report, re.S), graded.of("memory_in_three_processes")
 
 
 def test_nothing_fills_the_kernels_connection_folder_on_the_graders_disk(graded):
@@ -626,7 +626,7 @@ def test_nothing_fills_the_kernels_connection_folder_on_the_graders_disk(graded)
         assert "refused: PermissionError" in printed, printed[-2000:]
     else:
         assert re.search(r"fills_the_connection_folder: 10/12.*?into the kernel's connection folder, over the "
-                         r"limit of 1024 kB", graded.report, re.S), graded.report
+                         r"limit of 1024 kB", graded.report, re.S), graded.of("fills_the_connection_folder")
 
 
 @pytest.mark.parametrize("student", ["updates_one_display_many_times", "parks_widget_buffers", "huge_error_outputs"])

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -446,6 +447,52 @@ def test_memory_forked_workers_share_is_counted_once(memory_cgroup):
         print("workers done", flush=True)
     """, Limits(total_memory_mb=1024))
     assert code == 0 and "workers done" in out and reason is None, (code, reason, out)
+
+
+THREE_PROCESSES = """
+    import os, time
+    for _ in range(3):  # three processes of 300 MB each: 900 MB under a limit of 512 MB for the whole sandbox
+        if os.fork() == 0:
+            held = b"x" * (300 << 20)
+            time.sleep(30)
+            os._exit(0)
+    time.sleep(6)
+    print("slept", flush=True)
+"""
+
+
+@pytest.fixture
+def oom_killer_disabled_above(memory_cgroup, monkeypatch):
+    """The sandbox's cgroup made under a v1 group whose OOM killer is disabled, as a CI runner or a container
+    manager may set it: a child group inherits the setting, and a sandbox at its limit hung instead of dying."""
+    version, parent = MemoryCgroup._parents()[0]
+    if version != 1:
+        pytest.skip("oom_kill_disable is a cgroup v1 setting; v2 has none to inherit")
+    above = parent / f"gancourse-test-oom-disabled-{os.getpid()}"
+    above.mkdir()
+    try:
+        (above / "memory.oom_control").write_text("1")
+        monkeypatch.setattr(MemoryCgroup, "_parents", staticmethod(lambda: [(1, above)]))
+        yield
+    finally:
+        MemoryCgroup(above, 1).remove()
+
+
+@pytest.fixture
+def no_cgroup(monkeypatch):
+    """A grader that can make no cgroup (not root, no delegated one): the watch's RSS sum is the only bound."""
+    monkeypatch.setattr(MemoryCgroup, "make", classmethod(lambda cls, name, limit_mb: None))
+
+
+@pytest.mark.parametrize("where", ["own_cgroup", "oom_killer_disabled_above", "no_cgroup"])
+def test_processes_together_over_the_sandboxs_memory_are_stopped_and_told_why(where, request):
+    """Whatever memory bound the grader's machine allows, three processes together over the sandbox's limit are
+    stopped before the program ends, and the watch names the limit (CI's machine took a path the grader's own did
+    not: the attack class's three processes got through there)."""
+    request.getfixturevalue("memory_cgroup" if where == "own_cgroup" else where)
+    code, reason, out, _ = _run_limited(THREE_PROCESSES, Limits(total_memory_mb=512), timeout=60)
+    assert "slept" not in out and code != 0, (code, reason, out)
+    assert reason and re.search(r"(held \d+ MB, over|needed more than) the sandbox's limit of 512 MB", reason), reason
 
 
 def test_the_sandbox_can_make_no_user_namespace():
