@@ -28,6 +28,7 @@ import ast
 import contextlib
 import functools
 import os
+import re
 import shutil
 import signal
 import stat
@@ -250,6 +251,14 @@ def _parents(paths) -> list[str]:
     return args
 
 
+def swap_in_use() -> bool:
+    """Whether this machine has swap turned on."""
+    with contextlib.suppress(OSError):
+        return any(line.split()[1] != "0" for line in Path("/proc/meminfo").read_text().splitlines()
+                   if line.startswith("SwapTotal:"))
+    return False
+
+
 class MemoryCgroup:
     """A memory cgroup of one sandbox's own, where the grader may make one (cgroup v1 as root, or a v2 cgroup
     whose memory controller is delegated to the grader). The kernel then holds all the sandbox's memory to
@@ -259,6 +268,7 @@ class MemoryCgroup:
 
     def __init__(self, path: Path, version: int) -> None:
         self.path, self.version = path, version
+        self.swap_bounded = False  # whether the group's limit covers swap too (set by ``make``)
 
     @classmethod
     def make(cls, name: str, limit_mb: int) -> MemoryCgroup | None:
@@ -298,6 +308,7 @@ class MemoryCgroup:
             (self.path / "memory.limit_in_bytes").write_text(str(limit))
             with contextlib.suppress(OSError):  # no swap for the sandbox either, where swap is accounted
                 (self.path / "memory.memsw.limit_in_bytes").write_text(str(limit))
+                self.swap_bounded = True
             # a v1 group inherits its parent's oom_kill_disable: with it set, a sandbox at its limit would hang in
             # the kernel, not be killed, and no kill would ever be counted
             with contextlib.suppress(OSError):
@@ -306,6 +317,7 @@ class MemoryCgroup:
             (self.path / "memory.max").write_text(str(limit))
             with contextlib.suppress(OSError):
                 (self.path / "memory.swap.max").write_text("0")
+                self.swap_bounded = True
 
     def describe(self) -> str:
         """Where the group is and how it stands, for the grading log."""
@@ -330,9 +342,11 @@ class MemoryCgroup:
         except (OSError, ValueError):
             return None
         counted = [int(state[key]) for key in ("oom_kill", "under_oom", "oom") if key in state]
-        if "oom_kill" not in state:  # kernels before 4.13 count no kills: a kill between two polls goes unseen
-            return True if any(counted) else None
-        return any(counted)
+        if any(counted):
+            return True
+        # kernels before 4.13 count no kills (one between two polls goes unseen), and where swap is on but not
+        # accounted the group's limit holds only its RAM: the watch then sums the processes' memory as well
+        return None if "oom_kill" not in state or (swap_in_use() and not self.swap_bounded) else False
 
     def remove(self) -> None:
         """Remove the cgroup once its processes are gone (the kernel refuses while any is left)."""
@@ -361,7 +375,8 @@ class SandboxWatch(threading.Thread):
         self._stop = threading.Event()
 
     def rss_mb(self) -> float:
-        """The resident memory of all the sandbox's processes together (a page they share counts once each)."""
+        """The resident and swapped-out memory of all the sandbox's processes together (a page they share counts
+        once for each of them)."""
         import psutil
 
         try:
@@ -370,9 +385,10 @@ class SandboxWatch(threading.Thread):
         except psutil.Error:
             return 0.0
         total = 0
-        for process in processes:
-            with contextlib.suppress(psutil.Error):
-                total += process.memory_info().rss
+        for process in processes:  # resident and swapped out
+            with contextlib.suppress(OSError, ValueError):
+                status = Path(f"/proc/{process.pid}/status").read_text()
+                total += sum(int(v) for v in re.findall(r"^Vm(?:RSS|Swap):\s+(\d+) kB", status, re.M)) * 1024
         return total / 2**20
 
     def connection_kb(self) -> float:

