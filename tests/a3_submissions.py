@@ -223,8 +223,17 @@ def slerp(z0, z1, t):
     return (torch.sin((1 - w) * omega) * z0 + torch.sin(w * omega) * z1) / torch.sin(omega)
 """)
 
+# BatchNorm's running statistics as a cumulative average (momentum=None) in both networks: the layer reads its batch
+# count as a Python number in training mode, which no trace could follow (an outside student's pass, 8/12)
+CUMULATIVE_BATCHNORM = {part: source.replace("nn.BatchNorm1d(c * 7 * 7)", "nn.BatchNorm1d(c * 7 * 7, momentum=None)")
+                        .replace("nn.BatchNorm2d(c // 2)", "nn.BatchNorm2d(c // 2, momentum=None)")
+                        .replace("nn.BatchNorm2d(2 * width)", "nn.BatchNorm2d(2 * width, momentum=None)")
+                        for part, source in SEQUENTIAL.items()}
+assert all(CUMULATIVE_BATCHNORM[p].count("momentum=None") == n for p, n in (("DCGANGenerator", 2),
+                                                                            ("DCGANDiscriminator", 1)))
+
 CORRECT = {"sequential": SEQUENTIAL, "convolutional": CONVOLUTIONAL, "functional": FUNCTIONAL,
-           "calls_lerp": CALLS_LERP}
+           "calls_lerp": CALLS_LERP, "cumulative_batchnorm": CUMULATIVE_BATCHNORM}
 
 
 def _edit(source: str, old: str, new: str) -> str:

@@ -217,7 +217,14 @@ def acgan_auxiliary_loss(class_logits, labels):
 """,
 }
 
-CORRECT = {"planes": PLANES, "embedding": EMBEDDING, "projection": PROJECTION, "tutorial": TUTORIAL}
+# Variant "cumulative_batchnorm": the tutorial's networks with BatchNorm's running statistics a cumulative average
+# (momentum=None), which read the batch count as a Python number and could not be traced (an outside student's pass)
+CUMULATIVE_BATCHNORM = dict(TUTORIAL, ConditionalGenerator=TUTORIAL["ConditionalGenerator"].replace(
+    "nn.BatchNorm1d(out_feat, 0.8)", "nn.BatchNorm1d(out_feat, 0.8, momentum=None)"))
+assert CUMULATIVE_BATCHNORM["ConditionalGenerator"] != TUTORIAL["ConditionalGenerator"]
+
+CORRECT = {"planes": PLANES, "embedding": EMBEDDING, "projection": PROJECTION, "tutorial": TUTORIAL,
+           "cumulative_batchnorm": CUMULATIVE_BATCHNORM}
 
 # --- the usual mistakes: each one must lose that part's points ----------------------------------
 G_SOLUTION = PLANES["ConditionalGenerator"]

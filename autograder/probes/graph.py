@@ -13,6 +13,7 @@ each mode and batch size the judge needs.
 
 from __future__ import annotations
 
+import contextlib
 import operator
 from typing import Any
 
@@ -51,6 +52,22 @@ def _target(node: torch.fx.Node) -> str:
     raise TypeError(f"the forward pass called {node.target}, which is not a tensor operation")
 
 
+@contextlib.contextmanager
+def _fixed_batchnorm_momentum(net: nn.Module):
+    """A norm layer keeping running statistics with ``momentum=None`` (a cumulative average of them: BatchNorm, or
+    InstanceNorm with track_running_stats) reads its batch count as a Python number in training mode, which no
+    trace can follow. The momentum only sets how the running statistics move, never what the layer outputs, so it
+    is 0.1 while the pass is traced, then None again."""
+    cumulative = [m for m in net.modules() if isinstance(m, nn.modules.batchnorm._NormBase) and m.momentum is None]
+    for module in cumulative:
+        module.momentum = 0.1
+    try:
+        yield
+    finally:
+        for module in cumulative:
+            module.momentum = None
+
+
 def trace(record: Record, name: str, net: nn.Module, *inputs: torch.Tensor, weights: bool = True,
           tracing_mode: str = "real") -> None:
     """Trace ``net(*inputs)`` in its current mode (train or eval) into ``record`` under ``name``.
@@ -66,7 +83,8 @@ def trace(record: Record, name: str, net: nn.Module, *inputs: torch.Tensor, weig
     def forward(params, *xs):
         return torch.func.functional_call(net, params, xs)
 
-    gm = make_fx(forward, tracing_mode=tracing_mode)({k: v.clone() for k, v in state.items()}, *inputs)
+    with _fixed_batchnorm_momentum(net):
+        gm = make_fx(forward, tracing_mode=tracing_mode)({k: v.clone() for k, v in state.items()}, *inputs)
     leaves, _ = _pytree.tree_flatten((dict(state), *inputs))
     labels = [f"param:{k}" for k in state] + [f"input:{i}" for i in range(len(inputs))]
     if len(labels) != len(leaves):
