@@ -31,9 +31,10 @@ COUNTERPARTS = {
 # --- part 1: one-sided label smoothing -----------------------------------------------------------------
 
 def logit_batches() -> list[torch.Tensor]:
-    """Logit batches of different lengths: extreme ones (float32 overflows naive formulas) and random ones."""
+    """Logit batches of different lengths: extreme ones (float32 overflows naive formulas; a logit of exactly 0,
+    where a formula built from relu or abs has the wrong gradient) and random ones."""
     gen = salted_generator(21)
-    extreme = [torch.tensor([100.0, -60.0, 30.0, -12.0]), torch.tensor([1000.0, -700.0, 0.5])]
+    extreme = [torch.tensor([100.0, -60.0, 30.0, -12.0]), torch.tensor([1000.0, -700.0, 0.5, 0.0])]
     return extreme + [torch.randn(n, generator=gen) * scale for n, scale in ((7, 1.0), (5, 3.0), (64, 8.0), (1, 2.0))]
 
 
