@@ -179,7 +179,14 @@ class Hub:
 
 def add_user(role: str, home: Path) -> int:
     name = USERS[role]
-    subprocess.run(["userdel", name], capture_output=True)  # left by an interrupted run
+    # left by an interrupted run: its servers still run as the user, and userdel refuses a user with processes
+    subprocess.run(["pkill", "--signal", "KILL", "--uid", name], capture_output=True)
+    for _ in range(50):
+        if subprocess.run(["pgrep", "--uid", name], capture_output=True).returncode != 0:
+            break
+        time.sleep(0.1)
+    subprocess.run(["userdel", name], capture_output=True)
+    subprocess.run(["groupdel", name], capture_output=True)
     subprocess.run(["useradd", "--user-group", "--home-dir", str(home), "--create-home", "--shell", "/bin/bash",
                     name], check=True, capture_output=True)
     os.chmod(home, 0o700)
