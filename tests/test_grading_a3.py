@@ -15,11 +15,12 @@ import torch.nn.functional as F
 from torch import nn
 
 from gancourse import data, pretrained, viz
-from tests.a3_submissions import BORROWED, CORRECT, WRONG
+from tests.a3_submissions import BORROWED, CORRECT, SEQUENTIAL, WRONG
 from tests.grading_harness import Student, class_tests, judged, judged_answer_tests
 
 ASSIGNMENT = "a3_dcgan"
 NOTEBOOK = "dcgan.ipynb"
+SEQUENTIAL_G = SEQUENTIAL["DCGANGenerator"]
 POINTS = {"test_DCGANGenerator": 4, "test_DCGANDiscriminator": 3, "test_dcgan_weights_init": 2, "test_lerp": 1,
           "test_slerp": 2}
 
@@ -66,6 +67,18 @@ def test_failure_messages_say_what_was_observed(part, mistake, message):
     verdict = judged(ASSIGNMENT, part, define(part, WRONG[part][mistake]))
     assert not verdict.passed
     assert __import__("re").search(message, verdict.message), verdict.message
+
+
+def test_a_network_the_grader_cannot_trace_is_told_why_in_one_short_line():
+    """torch's tracer explains itself in many lines of its internals (an outside student's feedback page showed them,
+    cut off mid-sentence); the student gets its first line, the part, and what to do."""
+    reads_a_value = "scale = z.abs().max().item()\n        return self.upsample(self.project(z / scale * scale))"
+    source = SEQUENTIAL_G.replace("return self.upsample(self.project(z))", reads_a_value)
+    assert source != SEQUENTIAL_G
+    verdict = judged(ASSIGNMENT, "DCGANGenerator", define("DCGANGenerator", source))
+    assert not verdict.passed
+    assert "could not be traced by the grader (" in verdict.message and "tensor operations" in verdict.message
+    assert "\n" not in verdict.message and len(verdict.message) < 600, verdict.message
 
 
 def test_slerp_is_judged_with_the_graders_lerp_not_the_students_wrong_one():

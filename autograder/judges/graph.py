@@ -86,6 +86,13 @@ def _decode(value: Any, env: dict[str, Any]) -> Any:
     fail("the traced graph holds an argument the judge cannot read.")
 
 
+def first_words(error: str, limit: int = 160) -> str:
+    """The first line of a tracer's error, at most ``limit`` characters cut at a word: torch's own messages run to
+    many lines of its internals and advice meant for its developers, not for a student."""
+    line = error.strip().splitlines()[0] if error.strip() else "no message"
+    return line if len(line) <= limit else line[:limit].rsplit(" ", 1)[0] + " …"
+
+
 class Graph:
     """A traced forward pass, rebuilt from a record; call it like the network it came from."""
 
@@ -93,7 +100,9 @@ class Graph:
         spec = record.facts.get(name)
         if not isinstance(spec, dict) or "nodes" not in spec:
             error = record.raised(name)
-            fail(f"the network could not be traced by the grader{': ' + error if error else ''}.")
+            fail(f"the network could not be traced by the grader{' (' + first_words(error) + ')' if error else ''}. "
+                 "The grader follows forward() as tensor operations: do not read a tensor's value in Python "
+                 "(.item(), .tolist(), int(...), if/for on a value).")
         self.name = name
         self.placeholders: dict[str, str] = spec["placeholders"]
         self.nodes: list[dict] = spec["nodes"]
