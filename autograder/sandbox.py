@@ -340,8 +340,8 @@ class MemoryCgroup:
 
     def out_of_memory(self) -> bool | None:
         """Whether the sandbox has needed more than its limit: the kernel killed one of its processes for want of
-        memory, or holds them waiting for memory. None where the kernel reports neither (the watch then sums the
-        processes' memory as well)."""
+        memory, or holds them waiting for memory, or (v1) its memory and TCP buffers together are over the limit.
+        None where the kernel reports neither kills nor swap (the watch then sums the processes' memory as well)."""
         name = "memory.oom_control" if self.version == 1 else "memory.events"
         try:
             state = dict(line.split() for line in (self.path / name).read_text().splitlines() if " " in line)
