@@ -352,7 +352,7 @@ class MemoryCgroup:
             return True
         # kernels before 4.13 count no kills (one between two polls goes unseen), and where swap is on but not
         # accounted the group's limit holds only its RAM: the watch then sums the processes' memory as well
-        return None if "oom_kill" not in state or (swap_in_use() and not self.swap_bounded) else False
+        return None if "oom_kill" not in state or (not self.swap_bounded and swap_in_use()) else False
 
     def _with_tcp_buffers(self) -> int:
         """v1: the group's memory (with swap where that is counted) plus its TCP buffers, which v1 counts apart;

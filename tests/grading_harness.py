@@ -72,7 +72,7 @@ class GradedClass:
     def of(self, student: str) -> str:
         """One student's part of the report and the end of their grading log: a failure message that still
         says what happened when a CI log keeps only its last few kB."""
-        block = re.search(rf"^{re.escape(student)}: .*?(?=^\S|\Z)", self.report, re.MULTILINE | re.DOTALL)
+        block = _report_block(self.report, student)
         log = self.root / "grading_logs" / self.assignment / f"{student}.log"
         text = log.read_text(errors="replace") if log.is_file() else "(no grading log)"
         bounds = [line for line in text.splitlines() if "memory" in line and "cgroup" in line][:2]
@@ -130,9 +130,14 @@ def graded_once(tmp_path_factory, assignment: str, notebook: str, students: dict
     return _GRADED[key]
 
 
+def _report_block(report: str, student: str) -> re.Match | None:
+    """One student's lines of the grading command's report, from their name to the next student's."""
+    return re.search(rf"^{re.escape(student)}: .*?(?=^\S|\Z)", report, re.MULTILINE | re.DOTALL)
+
+
 def student_report(report: str, student: str) -> list[str]:
     """One student's lines of the grading command's report (points, messages), without their name or time."""
-    block = re.search(rf"^{re.escape(student)}: .*?(?=^\S|\Z)", report, re.MULTILINE | re.DOTALL)
+    block = _report_block(report, student)
     assert block, f"{student} is not in the report:\n{report}"
     lines = block.group(0).rstrip("\n").splitlines()
     return [re.sub(r" in \d+(\.\d+)? s$", "", lines[0].removeprefix(f"{student}: "))] + \

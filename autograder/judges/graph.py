@@ -93,6 +93,13 @@ def first_words(error: str, limit: int = 160) -> str:
     return line if len(line) <= limit else line[:limit].rsplit(" ", 1)[0] + " …"
 
 
+def untraceable(what: str, error: str | None, branch_on: str) -> str:
+    """The failure message for a network the tracer could not follow: why, in one short line, and what to do."""
+    why = f" ({first_words(error)})" if error else ""
+    return (f"{what} could not be traced by the grader{why}. The grader follows forward() as tensor operations: do "
+            f"not read a tensor's value in Python (.item(), .tolist(), int(...), if/for on {branch_on})")
+
+
 class Graph:
     """A traced forward pass, rebuilt from a record; call it like the network it came from."""
 
@@ -100,9 +107,7 @@ class Graph:
         spec = record.facts.get(name)
         if not isinstance(spec, dict) or "nodes" not in spec:
             error = record.raised(name)
-            fail(f"the network could not be traced by the grader{' (' + first_words(error) + ')' if error else ''}. "
-                 "The grader follows forward() as tensor operations: do not read a tensor's value in Python "
-                 "(.item(), .tolist(), int(...), if/for on a value).")
+            fail(untraceable("the network", error, "a value") + ".")
         self.name = name
         self.placeholders: dict[str, str] = spec["placeholders"]
         self.nodes: list[dict] = spec["nodes"]

@@ -12,7 +12,7 @@ import math
 import torch
 
 from autograder.judges import assert_close, fail
-from autograder.judges.graph import Graph, first_words
+from autograder.judges.graph import Graph, untraceable
 from autograder.probes.record import Record
 
 # Operations that multiply by learned weights: the "layers" of a network, in ATen's names.
@@ -149,9 +149,7 @@ def traced_graph(record: Record, name: str, call: str) -> Graph:
     """The graph traced under ``name``, or a failure saying why ``call`` could not be traced."""
     error = record.raised(name)
     if error:
-        fail(f"{call} could not be traced by the grader ({first_words(error)}). The grader follows forward() as "
-             "tensor operations: do not read a tensor's value in Python (.item(), .tolist(), int(...), if/for on a "
-             "label), use tensor operations on the labels instead.")
+        fail(untraceable(call, error, "a label") + ", use tensor operations on the labels instead.")
     return Graph(record, name)
 
 
