@@ -172,7 +172,9 @@ class SandboxedExecute(Execute):
 
     max_cell_output = Integer(200_000, help="bytes of output kept per cell").tag(config=True)
     max_output = Integer(2_000_000, help="bytes of output kept per notebook").tag(config=True)
-    max_probe = Integer(64_000_000, help="bytes of probe data accepted per test cell").tag(config=True)
+    # the largest an honest notebook sends is 5.7 MB (a5's truncated_latents); 16 MB of empty JSON lists still grows
+    # to 350 MB once parsed, within what SandboxWatch lets a kernel's messages take up (Limits.received_mb)
+    max_probe = Integer(16_000_000, help="bytes of probe data accepted per test cell").tag(config=True)
     unresponsive_grace = Integer(15, help="seconds a kernel gets to answer after a timed-out cell").tag(config=True)
     # Once the last cell has run, everything the grade needs is in hand: the kernel (the whole sandbox) is killed at
     # once, not asked to shut down. A graceful shutdown took 1.5 s of every student's grading (ipykernel's exit,

@@ -23,6 +23,7 @@ import functools
 import json
 import os
 import re
+import resource
 import shutil
 import signal
 import stat
@@ -228,6 +229,22 @@ def nbgrader_error(log: str) -> str:
     return ""
 
 
+def _bound_own_memory() -> None:
+    """Hold this grading process to what it has now plus twice the sandbox's ``received_mb``, and write no core file.
+
+    The sandbox's watch (autograder/sandbox.py) stops a kernel whose messages take up more than ``received_mb`` in
+    this process; the bound is a backstop for what arrives between two of its polls. It is the soft limit only: the
+    sandbox and the judge set limits of their own below the hard one."""
+    from autograder.sandbox import Limits
+
+    status = Path("/proc/self/status").read_text()
+    now = int(re.search(r"^VmData:\s+(\d+) kB", status, re.M).group(1)) * 1024
+    _, hard = resource.getrlimit(resource.RLIMIT_DATA)
+    soft = now + 2 * Limits.from_env().received_mb * 2**20
+    resource.setrlimit(resource.RLIMIT_DATA, (soft if hard == resource.RLIM_INFINITY else min(soft, hard), hard))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, resource.getrlimit(resource.RLIMIT_CORE)[1]))
+
+
 def _nbgrader_here(argv: list[str], env: dict[str, str], log: str) -> None:
     """``nbgrader <argv>`` in this process, a fresh child of the grading command's fork server: in its own
     session, in the checkout (nbgrader reads its configuration from the working directory: the repository
@@ -241,6 +258,7 @@ def _nbgrader_here(argv: list[str], env: dict[str, str], log: str) -> None:
     os.dup2(fd, 1)
     os.dup2(fd, 2)
     os.close(fd)
+    _bound_own_memory()
     from nbgrader.apps.nbgraderapp import NbGraderApp
 
     sys.argv = ["nbgrader", *argv]

@@ -67,6 +67,7 @@ class Limits:
     open_files: int = 512  # RLIMIT_NOFILE
     total_memory_mb: int = 6144  # all the sandbox's memory together (its MemoryCgroup, else SandboxWatch's RSS sum)
     connection_kb: int = 1024  # what the kernel may write into its connection folder, on the grader's disk
+    received_mb: int = 1024  # what its messages may take up at once in the grader's own process (SandboxWatch)
 
     @classmethod
     def from_env(cls) -> Limits:
@@ -381,9 +382,16 @@ class MemoryCgroup:
 class SandboxWatch(threading.Thread):
     """Limits that hold for a sandbox as a whole, kept by polling from outside (``setrlimit`` only bounds each
     process): the memory of all its processes together, and the connection folder, the one folder of the
-    grader's disk that the kernel can write to. A sandbox over either is killed, and ``reason`` says why.
+    grader's disk that the kernel can write to, and what the kernel's messages take up in the grader's own process
+    (the one that runs the watch). A sandbox over any of them is killed, and ``reason`` says why.
     With a ``MemoryCgroup`` the kernel holds the memory limit and the watch reports its kills; without one,
-    the watch sums the processes' resident memory."""
+    the watch sums the processes' resident memory.
+
+    The kernel's messages arrive in the grader's process, outside the sandbox, and ZeroMQ takes each in whole before
+    the grader reads it, however large: an outside tester's kernel grew the grader by 1.5 GB with probe data of empty
+    JSON lists (thirtyfold once parsed), and one 4 GB message made of one buffer sent a hundred times costs the kernel
+    40 MB. The watch measures the grader's own data segment against what it was when the kernel started; an honest
+    notebook's grading grew it by at most about 300 MB (every assignment's solution, and a cell printing for 60 s)."""
 
     def __init__(self, pid: int, limits: Limits, connection_folder: Path, every: float = 0.1,
                  cgroup: MemoryCgroup | None = None) -> None:
@@ -391,6 +399,13 @@ class SandboxWatch(threading.Thread):
         self.pid, self.limits, self.folder, self.every, self.cgroup = pid, limits, connection_folder, every, cgroup
         self.reason: str | None = None
         self._stop = threading.Event()
+        self.grader_start_mb = self.grader_data_mb()
+
+    @staticmethod
+    def grader_data_mb() -> float:
+        """The data segment (heap and private mappings) of this process, the grader's."""
+        status = Path("/proc/self/status").read_text()
+        return int(re.search(r"^VmData:\s+(\d+) kB", status, re.M).group(1)) / 1024
 
     def rss_mb(self) -> float:
         """The resident and swapped-out memory of all the sandbox's processes together (a page they share counts
@@ -432,6 +447,11 @@ class SandboxWatch(threading.Thread):
         if memory > self.limits.total_memory_mb:
             return (f"its processes together held {memory:.0f} MB, over the sandbox's limit of "
                     f"{self.limits.total_memory_mb} MB for all of them")
+        received = self.grader_data_mb() - self.grader_start_mb
+        if received > self.limits.received_mb:
+            return (f"its messages took up {received:.0f} MB in the grader at once, over the limit of "
+                    f"{self.limits.received_mb} MB for one kernel (the grader keeps at most 2 MB of a notebook's "
+                    "output: show less)")
         written = self.connection_kb()
         if written > self.limits.connection_kb:
             return (f"it wrote {written:.0f} kB into the kernel's connection folder, over the limit of "

@@ -329,6 +329,35 @@ BREAKERS.update({
         answers=_SOLVED, files={"my_helpers.py": "def double(x):\n    return 2 * x\n"},
         extra_cells=[(_END, "from my_helpers import double\nprint('helper says', double(2))")]),
 })
+# The kernel's messages are taken in whole by the grader's own process, outside the sandbox (an outside tester's
+# fourth pass): probe data padded with empty lists, 60 MB that grew to 1.5 GB once parsed, and one message made of a
+# 40 MB buffer sent a hundred times (4 GB in the grader, 40 MB in the kernel). The probe limit drops the first
+# (24 MB here, under the old limit of 64 MB: the parts scored); the watch stops the kernel whose messages take up more
+# than Limits.received_mb in the grader.
+PADDED_PROBE = (
+    "import IPython.display as _shown\n"
+    "_display = _shown.display\n"
+    "def _padded(*objs, **kw):\n"
+    "    mime = 'application/vnd.gancourse.probe+json'\n"
+    "    if (objs and isinstance(objs[0], dict) and mime in objs[0]\n"
+    "            and objs[0][mime].get('part') in ('lerp', 'slerp')):\n"
+    "        _display({mime: {**objs[0][mime], 'pad': [[]] * 8_000_000}}, *objs[1:], **kw)\n"
+    "        __import__('time').sleep(3)  # the grader parses it before the cell's reply comes\n"
+    "        return None\n"
+    "    return _display(*objs, **kw)\n"
+    "_shown.display = _padded")
+BREAKERS.update({
+    "pads_its_probe_data": Student(answers=_SOLVED, extra_cells=[(2, PADDED_PROBE)], expected={
+        "test_DCGANGenerator": 4, "test_DCGANDiscriminator": 3, "test_dcgan_weights_init": 2}),
+    "sends_the_grader_one_huge_message": Student(answers=_SOLVED, extra_cells=[(_AFTER_LERP + 1, (
+        "import time\n"
+        "_kernel = get_ipython().kernel\n"
+        "_buffer = memoryview(bytes(40 << 20))\n"
+        "_kernel.session.send(_kernel.iopub_socket, 'display_data', {'data': {'text/plain': 'x'}, 'metadata': {}},\n"
+        "                     buffers=[_buffer] * 100)\n"
+        "time.sleep(20)"))], expected={"test_DCGANGenerator": 4, "test_DCGANDiscriminator": 3,
+                                       "test_dcgan_weights_init": 2, "test_lerp": 1}),
+})
 TOTAL_MEMORY = 3072  # MB, for all the processes of one sandbox of this class (the default is 6144)
 
 CLASS = {**ATTACKERS, **BREAKERS, "honest": Student(answers=CORRECT["functional"])}
@@ -615,6 +644,13 @@ def test_three_processes_together_over_the_sandboxs_memory_are_stopped_and_told_
     assert re.search(r"memory_in_three_processes: 10/12.*?the kernel was stopped while cell \d+ ran: its processes "
                      rf"together (held \d+ MB, over|needed more than) the sandbox's limit of {TOTAL_MEMORY} MB",
                      graded.report, re.S), graded.of("memory_in_three_processes")
+
+
+def test_a_kernel_whose_messages_take_up_too_much_of_the_graders_memory_is_stopped_and_told_why(graded):
+    """Stopped by the watch, with the parts before it graded; before, the grader took in all 4 GB."""
+    assert re.search(r"sends_the_grader_one_huge_message: 10/12.*?the kernel was stopped while cell \d+ ran: its "
+                     r"messages took up \d+ MB in the grader at once, over the limit of 1024 MB", graded.report,
+                     re.S), graded.of("sends_the_grader_one_huge_message")
 
 
 def test_nothing_fills_the_kernels_connection_folder_on_the_graders_disk(graded):

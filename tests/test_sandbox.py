@@ -388,6 +388,27 @@ def test_the_watch_kills_a_sandbox_that_fills_its_connection_folder_and_spares_o
     assert reason is None and code == -9  # still asleep when the test stopped it
 
 
+def test_the_watch_stops_a_kernel_whose_messages_take_up_too_much_of_the_graders_own_memory(tmp_path):
+    """The kernel's messages are taken in whole by the grader's process, outside the sandbox; the watch, which runs
+    in that process, measures how much its data segment has grown since the kernel started (Limits.received_mb).
+    Here this test's process plays the grader, and 400 MB that it holds stand for a message being taken in."""
+    from autograder.sandbox import SandboxWatch
+
+    kernel = subprocess.Popen(["sleep", "30"])
+    try:
+        watch = SandboxWatch(kernel.pid, Limits(received_mb=256), tmp_path)
+        assert watch.check() is None
+        taken_in = bytearray(400 << 20)
+        reason = watch.check()
+        assert reason and re.search(r"its messages took up \d+ MB in the grader at once, over the limit of 256 MB",
+                                    reason), reason
+        del taken_in
+        assert watch.check() is None
+    finally:
+        kernel.kill()
+        kernel.wait()
+
+
 @pytest.fixture(scope="module")
 def memory_cgroup():
     group = MemoryCgroup.make(f"gancourse-test-{os.getpid()}", 64)
