@@ -21,6 +21,7 @@ nbgrader_config.py). For every notebook it
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import json
@@ -126,11 +127,32 @@ def relay_kernel_output(fd: int, log) -> None:
         log.warning(KERNEL_OUTPUT + "%d more bytes not logged", dropped + max(0, kept - KERNEL_LOG_BYTES))
 
 
+class UnreadableMessage(Exception):
+    """A message of the kernel that the grader's session could not read: refused (its signature, its frames) or not
+    parsed (JSON nested 200,000 deep overflowed the parser's stack and ended the whole notebook's grading)."""
+
+
+def refusing_unreadable(deserialize):
+    """The session's ``deserialize``, raising ``UnreadableMessage`` for whatever it cannot read."""
+    @functools.wraps(deserialize)
+    def read(*args, **kwargs):
+        try:
+            return deserialize(*args, **kwargs)
+        except Exception as err:  # noqa: BLE001 - anything a kernel sends is named, and the grading goes on
+            raise UnreadableMessage(f"{type(err).__name__}: {str(err)[:120]}") from None
+    return read
+
+
 class SandboxedKernelManager(AsyncKernelManager):
     """A kernel manager whose kernel runs inside ``self.sandbox`` and listens on Unix sockets."""
 
     sandbox: Sandbox | None = None
     salt: str = ""
+
+    def client(self, **kwargs):
+        client = super().client(**kwargs)  # with a clone of this manager's session, which every channel reads with
+        client.session.deserialize = refusing_unreadable(client.session.deserialize)
+        return client
 
     async def _async_launch_kernel(self, kernel_cmd: list[str], **kw):
         assert self.sandbox is not None
@@ -161,6 +183,13 @@ class SandboxedKernelManager(AsyncKernelManager):
                 self.log.warning("No memory cgroup could be made for the sandbox (run the grader as root, or give it "
                                  "a delegated cgroup): shared memory and in-memory files are not counted against "
                                  "the limit for the sandbox as a whole")
+            if self.sandbox.cpu is not None:
+                self.log.info("Its CPU (%d core(s) for all its processes) is held by its %s", self.sandbox.limits.cores,
+                              self.sandbox.cpu.describe())
+            else:
+                self.log.warning("No cpu cgroup could be made for the sandbox (run the grader as root, or give it a "
+                                 "delegated cgroup): a notebook that starts many busy processes can slow the students "
+                                 "graded beside it")
             return connection
         finally:
             os.close(write_end)
@@ -253,6 +282,12 @@ class SandboxedExecute(Execute):
                                 f"the kernel stopped while cell {index} ran (it exceeded the memory, CPU-time or "
                                 "process limit of the grading sandbox, or the code ended the process)")
             cell.outputs.append(self._error("KernelDied", store["stopped"]))
+            return
+        except UnreadableMessage as err:
+            store["stopped"] = (f"the kernel was stopped while cell {index} ran: it sent the grader a message that "
+                                f"could not be read ({err})")
+            cell.outputs.append(self._error("KernelStopped", store["stopped"]))
+            run_sync(self.km.shutdown_kernel)(now=True)
             return
         except CellTimeoutError:  # the kernel stopped sending output after an interrupted cell
             cell.outputs.append(self._error("CellTimeoutError", f"cell {index} ran past the time limit"))

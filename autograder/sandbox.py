@@ -29,6 +29,7 @@ import contextlib
 import functools
 import os
 import re
+import shlex
 import shutil
 import signal
 import stat
@@ -68,6 +69,7 @@ class Limits:
     total_memory_mb: int = 6144  # all the sandbox's memory together (its MemoryCgroup, else SandboxWatch's RSS sum)
     connection_kb: int = 1024  # what the kernel may write into its connection folder, on the grader's disk
     received_mb: int = 1024  # what its messages may take up at once in the grader's own process (SandboxWatch)
+    cores: int = 1  # CPU of all the sandbox's processes together, in cores (its CpuCgroup), like one grading job
 
     @classmethod
     def from_env(cls) -> Limits:
@@ -260,6 +262,36 @@ def swap_in_use() -> bool:
     return False
 
 
+def cgroup_parents(controller: str) -> list[tuple[int, Path]]:
+    """Where this process may make a child cgroup with ``controller`` ("memory", "cpu"): its own v1 cgroup of that
+    controller; with cgroup v2, its own cgroup or the hierarchy's root, where the controller is in that one's
+    subtree_control."""
+    found = []
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/self/cgroup").read_text().splitlines():
+            _, controllers, relative = line.split(":", 2)
+            if controller in controllers.split(","):
+                found.append((1, Path("/sys/fs/cgroup") / controllers / relative.lstrip("/")))
+            elif controllers == "":
+                for v2 in (Path("/sys/fs/cgroup") / relative.lstrip("/"), Path("/sys/fs/cgroup")):
+                    with contextlib.suppress(OSError):
+                        if controller in (v2 / "cgroup.subtree_control").read_text().split():
+                            found.append((2, v2))
+    return [(version, path) for version, path in found if os.access(path, os.W_OK)]
+
+
+def remove_cgroup(path: Path) -> None:
+    """Remove a cgroup once its processes are gone (the kernel refuses while any is left)."""
+    for _ in range(50):
+        try:
+            path.rmdir()
+            return
+        except FileNotFoundError:
+            return
+        except OSError:
+            time.sleep(0.1)
+
+
 class MemoryCgroup:
     """A memory cgroup of one sandbox's own, where the grader may make one (cgroup v1 as root, or a v2 cgroup
     whose memory controller is delegated to the grader). The kernel then holds all the sandbox's memory to
@@ -290,20 +322,7 @@ class MemoryCgroup:
 
     @staticmethod
     def _parents() -> list[tuple[int, Path]]:
-        """Where this process may make a child cgroup with a memory controller: its own v1 memory cgroup; with
-        cgroup v2, its own cgroup or the hierarchy's root, where "memory" is in that one's subtree_control."""
-        found = []
-        with contextlib.suppress(OSError):
-            for line in Path("/proc/self/cgroup").read_text().splitlines():
-                _, controllers, relative = line.split(":", 2)
-                if "memory" in controllers.split(","):
-                    found.append((1, Path("/sys/fs/cgroup/memory") / relative.lstrip("/")))
-                elif controllers == "":
-                    for v2 in (Path("/sys/fs/cgroup") / relative.lstrip("/"), Path("/sys/fs/cgroup")):
-                        with contextlib.suppress(OSError):
-                            if "memory" in (v2 / "cgroup.subtree_control").read_text().split():
-                                found.append((2, v2))
-        return [(version, path) for version, path in found if os.access(path, os.W_OK)]
+        return cgroup_parents("memory")
 
     def _limit(self, limit: int) -> None:
         self.limit = limit
@@ -368,15 +387,66 @@ class MemoryCgroup:
             return 0
 
     def remove(self) -> None:
-        """Remove the cgroup once its processes are gone (the kernel refuses while any is left)."""
-        for _ in range(50):
+        remove_cgroup(self.path)
+
+
+class CpuCgroup:
+    """A cpu cgroup of one sandbox's own, where the grader may make one: all the sandbox's processes together get at
+    most ``cores`` cores' worth of CPU time (the kernel's scheduler quota: v1 ``cpu.cfs_quota_us``, v2 ``cpu.max``).
+    Without it a notebook that starts many busy processes took every core, and slowed the students graded beside it
+    12 to 32 times (an outside tester's 64 processes). With cgroup v2 the group is the memory group's own folder."""
+
+    PERIOD_US = 100_000
+
+    def __init__(self, path: Path, version: int, made: bool) -> None:
+        self.path, self.version, self.made = path, version, made
+
+    @classmethod
+    def make(cls, name: str, cores: int, memory: MemoryCgroup | None = None) -> CpuCgroup | None:
+        """``memory``: the sandbox's memory group. A process is in one v2 group only, so with v2 the CPU quota goes
+        into that group's folder, where its parent lets it; a v1 group is a folder of the cpu hierarchy's own."""
+        if memory is not None and memory.version == 2:
+            places = [(2, memory.path)] if (2, memory.path.parent) in cgroup_parents("cpu") else []
+        else:
+            places = [(version, parent / name) for version, parent in cgroup_parents("cpu")
+                      if version == 1 or memory is None]
+        for version, path in places:
+            made = not path.exists()
             try:
-                self.path.rmdir()
-                return
-            except FileNotFoundError:
-                return
+                if made:
+                    path.mkdir()
             except OSError:
-                time.sleep(0.1)
+                continue
+            group = cls(path, version, made)
+            quota = str(cores * cls.PERIOD_US)
+            try:
+                if version == 1:
+                    (path / "cpu.cfs_period_us").write_text(str(cls.PERIOD_US))
+                    (path / "cpu.cfs_quota_us").write_text(quota)
+                else:
+                    (path / "cpu.max").write_text(f"{quota} {cls.PERIOD_US}")
+                return group
+            except OSError:
+                group.remove()
+        return None
+
+    @property
+    def procs(self) -> Path:
+        return self.path / "cgroup.procs"
+
+    def throttled_seconds(self) -> float:
+        """How long the scheduler has held the group's processes back for being over their quota."""
+        with contextlib.suppress(OSError, ValueError, KeyError):
+            state = dict(line.split() for line in (self.path / "cpu.stat").read_text().splitlines())
+            return int(state["throttled_time"]) / 1e9 if self.version == 1 else int(state["throttled_usec"]) / 1e6
+        return 0.0
+
+    def describe(self) -> str:
+        return f"cgroup v{self.version} at {self.path}"
+
+    def remove(self) -> None:
+        if self.made:
+            remove_cgroup(self.path)
 
 
 class SandboxWatch(threading.Thread):
@@ -496,6 +566,7 @@ class Sandbox:
             self.ipc.chmod(0o1777)
         self.watch: SandboxWatch | None = None
         self.cgroup: MemoryCgroup | None = None  # made with the command line, where the grader may make one
+        self.cpu: CpuCgroup | None = None  # likewise
         self._write_grading_folder()
         self._write_accounts()
 
@@ -606,8 +677,12 @@ class Sandbox:
                  *(f"{f.name}={getattr(lim, f.name)}" for f in fields(Limits)), "--"]
         if self.cgroup is None:
             self.cgroup = MemoryCgroup.make(self.box.name, lim.total_memory_mb)
-        if self.cgroup is not None:  # bubblewrap starts inside the cgroup, so everything it starts is in it too
-            args = ["/bin/sh", "-c", 'echo $$ > "$0" && exec "$@"', str(self.cgroup.procs), *args]
+        if self.cpu is None:
+            self.cpu = CpuCgroup.make(self.box.name, lim.cores, self.cgroup)
+        groups = [group.procs for group in (self.cgroup, self.cpu) if group is not None]
+        if groups:  # bubblewrap starts inside the cgroups, so everything it starts is in them too
+            enter = " && ".join(f"echo $$ > {shlex.quote(str(procs))}" for procs in dict.fromkeys(groups))
+            args = ["/bin/sh", "-c", enter + ' && exec "$@"', "sandbox", *args]
         return args + start + inner
 
     def start_watch(self, pid: int) -> SandboxWatch:
@@ -633,6 +708,8 @@ class Sandbox:
             self.watch.stop()
         if self.cgroup is not None:
             self.cgroup.remove()
+        if self.cpu is not None:
+            self.cpu.remove()
         # rm has no depth limit; shutil.rmtree recurses and stopped at a chain of 1,200 folders a kernel had made
         if subprocess.run(["rm", "-rf", "--", str(self.box)], capture_output=True).returncode != 0:
             shutil.rmtree(self.box, ignore_errors=True)

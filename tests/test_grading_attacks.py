@@ -358,6 +358,20 @@ BREAKERS.update({
         "time.sleep(20)"))], expected={"test_DCGANGenerator": 4, "test_DCGANDiscriminator": 3,
                                        "test_dcgan_weights_init": 2, "test_lerp": 1}),
 })
+# A message the grader's session cannot read (JSON nested 200,000 deep, which overflows the parser) ended the grading of
+# the whole notebook before: every part scored 0 with nbgrader's "could not finish grading". Now the kernel is stopped,
+# told why, and the parts before keep their points.
+UNREADABLE_MESSAGE = (
+    "import time\n"
+    "_kernel = get_ipython().kernel\n"
+    "_frames = _kernel.session.serialize(_kernel.session.msg('display_data', {'data': {}, 'metadata': {}}))\n"
+    "_frames[-1] = ('{\"data\": {\"text/plain\": ' + '[' * 200_000 + ']' * 200_000 + '}, \"metadata\": {}}').encode()\n"
+    "_frames[-5] = _kernel.session.sign(_frames[-4:])\n"
+    "_kernel.iopub_socket.send_multipart(_frames)\n"
+    "time.sleep(3)")
+BREAKERS["sends_an_unreadable_message"] = Student(answers=_SOLVED, extra_cells=[(_AFTER_LERP + 1, UNREADABLE_MESSAGE)],
+                                                  expected={"test_DCGANGenerator": 4, "test_DCGANDiscriminator": 3,
+                                                            "test_dcgan_weights_init": 2, "test_lerp": 1})
 TOTAL_MEMORY = 3072  # MB, for all the processes of one sandbox of this class (the default is 6144)
 
 CLASS = {**ATTACKERS, **BREAKERS, "honest": Student(answers=CORRECT["functional"])}
@@ -651,6 +665,29 @@ def test_a_kernel_whose_messages_take_up_too_much_of_the_graders_memory_is_stopp
     assert re.search(r"sends_the_grader_one_huge_message: 10/12.*?the kernel was stopped while cell \d+ ran: its "
                      r"messages took up \d+ MB in the grader at once, over the limit of 1024 MB", graded.report,
                      re.S), graded.of("sends_the_grader_one_huge_message")
+
+
+def test_a_message_the_grader_cannot_read_stops_the_kernel_not_the_grading(graded):
+    assert re.search(r"sends_an_unreadable_message: 10/12.*?the kernel was stopped while cell \d+ ran: it sent the "
+                     r"grader a message that could not be read \(RecursionError", graded.report, re.S), \
+        graded.of("sends_an_unreadable_message")
+
+
+def test_every_message_the_session_cannot_read_is_named_not_raised_as_is():
+    """Unsigned, cut short and too deeply nested: each is an UnreadableMessage, which the executor turns into a
+    stopped kernel (in-process, through jupyter_client's own session)."""
+    from jupyter_client.session import Session
+
+    from autograder.executor import UnreadableMessage, refusing_unreadable
+
+    session = Session(key=b"k" * 32)
+    read = refusing_unreadable(session.deserialize)
+    frames = session.serialize(session.msg("stream", {"name": "stdout", "text": "hi"}))[1:]  # after the delimiter
+    assert read(frames)["content"]["text"] == "hi"
+    deep = ("{\"text\": " + "[" * 200_000 + "]" * 200_000 + "}").encode()
+    for bad in ([b"0" * 64, *frames[1:]], frames[:3], [session.sign([*frames[1:4], deep]), *frames[1:4], deep]):
+        with pytest.raises(UnreadableMessage):
+            read(bad)
 
 
 def test_nothing_fills_the_kernels_connection_folder_on_the_graders_disk(graded):

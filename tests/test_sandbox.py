@@ -409,6 +409,46 @@ def test_the_watch_stops_a_kernel_whose_messages_take_up_too_much_of_the_graders
         kernel.wait()
 
 
+BUSY_PROCESSES = """
+    import os, time
+    start = time.monotonic()
+    for _ in range(3):
+        if os.fork() == 0:
+            while time.monotonic() < start + 2:
+                pass
+            os._exit(0)
+    for _ in range(3):
+        os.wait()
+    used = os.times()
+    print(f"{used.children_user + used.children_system:.3f} {time.monotonic() - start:.3f}")
+"""
+
+
+def test_the_sandboxs_processes_together_get_at_most_its_cores():
+    """Three busy processes for 2 s under a quota of one core: together they get about 2 s of CPU, not one core each
+    (an outside tester's 64 busy processes had slowed the students graded beside them 12 to 32 times)."""
+    from autograder.sandbox import CpuCgroup
+
+    probe = CpuCgroup.make(f"gancourse-test-{os.getpid()}", 1)
+    if probe is None:
+        pytest.skip("the grader cannot make a cpu cgroup on this machine (not root, no delegated cgroup)")
+    probe.remove()
+    box = Sandbox("a3_dcgan", limits=Limits(cores=1))
+    try:
+        (box.submission / "program.py").write_text(textwrap.dedent(BUSY_PROCESSES))
+        proc = subprocess.run(box.command([sys.executable, "/submission/program.py"], {}), cwd=box.box,
+                              capture_output=True, text=True, timeout=60)
+        assert box.cpu is not None, "the sandbox made no cpu group where this test could"
+        throttled = box.cpu.throttled_seconds()
+    finally:
+        box.cleanup()
+    cpu, wall = map(float, proc.stdout.split())
+    # alone on two cores they were held back about 2 s (and got 4.0 s without the quota); beside a busy test worker,
+    # which leaves them about one core anyway, 0.08 s
+    assert cpu < 1.3 * wall and throttled > 0, (cpu, wall, throttled)
+    assert not box.cpu.path.exists()
+
+
 @pytest.fixture(scope="module")
 def memory_cgroup():
     group = MemoryCgroup.make(f"gancourse-test-{os.getpid()}", 64)
