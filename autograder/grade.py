@@ -180,7 +180,8 @@ def as_solved_by_a_student(nb):
 
 
 def _forget(assignment: str, student: str) -> None:
-    """Remove an earlier grading of this student's assignment, so that a refused submission scores zero."""
+    """Remove an earlier grading of this student's assignment, so that a refused submission, or one whose grading
+    was stopped, scores zero."""
     from nbgrader.api import MissingEntry
 
     root = course_root()
@@ -316,6 +317,10 @@ def grade_student(assignment: str, student: str, timeout: float) -> Result:
     start = time.perf_counter()
     returncode = run_autograde(["autograde", assignment, "--student", student, "--force"], env,
                                log_dir / f"{student}.log", timeout)
+    if returncode is None or returncode < 0:
+        # stopped before nbgrader saved anything: an earlier grading's scores (of what may be another notebook) must
+        # not stand for this one; they had been reported beside the "was stopped" line
+        _forget(assignment, student)
     if returncode is None:
         result.problems.append(f"grading took longer than {timeout:.0f} s and was stopped")
     elif returncode != 0 and not result.problems:

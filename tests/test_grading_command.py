@@ -1,0 +1,27 @@
+"""The grading command when a student's grading does not finish: nothing of an earlier grading stands for it."""
+
+from __future__ import annotations
+
+import sys
+
+import nbformat
+
+from autograder.grade import as_solved_by_a_student
+from tests.conftest import REPO, make_course, run, scores, submit
+
+ASSIGNMENT, NOTEBOOK = "a1_two_networks", "two_networks.ipynb"
+
+
+def test_a_grading_that_is_stopped_scores_zero_not_the_earlier_gradings_points(tmp_path):
+    """Graded once (12/12), then graded again with a time limit it cannot meet: before, the report and the gradebook
+    still gave the first grading's 12/12 beside "was stopped"."""
+    root = make_course(tmp_path / "course", ASSIGNMENT)
+    solved = as_solved_by_a_student(nbformat.read(REPO / "solutions" / ASSIGNMENT / NOTEBOOK, as_version=4))
+    submit(root, ASSIGNMENT, "ana", solved, NOTEBOOK)
+    grade = [sys.executable, "-m", "autograder.grade", ASSIGNMENT, "--jobs", "1"]
+    first = run(grade, root)
+    assert first.returncode == 0 and sum(scores(root, ASSIGNMENT)["ana"].values()) == 12, first.stdout[-2000:]
+    again = run([*grade, "--timeout", "2"], root)
+    assert "ana: 0/12 points" in again.stdout and "grading took longer than 2 s and was stopped" in again.stdout, \
+        again.stdout[-2000:]
+    assert sum(scores(root, ASSIGNMENT).get("ana", {}).values()) == 0
