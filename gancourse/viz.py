@@ -104,3 +104,21 @@ def plot_1d(real: torch.Tensor, fake: torch.Tensor, discriminator=None, ax=None,
     if title:
         ax.set_title(title)
     return ax
+
+
+def show_with_alt(fig, alt: str) -> None:
+    """Show a finished figure as a PNG image that carries ``alt`` as its text alternative, then close it.
+
+    For figures drawn inside an interactive widget: ``plt.show()`` there gives an image with no alt text, which a
+    screen reader announces as an unnamed image, on the rendered page as in a live kernel."""
+    import base64
+    import html
+    import io
+
+    from IPython.display import HTML, display
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", bbox_inches="tight")
+    plt.close(fig)
+    png = base64.b64encode(buffer.getvalue()).decode()
+    display(HTML(f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{png}">'))

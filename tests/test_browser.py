@@ -89,6 +89,12 @@ def visit(browser, base: str, page_path: str) -> tuple[list[str], dict]:
                     .map(m => m.textContent.slice(0, 60)),
         broken_images: [...document.images].filter(i => !i.complete || i.naturalWidth === 0).map(i => i.src),
         images: document.images.length,
+        unnamed_images: [...document.images].filter(i => !(i.getAttribute('alt') || '').trim())
+                          .map(i => i.src.slice(0, 80)),
+        widget_errors: [...document.querySelectorAll(
+                            '.widget-output [data-mime-type="application/vnd.jupyter.stderr"]')]
+                         .map(e => e.textContent.trim().split('\n').filter(l => l.includes('Error')).pop()
+                                   || e.textContent.slice(0, 120)),
         image_srcs: [...document.images].map(i => i.src),
         widget_views: document.querySelectorAll('script[type="application/vnd.jupyter.widget-view+json"]').length,
         widgets_rendered: document.querySelectorAll('.jupyter-widgets, .widget-inline-hbox, .widget-slider').length,
@@ -100,6 +106,10 @@ def visit(browser, base: str, page_path: str) -> tuple[list[str], dict]:
     facts["transfer_bytes"], facts["requests"] = sum(transferred), len(transferred)
     problems += [f"math not typeset: {m!r}" for m in facts["raw_math"]]
     problems += [f"image did not load: {src}" for src in facts["broken_images"]]
+    # a widget's figure drawn with plt.show() has no alt text (gancourse.viz.show_with_alt gives it one), and an
+    # error inside a widget's output does not fail the build: both are seen only here
+    problems += [f"image without alt text: {src}" for src in facts["unnamed_images"]]
+    problems += [f"a widget's output shows an error: {text}" for text in facts["widget_errors"]]
     if facts["widget_views"] and not facts["widgets_rendered"]:
         problems.append(f"{facts['widget_views']} widget(s) embedded but none rendered")
     SHOTS.mkdir(parents=True, exist_ok=True)
