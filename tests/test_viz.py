@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from gancourse.train import History
-from gancourse.viz import density_2d, plot_1d, plot_history, scatter_2d, show_samples
+from gancourse.viz import density_2d, plot_1d, plot_history, scatter_2d, show_samples, show_with_alt
 
 
 @pytest.fixture(autouse=True)
@@ -185,3 +185,27 @@ def test_plot_1d_draws_the_discriminator_curve_on_a_second_axis():
     assert len(xs) == 400 and xs[0] == pytest.approx(-3.0) and xs[-1] == pytest.approx(3.0)
     np.testing.assert_allclose(ys, 1.0 / (1.0 + np.exp(-2.0 * xs)), atol=1e-6)
     assert twin.get_ylim() == (0.0, 1.0)
+
+
+# --- show_with_alt --------------------------------------------------------------------------------
+
+def test_show_with_alt_shows_the_figure_as_a_png_whose_alt_text_is_escaped_and_closes_it(monkeypatch):
+    import base64
+    import html
+    import io
+    import re
+
+    import IPython.display
+    from PIL import Image
+
+    shown = []
+    monkeypatch.setattr(IPython.display, "display", shown.append)
+    fig, ax = plt.subplots(figsize=(2, 1), dpi=50)
+    ax.plot([0, 1], [0, 1])
+    show_with_alt(fig, 'D\'s lr 0.001 & "k" <1>')
+    (output,) = shown
+    match = re.fullmatch(r'<img alt="([^"]*)" src="data:image/png;base64,([A-Za-z0-9+/=]+)">', output.data)
+    assert match, output.data[:200]
+    assert html.unescape(match.group(1)) == 'D\'s lr 0.001 & "k" <1>'
+    assert Image.open(io.BytesIO(base64.b64decode(match.group(2)))).format == "PNG"
+    assert not plt.fignum_exists(fig.number)
