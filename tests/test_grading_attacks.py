@@ -256,6 +256,8 @@ ATTACKERS.update({
 # after a loop that the interrupt stops (or a memory hog, or a flood of output) the rest is graded too.
 _SOLVED = CORRECT["functional"]
 _AFTER_D, _AFTER_INIT, _AFTER_LERP, _END = 7, 10, 13, 999  # insert positions in the release notebook
+# the points of a kernel stopped in a cell after lerp's test: every part before slerp
+_UP_TO_LERP = {"test_DCGANGenerator": 4, "test_DCGANDiscriminator": 3, "test_dcgan_weights_init": 2, "test_lerp": 1}
 BREAKERS = {
     "kills_its_kernel": Student(answers=_SOLVED, extra_cells=[(_AFTER_D + 1, "import os\nos._exit(1)")],
                                 expected={"test_DCGANGenerator": 4, "test_DCGANDiscriminator": 3}),
@@ -278,8 +280,7 @@ BREAKERS = {
         "        _held = b'x' * (1200 * 2**20)\n"
         "        time.sleep(60)\n"
         "        os._exit(0)\n"
-        "time.sleep(8)"))], expected={"test_DCGANGenerator": 4, "test_DCGANDiscriminator": 3,
-                                      "test_dcgan_weights_init": 2, "test_lerp": 1}),
+        "time.sleep(8)"))], expected=_UP_TO_LERP),
     # 64 MB into the kernel's connection folder, which is on the grader's disk: refused when the grader runs as
     # root (the folder is the grader's once the kernel has started), else the watch kills the sandbox
     "fills_the_connection_folder": Student(answers=_SOLVED, extra_cells=[(_AFTER_LERP + 1, (
@@ -293,8 +294,7 @@ BREAKERS = {
         "    print('wrote 64 MB')\n"
         "except OSError as _err:\n"
         "    print('refused:', type(_err).__name__)\n"
-        "time.sleep(3)"))], expected="full" if os.geteuid() == 0 else {
-            "test_DCGANGenerator": 4, "test_DCGANDiscriminator": 3, "test_dcgan_weights_init": 2, "test_lerp": 1}),
+        "time.sleep(3)"))], expected="full" if os.geteuid() == 0 else _UP_TO_LERP),
 }
 # Outputs that passed the output limits before (an outside tester's second pass): one display updated in place
 # rewrote every earlier display with its id; widget messages parked their buffers in the grader's process and in
@@ -355,8 +355,7 @@ BREAKERS.update({
         "_buffer = memoryview(bytes(40 << 20))\n"
         "_kernel.session.send(_kernel.iopub_socket, 'display_data', {'data': {'text/plain': 'x'}, 'metadata': {}},\n"
         "                     buffers=[_buffer] * 100)\n"
-        "time.sleep(20)"))], expected={"test_DCGANGenerator": 4, "test_DCGANDiscriminator": 3,
-                                       "test_dcgan_weights_init": 2, "test_lerp": 1}),
+        "time.sleep(20)"))], expected=_UP_TO_LERP),
 })
 # A message the grader's session cannot read (JSON nested 200,000 deep, which overflows the parser) ended the grading of
 # the whole notebook before: every part scored 0 with nbgrader's "could not finish grading". Now the kernel is stopped,
@@ -370,8 +369,7 @@ UNREADABLE_MESSAGE = (
     "_kernel.iopub_socket.send_multipart(_frames)\n"
     "time.sleep(3)")
 BREAKERS["sends_an_unreadable_message"] = Student(answers=_SOLVED, extra_cells=[(_AFTER_LERP + 1, UNREADABLE_MESSAGE)],
-                                                  expected={"test_DCGANGenerator": 4, "test_DCGANDiscriminator": 3,
-                                                            "test_dcgan_weights_init": 2, "test_lerp": 1})
+                                                  expected=_UP_TO_LERP)
 TOTAL_MEMORY = 3072  # MB, for all the processes of one sandbox of this class (the default is 6144)
 
 CLASS = {**ATTACKERS, **BREAKERS, "honest": Student(answers=CORRECT["functional"])}
