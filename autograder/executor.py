@@ -14,7 +14,8 @@ nbgrader_config.py). For every notebook it
 * salts the probes: the kernel and the judge get the submission's salt (:func:`submission_salt`), with
   which every probe input is drawn (``autograder.probes.salted``), so that no record can be worked out
   before the submission is graded;
-* survives a kernel that dies (memory, CPU time, ``os._exit``) or stops answering after a timeout:
+* survives a kernel that dies (memory, CPU time, ``os._exit``), stops answering after a timeout, or sends a
+  message the grader cannot read (``UnreadableMessage``):
   the cell gets an error saying so, the cells after it are not run, and the notebook is still saved,
   so that every part gets its grade.
 """
