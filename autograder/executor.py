@@ -32,10 +32,12 @@ import tempfile
 import threading
 from pathlib import Path
 
+import nbformat
 from jupyter_client.manager import AsyncKernelManager
 from jupyter_core.utils import run_sync
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat import NotebookNode
+from nbformat.validator import NotebookValidationError
 from nbgrader.preprocessors import Execute
 from nbgrader.utils import is_grade
 from traitlets import Bool, Enum, Integer
@@ -243,6 +245,7 @@ class SandboxedExecute(Execute):
         self._sandbox = Sandbox(assignment, library_objects(assignment), hidden_packages=hidden_packages(assignment))
         self._output_bytes: dict[int, int] = {}
         self._dropped: set[int] = set()
+        self._malformed: set[int] = set()
         store = resources.setdefault("gancourse", {})
         store.setdefault("probes", {})
         store["stopped"] = None
@@ -274,6 +277,12 @@ class SandboxedExecute(Execute):
         return self.nb, self.resources
 
     def _run_cell(self, cell: NotebookNode, index: int, store: dict) -> None:
+        try:
+            self._run_cell_unchecked(cell, index, store)
+        finally:
+            self._keep_valid(cell, index)
+
+    def _run_cell_unchecked(self, cell: NotebookNode, index: int, store: dict) -> None:
         try:
             self.preprocess_cell(cell, self.resources, index)
         except DeadKernelError:
@@ -351,7 +360,38 @@ class SandboxedExecute(Execute):
         content = msg.get("content") or {}
         if content.get("transient"):
             msg = {**msg, "content": {key: value for key, value in content.items() if key != "transient"}}
-        return super().process_message(msg, cell, cell_index)
+        try:
+            return super().process_message(msg, cell, cell_index)
+        except (NotebookValidationError, ValueError, KeyError, TypeError, AttributeError):
+            # an output that is not valid notebook output (a stream named 5, an error whose traceback is a string):
+            # nbformat refused it, and before, that ended the whole notebook's grading, earlier parts' points and
+            # an earlier grading's record with them (an outside tester's find). It is dropped, and said once a cell.
+            self._say_malformed(cell, cell_index)
+            return None
+
+    def _say_malformed(self, cell: NotebookNode, index: int) -> None:
+        if index not in self._malformed:
+            self._malformed.add(index)
+            cell.outputs.append(self._note("... an output of this cell was dropped: it is not valid notebook output."))
+
+    def _keep_valid(self, cell: NotebookNode, index: int) -> None:
+        """Drop what the kernel put into a cell that is not valid notebook content (an execute_result numbered
+        'abc' also renumbers its cell): nbconvert validates the whole notebook after the run, and one invalid field
+        failed the grading of every part."""
+        if cell.cell_type != "code":
+            return
+        def valid(node, ref: str) -> bool:
+            try:
+                nbformat.validate(node, ref=ref, version=4, version_minor=self.nb.nbformat_minor)
+                return True
+            except NotebookValidationError:
+                return False
+        kept = [output for output in cell.outputs if valid(output, "output")]
+        if len(kept) < len(cell.outputs):
+            cell.outputs = kept
+            self._say_malformed(cell, index)
+        if not valid(cell, "code_cell"):
+            cell.execution_count = None
 
     def handle_comm_msg(self, outs, msg, cell_index):
         """Widget and other comm messages are not kept: grading needs none of them."""

@@ -317,22 +317,23 @@ def grade_student(assignment: str, student: str, timeout: float) -> Result:
     start = time.perf_counter()
     returncode = run_autograde(["autograde", assignment, "--student", student, "--force"], env,
                                log_dir / f"{student}.log", timeout)
-    if returncode is None or returncode < 0:
-        # stopped before nbgrader saved anything: an earlier grading's scores (of what may be another notebook) must
-        # not stand for this one; they had been reported beside the "was stopped" line
-        _forget(assignment, student)
-    if returncode is None:
-        result.problems.append(f"grading took longer than {timeout:.0f} s and was stopped")
-    elif returncode != 0 and not result.problems:
-        why = nbgrader_error((log_dir / f"{student}.log").read_text())
-        result.problems.append(f"nbgrader could not finish grading (exit code {returncode}"
-                               f"{': ' + why if why else ''}); see grading_logs/{assignment}/{student}.log")
-    result.seconds = time.perf_counter() - start
     log_text = (log_dir / f"{student}.log").read_text()
     if "No nbgrader_config.py file found" in log_text:
         raise RuntimeError("nbgrader ran without the course configuration; run the grading command from "
                            "an installed checkout of the course")
     result.locked_out = any(LOCKED in text for _, text in grader_lines(log_text))
+    if returncode != 0 and not result.locked_out:
+        # stopped, or nbgrader failed, before it saved anything: an earlier grading's scores (of what may be another
+        # notebook) must not stand for this one. They had been reported beside "was stopped", and beside "not a
+        # valid notebook" for a notebook handed in again broken (an outside tester's find)
+        _forget(assignment, student)
+    if returncode is None:
+        result.problems.append(f"grading took longer than {timeout:.0f} s and was stopped")
+    elif returncode != 0 and not result.problems:
+        why = nbgrader_error(log_text)
+        result.problems.append(f"nbgrader could not finish grading (exit code {returncode}"
+                               f"{': ' + why if why else ''}); see grading_logs/{assignment}/{student}.log")
+    result.seconds = time.perf_counter() - start
     return result
 
 

@@ -370,6 +370,18 @@ UNREADABLE_MESSAGE = (
     "time.sleep(3)")
 BREAKERS["sends_an_unreadable_message"] = Student(answers=_SOLVED, extra_cells=[(_AFTER_LERP + 1, UNREADABLE_MESSAGE)],
                                                   expected=_UP_TO_LERP)
+# Outputs that are not valid notebook content (a fifth outside pass): nbformat refused them after the run, and one of
+# them ended the grading of the whole notebook, earlier parts and an earlier grading's record included. They are
+# dropped, with a note, and the notebook is graded as usual.
+INVALID_OUTPUTS = (
+    "_kernel = get_ipython().kernel\n"
+    "for _type, _content in [('stream', {'name': 5, 'text': 'x'}),\n"
+    "                        ('execute_result', {'execution_count': 'abc', 'data': {}, 'metadata': {}}),\n"
+    "                        ('error', {'ename': 'E', 'evalue': 'v', 'traceback': 'not a list'}),\n"
+    "                        ('display_data', {'data': {'text/plain': 123}, 'metadata': []}),\n"
+    "                        ('foo_bar', {'x': 1})]:\n"
+    "    _kernel.session.send(_kernel.iopub_socket, _type, _content, parent=_kernel.get_parent('shell'))")
+BREAKERS["sends_invalid_outputs"] = Student(answers=_SOLVED, extra_cells=[(_AFTER_LERP + 1, INVALID_OUTPUTS)])
 TOTAL_MEMORY = 3072  # MB, for all the processes of one sandbox of this class (the default is 6144)
 
 CLASS = {**ATTACKERS, **BREAKERS, "honest": Student(answers=CORRECT["functional"])}
@@ -686,6 +698,14 @@ def test_every_message_the_session_cannot_read_is_named_not_raised_as_is():
     for bad in ([b"0" * 64, *frames[1:]], frames[:3], [session.sign([*frames[1:4], deep]), *frames[1:4], deep]):
         with pytest.raises(UnreadableMessage):
             read(bad)
+
+
+def test_outputs_that_are_not_valid_notebook_content_are_dropped_and_said(graded):
+    notebook = graded.root / "autograded" / "sends_invalid_outputs" / ASSIGNMENT / NOTEBOOK
+    nb = nbformat.read(notebook, as_version=4)
+    nbformat.validate(nb)
+    printed = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))
+    assert "an output of this cell was dropped: it is not valid notebook output" in printed
 
 
 def test_nothing_fills_the_kernels_connection_folder_on_the_graders_disk(graded):

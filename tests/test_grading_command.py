@@ -25,3 +25,16 @@ def test_a_grading_that_is_stopped_scores_zero_not_the_earlier_gradings_points(t
     assert "ana: 0/12 points" in again.stdout and "grading took longer than 2 s and was stopped" in again.stdout, \
         again.stdout[-2000:]
     assert sum(scores(root, ASSIGNMENT).get("ana", {}).values()) == 0
+
+
+def test_a_notebook_handed_in_again_broken_scores_zero_not_the_earlier_gradings_points(tmp_path):
+    """Before, the report and the gradebook kept 12/12 beside "not a valid notebook" (an outside tester's find)."""
+    root = make_course(tmp_path / "course", ASSIGNMENT)
+    solved = as_solved_by_a_student(nbformat.read(REPO / "solutions" / ASSIGNMENT / NOTEBOOK, as_version=4))
+    submit(root, ASSIGNMENT, "ana", solved, NOTEBOOK)
+    grade = [sys.executable, "-m", "autograder.grade", ASSIGNMENT, "--jobs", "1"]
+    assert run(grade, root).returncode == 0 and sum(scores(root, ASSIGNMENT)["ana"].values()) == 12
+    submit(root, ASSIGNMENT, "ana", "{this is not a notebook", NOTEBOOK)
+    again = run(grade, root)
+    assert "ana: 0/12 points" in again.stdout and "is not a valid notebook" in again.stdout, again.stdout[-2000:]
+    assert sum(scores(root, ASSIGNMENT).get("ana", {}).values()) == 0
