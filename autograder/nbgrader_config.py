@@ -32,7 +32,9 @@ if OFFLINE_MATH not in os.environ.get("JUPYTER_PATH", "").split(os.pathsep):
 c.TemplateExporter.filters = {"gancourse_mathjax": "autograder.offline_math.mathjax_script"}
 
 c.CourseDirectory.root = str(ROOT)
-c.CourseDirectory.source_directory = "solutions"
+# A course root outside the checkout ($GANCOURSE_COURSE_ROOT) needs no copy of solutions/: nbgrader then reads the
+# checkout's own (an outside tester had to link it in by hand before generate_assignment would run)
+c.CourseDirectory.source_directory = "solutions" if (ROOT / "solutions").exists() else str(HERE.parent / "solutions")
 c.CourseDirectory.release_directory = "exercises"
 # the gradebook: gradebook.db in the course root, or the database $GANCOURSE_DB_URL names (PostgreSQL, say)
 c.CourseDirectory.db_url = gradebook_url(ROOT)

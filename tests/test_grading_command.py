@@ -38,3 +38,18 @@ def test_a_notebook_handed_in_again_broken_scores_zero_not_the_earlier_gradings_
     again = run(grade, root)
     assert "ana: 0/12 points" in again.stdout and "is not a valid notebook" in again.stdout, again.stdout[-2000:]
     assert sum(scores(root, ASSIGNMENT).get("ana", {}).values()) == 0
+
+
+def test_a_course_root_outside_the_checkout_needs_no_copy_of_the_solutions(tmp_path):
+    """instructors.md: set $GANCOURSE_COURSE_ROOT to keep the run-time state outside the checkout. An empty folder is
+    enough: nbgrader generates from the checkout's solutions/ (an outside tester had to link them in by hand)."""
+    root = tmp_path / "elsewhere"
+    root.mkdir()
+    (root / ".grading_secret").write_text("tests-" + "5a1t" * 12 + "\n")
+    generated = run([sys.executable, "-m", "nbgrader", "generate_assignment", ASSIGNMENT], root)
+    assert generated.returncode == 0, generated.stdout[-2000:] + generated.stderr[-2000:]
+    assert (root / "exercises" / ASSIGNMENT / NOTEBOOK).exists() and not (root / "solutions").exists()
+    solved = as_solved_by_a_student(nbformat.read(REPO / "solutions" / ASSIGNMENT / NOTEBOOK, as_version=4))
+    submit(root, ASSIGNMENT, "ana", solved, NOTEBOOK)
+    graded = run([sys.executable, "-m", "autograder.grade", ASSIGNMENT, "--jobs", "1"], root)
+    assert "ana: 12/12 points" in graded.stdout, graded.stdout[-2000:] + graded.stderr[-2000:]
