@@ -93,7 +93,7 @@ def visit(browser, base: str, page_path: str) -> tuple[list[str], dict]:
                           .map(i => i.src.slice(0, 80)),
         widget_errors: [...document.querySelectorAll(
                             '.widget-output [data-mime-type="application/vnd.jupyter.stderr"]')]
-                         .map(e => e.textContent.trim().split('\n').filter(l => l.includes('Error')).pop()
+                         .map(e => e.textContent.trim().split('\\n').filter(l => l.includes('Error')).pop()
                                    || e.textContent.slice(0, 120)),
         image_srcs: [...document.images].map(i => i.src),
         widget_views: document.querySelectorAll('script[type="application/vnd.jupyter.widget-view+json"]').length,
