@@ -294,24 +294,26 @@ class SandboxedExecute(Execute):
             cell.outputs.append(self._error("KernelDied", store["stopped"]))
             return
         except UnreadableMessage as err:
-            store["stopped"] = (f"the kernel was stopped while cell {index} ran: it sent the grader a message that "
-                                f"could not be read ({err})")
-            cell.outputs.append(self._error("KernelStopped", store["stopped"]))
-            run_sync(self.km.shutdown_kernel)(now=True)
+            self._stop_kernel(cell, store, f"the kernel was stopped while cell {index} ran: it sent the grader a "
+                                           f"message that could not be read ({err})")
             return
         except CellTimeoutError:  # the kernel stopped sending output after an interrupted cell
             cell.outputs.append(self._error("CellTimeoutError", f"cell {index} ran past the time limit"))
         if cell.cell_type == "code" and any(o.get("ename") == "CellTimeoutError" for o in cell.outputs
                                             if o.output_type == "error"):
             if not self._answers():
-                store["stopped"] = (f"cell {index} ran past the time limit of {self.timeout} s and the kernel did "
-                                    "not respond to the interrupt, so it was stopped")
-                cell.outputs.append(self._error("KernelStopped", store["stopped"]))
-                run_sync(self.km.shutdown_kernel)(now=True)
+                self._stop_kernel(cell, store, f"cell {index} ran past the time limit of {self.timeout} s and the "
+                                               "kernel did not respond to the interrupt, so it was stopped")
                 return
         part = part_of(cell)
         if part is not None and part.isidentifier():
             self._define_if_missing(part)
+
+    def _stop_kernel(self, cell: NotebookNode, store: dict, reason: str) -> None:
+        """Stop the kernel (the whole sandbox) at once; the cell says why, and the cells after it are not run."""
+        store["stopped"] = reason
+        cell.outputs.append(self._error("KernelStopped", reason))
+        run_sync(self.km.shutdown_kernel)(now=True)
 
     async def _async_define_if_missing(self, part: str) -> None:
         """Once a part's test has run, a notebook in which the part's name is not defined at all (its cell

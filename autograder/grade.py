@@ -236,12 +236,10 @@ def _bound_own_memory() -> None:
     The sandbox's watch (autograder/sandbox.py) stops a kernel whose messages take up more than ``received_mb`` in
     this process; the bound is a backstop for what arrives between two of its polls. It is the soft limit only: the
     sandbox and the judge set limits of their own below the hard one."""
-    from autograder.sandbox import Limits
+    from autograder.sandbox import Limits, own_data_mb
 
-    status = Path("/proc/self/status").read_text()
-    now = int(re.search(r"^VmData:\s+(\d+) kB", status, re.M).group(1)) * 1024
     _, hard = resource.getrlimit(resource.RLIMIT_DATA)
-    soft = now + 2 * Limits.from_env().received_mb * 2**20
+    soft = int((own_data_mb() + 2 * Limits.from_env().received_mb) * 2**20)
     resource.setrlimit(resource.RLIMIT_DATA, (soft if hard == resource.RLIM_INFINITY else min(soft, hard), hard))
     resource.setrlimit(resource.RLIMIT_CORE, (0, resource.getrlimit(resource.RLIMIT_CORE)[1]))
 

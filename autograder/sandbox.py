@@ -280,6 +280,12 @@ def cgroup_parents(controller: str) -> list[tuple[int, Path]]:
     return [(version, path) for version, path in found if os.access(path, os.W_OK)]
 
 
+def own_data_mb() -> float:
+    """The data segment (heap and private mappings) of this process: the grader's, where the watch runs."""
+    status = Path("/proc/self/status").read_text()
+    return int(re.search(r"^VmData:\s+(\d+) kB", status, re.M).group(1)) / 1024
+
+
 def remove_cgroup(path: Path) -> None:
     """Remove a cgroup once its processes are gone (the kernel refuses while any is left)."""
     for _ in range(50):
@@ -469,13 +475,7 @@ class SandboxWatch(threading.Thread):
         self.pid, self.limits, self.folder, self.every, self.cgroup = pid, limits, connection_folder, every, cgroup
         self.reason: str | None = None
         self._stop = threading.Event()
-        self.grader_start_mb = self.grader_data_mb()
-
-    @staticmethod
-    def grader_data_mb() -> float:
-        """The data segment (heap and private mappings) of this process, the grader's."""
-        status = Path("/proc/self/status").read_text()
-        return int(re.search(r"^VmData:\s+(\d+) kB", status, re.M).group(1)) / 1024
+        self.grader_start_mb = own_data_mb()
 
     def rss_mb(self) -> float:
         """The resident and swapped-out memory of all the sandbox's processes together (a page they share counts
@@ -517,7 +517,7 @@ class SandboxWatch(threading.Thread):
         if memory > self.limits.total_memory_mb:
             return (f"its processes together held {memory:.0f} MB, over the sandbox's limit of "
                     f"{self.limits.total_memory_mb} MB for all of them")
-        received = self.grader_data_mb() - self.grader_start_mb
+        received = own_data_mb() - self.grader_start_mb
         if received > self.limits.received_mb:
             return (f"its messages took up {received:.0f} MB in the grader at once, over the limit of "
                     f"{self.limits.received_mb} MB for one kernel: show less output at once")

@@ -272,15 +272,22 @@ BREAKERS = {
     "fork_bomb": Student(answers=_SOLVED, extra_cells=[(_END, "import os\nwhile True:\n    os.fork()")]),
     "not_json": Student(raw_text="{this is not a notebook", expected=0),
     # three processes of 1.2 GB each: every one is within the kernel's own limit, together they are over the
-    # sandbox's (3072 MB for this class, TOTAL_MEMORY); the watch kills the sandbox, slerp after it is not run
+    # sandbox's (3072 MB for this class, TOTAL_MEMORY); the watch kills the sandbox, slerp after it is not run. The
+    # cell waits until each has its memory (under the sandbox's one core and a busy machine a fixed 8 s was too short:
+    # the cell ended first, and the student got 12/12)
     "memory_in_three_processes": Student(answers=_SOLVED, extra_cells=[(_AFTER_LERP + 1, (
         "import os, time\n"
+        "_done, _tell = os.pipe()\n"
         "for _ in range(3):\n"
         "    if os.fork() == 0:\n"
         "        _held = b'x' * (1200 * 2**20)\n"
+        "        os.write(_tell, b'.')\n"
         "        time.sleep(60)\n"
         "        os._exit(0)\n"
-        "time.sleep(8)"))], expected=_UP_TO_LERP),
+        "_told = b''\n"
+        "while len(_told) < 3:\n"
+        "    _told += os.read(_done, 3)\n"
+        "time.sleep(2)"))], expected=_UP_TO_LERP),
     # 64 MB into the kernel's connection folder, which is on the grader's disk: refused when the grader runs as
     # root (the folder is the grader's once the kernel has started), else the watch kills the sandbox
     "fills_the_connection_folder": Student(answers=_SOLVED, extra_cells=[(_AFTER_LERP + 1, (
