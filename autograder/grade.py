@@ -261,7 +261,17 @@ def _nbgrader_here(argv: list[str], env: dict[str, str], log: str) -> None:
     from nbgrader.apps.nbgraderapp import NbGraderApp
 
     sys.argv = ["nbgrader", *argv]
-    NbGraderApp.launch_instance(argv=argv)
+    try:
+        NbGraderApp.launch_instance(argv=argv)
+        code = 0
+    except SystemExit as end:
+        code = end.code if isinstance(end.code, int) else int(end.code is not None)
+    # nbgrader is done and has saved everything: leave at once. A normal exit waits for every thread still running
+    # in this process; one left behind (by a library, or a configuration file on the Jupyter path) had the finished
+    # grading stopped at the time limit and counted as nothing.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 @functools.cache

@@ -53,3 +53,23 @@ def test_a_course_root_outside_the_checkout_needs_no_copy_of_the_solutions(tmp_p
     submit(root, ASSIGNMENT, "ana", solved, NOTEBOOK)
     graded = run([sys.executable, "-m", "autograder.grade", ASSIGNMENT, "--jobs", "1"], root)
     assert "ana: 12/12 points" in graded.stdout, graded.stdout[-2000:] + graded.stderr[-2000:]
+
+
+def test_a_grading_that_finished_counts_though_a_thread_outlives_it(tmp_path, monkeypatch):
+    """nbgrader had saved the grades, but a thread still running in its process (here started by a configuration file
+    on the Jupyter path) kept that process from exiting: the grading was stopped at the time limit and counted as
+    nothing. A finished grading now leaves at once."""
+    config = tmp_path / "jupyter_config"
+    config.mkdir()
+    (config / "nbgrader_config.py").write_text(
+        "import sys, threading, time\n"
+        "if sys.argv[0] == 'nbgrader':  # the grading of one student, not the grading command around it\n"
+        "    threading.Thread(target=time.sleep, args=(600,), name='left-running').start()\n")
+    monkeypatch.setenv("JUPYTER_CONFIG_DIR", str(config))
+    root = make_course(tmp_path / "course", ASSIGNMENT)
+    solved = as_solved_by_a_student(nbformat.read(REPO / "solutions" / ASSIGNMENT / NOTEBOOK, as_version=4))
+    submit(root, ASSIGNMENT, "ana", solved, NOTEBOOK)
+    graded = run([sys.executable, "-m", "autograder.grade", ASSIGNMENT, "--jobs", "1", "--timeout", "60"], root,
+                 timeout=300)
+    assert "ana: 12/12 points" in graded.stdout and "was stopped" not in graded.stdout, graded.stdout[-2000:]
+    assert sum(scores(root, ASSIGNMENT)["ana"].values()) == 12
