@@ -179,6 +179,7 @@ class SandboxedKernelManager(AsyncKernelManager):
                                                             env={"PATH": "/usr/bin:/bin"}, **kw)
             self.sandbox.start_watch(self.provisioner.process.pid)
             bound = self.sandbox.limits.total_memory_mb
+            self.log.info("The kernel runs in the sandbox %s", self.sandbox.box)
             if self.sandbox.cgroup is not None:
                 self.log.info("The sandbox's memory (%d MB for all its processes) is held by its %s", bound,
                               self.sandbox.cgroup.describe())

@@ -28,6 +28,7 @@ import shutil
 import signal
 import stat
 import sys
+import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
@@ -283,6 +284,11 @@ def _fork_server():
 
     if sys.path[0] != str(HERE.parent):  # the children import this module (their target) from this checkout
         sys.path.insert(0, str(HERE.parent))
+    from autograder.sandbox import short_temporary_folder
+
+    # the fork server listens on a Unix socket in the temporary folder: a long $TMPDIR (a cluster's per-job folder)
+    # made it fail to start, and with it every grading
+    tempfile.tempdir = short_temporary_folder()
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["nbgrader.apps.nbgraderapp", "autograder.judges.preload"])
     return context
@@ -322,9 +328,16 @@ def grade_student(assignment: str, student: str, timeout: float) -> Result:
     env = dict(os.environ, GANCOURSE_COURSE_ROOT=str(root),
                PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
                PYTHONPATH=os.pathsep.join(p for p in (str(HERE.parent), os.environ.get("PYTHONPATH")) if p))
+    from autograder.sandbox import SANDBOXES, remove_leftovers, short_temporary_folder
+
+    sandboxes = Path(tempfile.mkdtemp(prefix="gancourse-", dir=short_temporary_folder()))
+    env[SANDBOXES] = str(sandboxes)
     start = time.perf_counter()
-    returncode = run_autograde(["autograde", assignment, "--student", student, "--force"], env,
-                               log_dir / f"{student}.log", timeout)
+    try:
+        returncode = run_autograde(["autograde", assignment, "--student", student, "--force"], env,
+                                   log_dir / f"{student}.log", timeout)
+    finally:
+        remove_leftovers(sandboxes)
     log_text = (log_dir / f"{student}.log").read_text()
     if "No nbgrader_config.py file found" in log_text:
         raise RuntimeError("nbgrader ran without the course configuration; run the grading command from "

@@ -298,6 +298,30 @@ def remove_cgroup(path: Path) -> None:
             time.sleep(0.1)
 
 
+SANDBOXES = "GANCOURSE_SANDBOXES"  # the folder a grading makes its sandboxes in (set by the grading command)
+BOX_PREFIX = "gancourse-sandbox-"  # a sandbox's folder, and its cgroups, are named this and a random suffix
+
+
+def short_temporary_folder() -> str:
+    """Where sandboxes are made: the temporary folder, or /tmp where its path is too long for the kernel's sockets,
+    which live in the sandbox's folder (a Unix socket's path has at most 107 bytes; a $TMPDIR of 60 had every kernel
+    fail to start)."""
+    folder = tempfile.gettempdir()
+    return folder if len(folder) <= 32 else "/tmp"
+
+
+def remove_leftovers(folder: Path) -> None:
+    """Remove ``folder`` and what the sandboxes made in it left behind: their cgroups, and their folders. A sandbox
+    cleans up after itself, unless the process that made it was killed first (a grading stopped at its time limit),
+    which had left a cgroup of each kind and a folder per stopped grading, for the whole term."""
+    for box in folder.glob(f"{BOX_PREFIX}*"):
+        for controller in ("memory", "cpu"):
+            for _, parent in cgroup_parents(controller):
+                remove_cgroup(parent / box.name)  # waits a moment for the killed sandbox's processes to be gone
+    if subprocess.run(["rm", "-rf", "--", str(folder)], capture_output=True).returncode != 0:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 class MemoryCgroup:
     """A memory cgroup of one sandbox's own, where the grader may make one (cgroup v1 as root, or a v2 cgroup
     whose memory controller is delegated to the grader). The kernel then holds all the sandbox's memory to
@@ -554,7 +578,7 @@ class Sandbox:
         self.limits = limits or Limits.from_env()
         self.counterparts = dict(counterparts or {})  # part -> ["gancourse.module.Name", ...]
         self.released: set[str] = set()
-        self.box = Path(tempfile.mkdtemp(prefix="gancourse-sandbox-"))
+        self.box = Path(tempfile.mkdtemp(prefix=BOX_PREFIX, dir=os.environ.get(SANDBOXES) or short_temporary_folder()))
         self.lib = self.box / "lib"
         self.ipc = self.box / "ipc"
         self.submission = self.box / "submission"

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import sys
+from pathlib import Path
 
 import nbformat
 
@@ -73,3 +75,27 @@ def test_a_grading_that_finished_counts_though_a_thread_outlives_it(tmp_path, mo
                  timeout=300)
     assert "ana: 12/12 points" in graded.stdout and "was stopped" not in graded.stdout, graded.stdout[-2000:]
     assert sum(scores(root, ASSIGNMENT)["ana"].values()) == 12
+
+
+def test_a_grading_stopped_at_its_time_limit_leaves_no_sandbox_behind(tmp_path, monkeypatch):
+    """The grading process is killed at the time limit, before its sandbox can clean up: each such grading had left a
+    folder and a cgroup of each kind behind for the rest of the term. The grading command now removes them. The
+    temporary folder is long here: the sandbox still goes where its kernel's sockets fit (before, such a $TMPDIR
+    failed every kernel's start)."""
+    temporary = tmp_path / "a-temporary-folder-whose-path-is-long"
+    temporary.mkdir()
+    monkeypatch.setenv("TMPDIR", str(temporary))
+    root = make_course(tmp_path / "course", ASSIGNMENT)
+    solved = as_solved_by_a_student(nbformat.read(REPO / "solutions" / ASSIGNMENT / NOTEBOOK, as_version=4))
+    solved.cells.append(nbformat.v4.new_code_cell("import time\ntime.sleep(120)"))
+    submit(root, ASSIGNMENT, "ana", solved, NOTEBOOK)
+    graded = run([sys.executable, "-m", "autograder.grade", ASSIGNMENT, "--jobs", "1", "--timeout", "25"], root,
+                 timeout=300)
+    assert "grading took longer than 25 s and was stopped" in graded.stdout, graded.stdout[-2000:]
+    log = (root / "grading_logs" / ASSIGNMENT / "ana.log").read_text()
+    box = re.search(r"The kernel runs in the sandbox (\S+)", log)
+    assert box, log[-2000:]  # the kernel had started before the grading was stopped
+    groups = re.findall(r"cgroup v\d at (/sys/fs/cgroup/\S+)", log)
+    assert all(Path(group).name == Path(box.group(1)).name for group in groups), groups
+    assert not Path(box.group(1)).exists() and not Path(box.group(1)).parent.exists(), box.group(1)
+    assert not any(Path(group).exists() for group in groups), groups
