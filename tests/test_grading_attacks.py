@@ -389,6 +389,31 @@ INVALID_OUTPUTS = (
     "                        ('foo_bar', {'x': 1})]:\n"
     "    _kernel.session.send(_kernel.iopub_socket, _type, _content, parent=_kernel.get_parent('shell'))")
 BREAKERS["sends_invalid_outputs"] = Student(answers=_SOLVED, extra_cells=[(_AFTER_LERP + 1, INVALID_OUTPUTS)])
+# The kernel's other channels (a sixth gaming pass, which found them held): replies on the shell channel with forged
+# parents and 100 kB page payloads, in a flood, leave the grading as it was; answering 'ok' and 'idle' at once for
+# every later cell only loses the test cells' probe data: the verdicts are the judge's, from the probes, not the cells'.
+SHELL_FLOOD = (
+    "import time\n"
+    "_kernel = get_ipython().kernel\n"
+    "_start, _n = time.time(), 0\n"
+    "while time.time() - _start < 3:\n"
+    "    _kernel.session.send(_kernel.shell_stream, 'execute_reply', {'status': 'ok', 'execution_count': 1,\n"
+    "                         'payload': [{'source': 'page', 'data': {'text/plain': 'p' * 100_000}}]},\n"
+    "                         parent={'msg_id': f'forged{_n}', 'msg_type': 'execute_request'},\n"
+    "                         ident=_kernel._parent_ident['shell'])\n"
+    "    _n += 1")
+FORGED_REPLIES = (
+    "_ip = get_ipython()\n"
+    "_kernel = _ip.kernel\n"
+    "def _answer_at_once(*_):\n"
+    "    _parent = _kernel.get_parent('shell')\n"
+    "    _kernel.session.send(_kernel.iopub_socket, 'status', {'execution_state': 'idle'}, parent=_parent)\n"
+    "    _kernel.session.send(_kernel.shell_stream, 'execute_reply', {'status': 'ok', 'execution_count': 1,\n"
+    "                         'payload': [], 'user_expressions': {}}, parent=_parent,\n"
+    "                         ident=_kernel._parent_ident['shell'])\n"
+    "_ip.events.register('pre_run_cell', _answer_at_once)")
+BREAKERS["floods_the_shell_channel"] = Student(answers=_SOLVED, extra_cells=[(_AFTER_LERP + 1, SHELL_FLOOD)])
+ATTACKERS["forges_ok_replies"] = attack(FORGED_REPLIES)
 TOTAL_MEMORY = 3072  # MB, for all the processes of one sandbox of this class (the default is 6144)
 
 CLASS = {**ATTACKERS, **BREAKERS, "honest": Student(answers=CORRECT["functional"])}
