@@ -14,21 +14,6 @@ from tests.conftest import REPO, make_course, run, scores, submit
 ASSIGNMENT, NOTEBOOK = "a1_two_networks", "two_networks.ipynb"
 
 
-def test_a_grading_that_is_stopped_scores_zero_not_the_earlier_gradings_points(tmp_path):
-    """Graded once (12/12), then graded again with a time limit it cannot meet: before, the report and the gradebook
-    still gave the first grading's 12/12 beside "was stopped"."""
-    root = make_course(tmp_path / "course", ASSIGNMENT)
-    solved = as_solved_by_a_student(nbformat.read(REPO / "solutions" / ASSIGNMENT / NOTEBOOK, as_version=4))
-    submit(root, ASSIGNMENT, "ana", solved, NOTEBOOK)
-    grade = [sys.executable, "-m", "autograder.grade", ASSIGNMENT, "--jobs", "1"]
-    first = run(grade, root)
-    assert first.returncode == 0 and sum(scores(root, ASSIGNMENT)["ana"].values()) == 12, first.stdout[-2000:]
-    again = run([*grade, "--timeout", "2"], root)
-    assert "ana: 0/12 points" in again.stdout and "grading took longer than 2 s and was stopped" in again.stdout, \
-        again.stdout[-2000:]
-    assert sum(scores(root, ASSIGNMENT).get("ana", {}).values()) == 0
-
-
 def test_a_notebook_handed_in_again_broken_scores_zero_not_the_earlier_gradings_points(tmp_path):
     """Before, the report and the gradebook kept 12/12 beside "not a valid notebook" (an outside tester's find)."""
     root = make_course(tmp_path / "course", ASSIGNMENT)
@@ -77,21 +62,28 @@ def test_a_grading_that_finished_counts_though_a_thread_outlives_it(tmp_path, mo
     assert sum(scores(root, ASSIGNMENT)["ana"].values()) == 12
 
 
-def test_a_grading_stopped_at_its_time_limit_leaves_no_sandbox_behind(tmp_path, monkeypatch):
-    """The grading process is killed at the time limit, before its sandbox can clean up: each such grading had left a
-    folder and a cgroup of each kind behind for the rest of the term. The grading command now removes them. The
-    temporary folder is long here: the sandbox still goes where its kernel's sockets fit (before, such a $TMPDIR
-    failed every kernel's start)."""
+def test_a_grading_that_is_stopped_scores_zero_and_leaves_no_sandbox_behind(tmp_path, monkeypatch):
+    """Graded once (12/12), then handed in again with a cell that outlasts the time limit.
+
+    Before, the report and the gradebook still gave the first grading's 12/12 beside "was stopped". And the grading
+    process, killed at the limit before its sandbox could clean up, left the sandbox's folder and a cgroup of each kind
+    behind for the rest of the term; the grading command now removes them. The temporary folder is long here: the
+    sandbox still goes where its kernel's sockets fit (such a $TMPDIR had failed every grading)."""
     temporary = tmp_path / "a-temporary-folder-whose-path-is-long"
     temporary.mkdir()
     monkeypatch.setenv("TMPDIR", str(temporary))
     root = make_course(tmp_path / "course", ASSIGNMENT)
     solved = as_solved_by_a_student(nbformat.read(REPO / "solutions" / ASSIGNMENT / NOTEBOOK, as_version=4))
+    submit(root, ASSIGNMENT, "ana", solved, NOTEBOOK)
+    grade = [sys.executable, "-m", "autograder.grade", ASSIGNMENT, "--jobs", "1", "--timeout", "25"]
+    first = run(grade, root)
+    assert first.returncode == 0 and sum(scores(root, ASSIGNMENT)["ana"].values()) == 12, first.stdout[-2000:]
     solved.cells.append(nbformat.v4.new_code_cell("import time\ntime.sleep(120)"))
     submit(root, ASSIGNMENT, "ana", solved, NOTEBOOK)
-    graded = run([sys.executable, "-m", "autograder.grade", ASSIGNMENT, "--jobs", "1", "--timeout", "25"], root,
-                 timeout=300)
-    assert "grading took longer than 25 s and was stopped" in graded.stdout, graded.stdout[-2000:]
+    again = run(grade, root, timeout=300)
+    assert "ana: 0/12 points" in again.stdout and "grading took longer than 25 s and was stopped" in again.stdout, \
+        again.stdout[-2000:]
+    assert sum(scores(root, ASSIGNMENT).get("ana", {}).values()) == 0
     log = (root / "grading_logs" / ASSIGNMENT / "ana.log").read_text()
     box = re.search(r"The kernel runs in the sandbox (\S+)", log)
     assert box, log[-2000:]  # the kernel had started before the grading was stopped
