@@ -426,7 +426,26 @@ class SandboxedExecute(Execute):
             self._output_bytes[cell_index] = used + size
         return super().output(outs, msg, display_id, cell_index)
 
+    def _bound_reply_error(self, content: dict, cell_index: int) -> None:
+        """nbgrader adds the execute reply's error to the cell's outputs when the cell showed none of that name: the
+        output limits hold for it too. An exception whose text was 300 MB only where the reply is built (its
+        traceback display silenced) had put all of it into the autograded notebook."""
+        fields = {key: content.get(key) for key in ("ename", "evalue", "traceback")}
+        size = len(json.dumps(fields, default=str))
+        used, total = self._output_bytes.get(cell_index, 0), sum(self._output_bytes.values())
+        if used + size <= self.max_cell_output and total + size <= self.max_output:
+            self._output_bytes[cell_index] = used + size
+            return
+        cut = (f" ... (cut: the autograder keeps at most {self.max_cell_output // 1000} kB of output a cell and "
+               f"{self.max_output // 1000} kB a notebook)")
+        content["ename"] = str(content.get("ename"))[:200]
+        content["evalue"] = str(content.get("evalue"))[:1000] + cut
+        content["traceback"] = ["... the traceback was dropped" + cut]
+
     def on_cell_executed(self, **kwargs):
+        reply = kwargs.get("execute_reply") or {}
+        if isinstance(reply.get("content"), dict) and reply["content"].get("status") == "error":
+            self._bound_reply_error(reply["content"], kwargs.get("cell_index", -1))
         super().on_cell_executed(**kwargs)
         cell = kwargs["cell"]
         part = part_of(cell)

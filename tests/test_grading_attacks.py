@@ -412,6 +412,17 @@ FORGED_REPLIES = (
     "                         'payload': [], 'user_expressions': {}}, parent=_parent,\n"
     "                         ident=_kernel._parent_ident['shell'])\n"
     "_ip.events.register('pre_run_cell', _answer_at_once)")
+# An exception whose text is huge only where ipykernel builds the execute reply, its traceback display silenced: the
+# cell shows no error, so nbgrader adds the reply's, which had passed the output limits (300 MB in the notebook).
+HIDDEN_HUGE_ERROR = (
+    "import sys\n"
+    "get_ipython()._showtraceback = lambda *_: None\n"
+    "class _Hidden(Exception):\n"
+    "    def __str__(self):\n"
+    "        return 'x' * (8 << 20) if sys._getframe(1).f_code.co_name == 'do_execute' else 'small'\n"
+    "raise _Hidden()")
+BREAKERS["hides_a_huge_error_in_its_reply"] = Student(answers=_SOLVED,
+                                                      extra_cells=[(_AFTER_LERP + 1, HIDDEN_HUGE_ERROR)])
 BREAKERS["floods_the_shell_channel"] = Student(answers=_SOLVED, extra_cells=[(_AFTER_LERP + 1, SHELL_FLOOD)])
 ATTACKERS["forges_ok_replies"] = attack(FORGED_REPLIES)
 TOTAL_MEMORY = 3072  # MB, for all the processes of one sandbox of this class (the default is 6144)
@@ -752,7 +763,8 @@ def test_nothing_fills_the_kernels_connection_folder_on_the_graders_disk(graded)
                          r"limit of 1024 kB", graded.report, re.S), graded.of("fills_the_connection_folder")
 
 
-@pytest.mark.parametrize("student", ["updates_one_display_many_times", "parks_widget_buffers", "huge_error_outputs"])
+@pytest.mark.parametrize("student", ["updates_one_display_many_times", "parks_widget_buffers", "huge_error_outputs",
+                                     "hides_a_huge_error_in_its_reply"])
 def test_outputs_that_passed_the_limits_before_are_held_to_them(graded, student):
     """Full marks (the answers are right), and the autograded notebook keeps no more than the notebook's output
     limit: before, these kernels wrote 100 MB or more of it (and held as much in the grader's memory)."""
