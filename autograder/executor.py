@@ -31,10 +31,12 @@ import secrets
 import tempfile
 import threading
 from pathlib import Path
+from queue import Empty
+from time import monotonic
 
 import nbformat
 from jupyter_client.manager import AsyncKernelManager
-from jupyter_core.utils import run_sync
+from jupyter_core.utils import ensure_async, run_sync
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat import NotebookNode
 from nbformat.validator import NotebookValidationError
@@ -334,6 +336,30 @@ class SandboxedExecute(Execute):
             pass
 
     _define_if_missing = run_sync(_async_define_if_missing)
+
+    async def async_wait_for_reply(self, msg_id: str, cell: NotebookNode | None = None) -> dict | None:
+        """nbclient's, with its time limit on the clock: nbclient's own counts only the stretches in which no shell
+        message at all came, so a kernel that never answered the grader's request but sent some other message every
+        second made the grading wait until the student's whole time limit (an outside tester's). On timeout the
+        kernel is interrupted and None returned, as nbclient's does with ``interrupt_on_timeout``."""
+        timeout = self._get_timeout(cell)
+        deadline = monotonic() + timeout if timeout else None
+        while True:
+            wait = self.shell_timeout_interval if deadline is None else min(self.shell_timeout_interval,
+                                                                             deadline - monotonic())
+            if wait <= 0:
+                await self._async_handle_timeout(timeout, cell)
+                return None
+            try:
+                msg = await ensure_async(self.kc.shell_channel.get_msg(timeout=wait))
+            except Empty:
+                await self._async_check_alive()
+                continue
+            header = msg.get("parent_header")
+            if isinstance(header, dict) and header.get("msg_id") == msg_id:
+                return msg
+
+    wait_for_reply = run_sync(async_wait_for_reply)
 
     async def _async_answers(self) -> bool:
         """Whether the kernel answers again after an interrupted cell (it may ignore the interrupt)."""

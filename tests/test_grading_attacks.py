@@ -423,6 +423,25 @@ HIDDEN_HUGE_ERROR = (
     "raise _Hidden()")
 BREAKERS["hides_a_huge_error_in_its_reply"] = Student(answers=_SOLVED,
                                                       extra_cells=[(_AFTER_LERP + 1, HIDDEN_HUGE_ERROR)])
+# A kernel that never answers the grader's own request after a test cell (which defines a part left undefined) but sends
+# some other message every second: nbclient's wait counted only silent stretches, so the grading waited until the
+# student's whole time limit and scored nothing. The wait now has a time limit on the clock.
+NEVER_ANSWERS = (
+    "import asyncio\n"
+    "_kernel = get_ipython().kernel\n"
+    "_execute = _kernel.shell_handlers['execute_request']\n"
+    "async def _stall(stream, ident, parent):\n"
+    "    if parent['content'].get('silent'):\n"
+    "        _n = 0\n"
+    "        while True:\n"
+    "            _kernel.session.send(stream, 'kernel_info_reply', {'status': 'ok'}, ident=ident,\n"
+    "                                 parent={'msg_id': f'other{_n}', 'msg_type': 'kernel_info_request'})\n"
+    "            _n += 1\n"
+    "            await asyncio.sleep(1)\n"
+    "    return await _execute(stream, ident, parent)\n"
+    "_kernel.shell_handlers['execute_request'] = _stall")
+BREAKERS["never_answers_the_grader"] = Student(answers=_SOLVED, extra_cells=[(2, NEVER_ANSWERS)],
+                                               expected={"test_DCGANGenerator": 4})
 BREAKERS["floods_the_shell_channel"] = Student(answers=_SOLVED, extra_cells=[(_AFTER_LERP + 1, SHELL_FLOOD)])
 ATTACKERS["forges_ok_replies"] = attack(FORGED_REPLIES)
 TOTAL_MEMORY = 3072  # MB, for all the processes of one sandbox of this class (the default is 6144)
