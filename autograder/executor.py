@@ -439,28 +439,30 @@ class SandboxedExecute(Execute):
                 return None
             outs[:] = [o for o in outs if not (o.get("output_type") == "display_data"
                                                and PROBE_MIME in o.get("data", {}))]
-        else:
-            used = self._output_bytes.get(cell_index, 0)
-            total = sum(self._output_bytes.values())
-            if used + size > self.max_cell_output or total + size > self.max_output:
-                if cell_index not in self._dropped:
-                    self._dropped.add(cell_index)
-                    outs.append(self._note("... more output was dropped: the autograder keeps at most "
-                                           f"{self.max_cell_output // 1000} kB a cell and "
-                                           f"{self.max_output // 1000} kB a notebook."))
-                return None
-            self._output_bytes[cell_index] = used + size
+        elif not self._counted(cell_index, size):
+            if cell_index not in self._dropped:
+                self._dropped.add(cell_index)
+                outs.append(self._note("... more output was dropped: the autograder keeps at most "
+                                       f"{self.max_cell_output // 1000} kB a cell and "
+                                       f"{self.max_output // 1000} kB a notebook."))
+            return None
         return super().output(outs, msg, display_id, cell_index)
+
+    def _counted(self, cell_index: int, size: int) -> bool:
+        """Count ``size`` bytes of output against the cell's and the notebook's limits; False (nothing counted)
+        where they would not fit."""
+        used = self._output_bytes.get(cell_index, 0)
+        if used + size > self.max_cell_output or sum(self._output_bytes.values()) + size > self.max_output:
+            return False
+        self._output_bytes[cell_index] = used + size
+        return True
 
     def _bound_reply_error(self, content: dict, cell_index: int) -> None:
         """nbgrader adds the execute reply's error to the cell's outputs when the cell showed none of that name: the
         output limits hold for it too. An exception whose text was 300 MB only where the reply is built (its
         traceback display silenced) had put all of it into the autograded notebook."""
         fields = {key: content.get(key) for key in ("ename", "evalue", "traceback")}
-        size = len(json.dumps(fields, default=str))
-        used, total = self._output_bytes.get(cell_index, 0), sum(self._output_bytes.values())
-        if used + size <= self.max_cell_output and total + size <= self.max_output:
-            self._output_bytes[cell_index] = used + size
+        if self._counted(cell_index, len(json.dumps(fields, default=str))):
             return
         cut = (f" ... (cut: the autograder keeps at most {self.max_cell_output // 1000} kB of output a cell and "
                f"{self.max_output // 1000} kB a notebook)")

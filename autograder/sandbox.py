@@ -304,8 +304,8 @@ BOX_PREFIX = "gancourse-sandbox-"  # a sandbox's folder, and its cgroups, are na
 
 def short_temporary_folder() -> str:
     """Where sandboxes are made: the temporary folder, or /tmp where its path is too long for the kernel's sockets,
-    which live in the sandbox's folder (a Unix socket's path has at most 107 bytes; a $TMPDIR of 60 had every kernel
-    fail to start)."""
+    which live in the sandbox's folder (a Unix socket's path has at most 107 bytes; a $TMPDIR of about 65 characters
+    or more had every kernel fail to start)."""
     folder = tempfile.gettempdir()
     return folder if len(folder) <= 32 else "/tmp"
 
@@ -318,6 +318,12 @@ def remove_leftovers(folder: Path) -> None:
         for controller in ("memory", "cpu"):
             for _, parent in cgroup_parents(controller):
                 remove_cgroup(parent / box.name)  # waits a moment for the killed sandbox's processes to be gone
+    remove_folder(folder)
+
+
+def remove_folder(folder: Path) -> None:
+    """``rm -rf``: it has no depth limit; shutil.rmtree recurses and stopped at a chain of 1,200 folders a kernel had
+    made (it is the fallback)."""
     if subprocess.run(["rm", "-rf", "--", str(folder)], capture_output=True).returncode != 0:
         shutil.rmtree(folder, ignore_errors=True)
 
@@ -733,6 +739,4 @@ class Sandbox:
             self.cgroup.remove()
         if self.cpu is not None:
             self.cpu.remove()
-        # rm has no depth limit; shutil.rmtree recurses and stopped at a chain of 1,200 folders a kernel had made
-        if subprocess.run(["rm", "-rf", "--", str(self.box)], capture_output=True).returncode != 0:
-            shutil.rmtree(self.box, ignore_errors=True)
+        remove_folder(self.box)
