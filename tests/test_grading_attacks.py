@@ -271,16 +271,18 @@ BREAKERS = {
                                                                               "    print('x' * 500)")]),
     "fork_bomb": Student(answers=_SOLVED, extra_cells=[(_END, "import os\nwhile True:\n    os.fork()")]),
     "not_json": Student(raw_text="{this is not a notebook", expected=0),
-    # three processes of 1.2 GB each: every one is within the kernel's own limit, together they are over the
-    # sandbox's (3072 MB for this class, TOTAL_MEMORY); the watch kills the sandbox, slerp after it is not run. The
+    # three processes of 500 MB each: every one is within the kernel's own limit, together they are over the
+    # sandbox's (1280 MB for this class, TOTAL_MEMORY); the watch kills the sandbox, slerp after it is not run. The
     # cell waits until each has its memory (under the sandbox's one core and a busy machine a fixed 8 s was too short:
-    # the cell ended first, and the student got 12/12)
+    # the cell ended first, and the student got 12/12). The total is low so that the limit comes well before the
+    # cell's 10 s: this machine's virtual memory gives a sandbox about 300 MB/s, and 1.2 GB a process (3072 MB
+    # in all) raced the time limit, and lost under CI's load
     "memory_in_three_processes": Student(answers=_SOLVED, extra_cells=[(_AFTER_LERP + 1, (
         "import os, time\n"
         "_done, _tell = os.pipe()\n"
         "for _ in range(3):\n"
         "    if os.fork() == 0:\n"
-        "        _held = b'x' * (1200 * 2**20)\n"
+        "        _held = b'x' * (500 * 2**20)\n"
         "        os.write(_tell, b'.')\n"
         "        time.sleep(60)\n"
         "        os._exit(0)\n"
@@ -444,7 +446,7 @@ BREAKERS["never_answers_the_grader"] = Student(answers=_SOLVED, extra_cells=[(2,
                                                expected={"test_DCGANGenerator": 4})
 BREAKERS["floods_the_shell_channel"] = Student(answers=_SOLVED, extra_cells=[(_AFTER_LERP + 1, SHELL_FLOOD)])
 ATTACKERS["forges_ok_replies"] = attack(FORGED_REPLIES)
-TOTAL_MEMORY = 3072  # MB, for all the processes of one sandbox of this class (the default is 6144)
+TOTAL_MEMORY = 1280  # MB, for all the processes of one sandbox of this class (the default is 6144)
 
 CLASS = {**ATTACKERS, **BREAKERS, "honest": Student(answers=CORRECT["functional"])}
 
