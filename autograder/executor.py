@@ -22,6 +22,7 @@ nbgrader_config.py). For every notebook it
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import hashlib
 import hmac
@@ -37,6 +38,7 @@ from time import monotonic
 import nbformat
 from jupyter_client.manager import AsyncKernelManager
 from jupyter_core.utils import ensure_async, run_sync
+from nbclient.client import timestamp
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat import NotebookNode
 from nbformat.validator import NotebookValidationError
@@ -137,14 +139,29 @@ class UnreadableMessage(Exception):
     parsed (JSON nested 200,000 deep overflowed the parser's stack and ended the whole notebook's grading)."""
 
 
-def refusing_unreadable(deserialize):
-    """The session's ``deserialize``, raising ``UnreadableMessage`` for whatever it cannot read."""
+MESSAGE_PARTS = ("header", "parent_header", "metadata", "content")
+
+
+def refusing_unreadable(deserialize, max_json: int):
+    """The session's ``deserialize``, raising ``UnreadableMessage`` for whatever it cannot read: a message refused
+    (its signature, its frames), not parsed, whose parts are not mappings, or whose JSON parts are together over
+    ``max_json`` bytes. That last is checked before anything is parsed: 75 MB of empty JSON lists grew to 1.8 GB in
+    the grader once parsed, and the parse holds the interpreter, so the watch (``Limits.received_mb``) could not stop
+    it in time (an outside tester's). Binary buffers are not parsed; the watch counts them."""
     @functools.wraps(deserialize)
-    def read(*args, **kwargs):
+    def read(msg_list, *args, **kwargs):
+        size = sum(len(frame) for frame in msg_list[1:5])
+        if size > max_json:
+            raise UnreadableMessage(f"{size / 1e6:.0f} MB of JSON in one message, over the limit of "
+                                    f"{max_json / 1e6:.0f} MB")
         try:
-            return deserialize(*args, **kwargs)
+            message = deserialize(msg_list, *args, **kwargs)
         except Exception as err:  # noqa: BLE001 - anything a kernel sends is named, and the grading goes on
             raise UnreadableMessage(f"{type(err).__name__}: {str(err)[:120]}") from None
+        wrong = [part for part in MESSAGE_PARTS if not isinstance(message.get(part), dict | bytes)]
+        if wrong:  # content stays bytes where the caller asked for it unparsed
+            raise UnreadableMessage(f"its {', '.join(wrong)} not a mapping")
+        return message
     return read
 
 
@@ -153,10 +170,11 @@ class SandboxedKernelManager(AsyncKernelManager):
 
     sandbox: Sandbox | None = None
     salt: str = ""
+    max_message: int = 24_000_000  # bytes of JSON in one message (SandboxedExecute.max_message)
 
     def client(self, **kwargs):
         client = super().client(**kwargs)  # with a clone of this manager's session, which every channel reads with
-        client.session.deserialize = refusing_unreadable(client.session.deserialize)
+        client.session.deserialize = refusing_unreadable(client.session.deserialize, self.max_message)
         return client
 
     async def _async_launch_kernel(self, kernel_cmd: list[str], **kw):
@@ -210,6 +228,9 @@ class SandboxedExecute(Execute):
     # the largest an honest notebook sends is 5.7 MB (a5's truncated_latents); 16 MB of empty JSON lists still grows
     # to 350 MB once parsed, within what SandboxWatch lets a kernel's messages take up (Limits.received_mb)
     max_probe = Integer(16_000_000, help="bytes of probe data accepted per test cell").tag(config=True)
+    # a probe's message carries its data and a little more; 24 MB of empty JSON lists parse to about 550 MB
+    max_message = Integer(24_000_000, help="bytes of JSON one kernel message may carry, its binary buffers apart"
+                          ).tag(config=True)
     unresponsive_grace = Integer(15, help="seconds a kernel gets to answer after a timed-out cell").tag(config=True)
     # Once the last cell has run, everything the grade needs is in hand: the kernel (the whole sandbox) is killed at
     # once, not asked to shut down. A graceful shutdown took 1.5 s of every student's grading (ipykernel's exit,
@@ -228,6 +249,7 @@ class SandboxedExecute(Execute):
         km = super().create_kernel_manager()
         km.sandbox = self._sandbox
         km.salt = self._salt
+        km.max_message = self.max_message
         km.transport = "ipc"
         km.ip = str(self._sandbox.ipc / "kernel")
         km.connection_file = str(self._sandbox.ipc / "kernel.json")
@@ -337,35 +359,76 @@ class SandboxedExecute(Execute):
 
     _define_if_missing = run_sync(_async_define_if_missing)
 
-    async def async_wait_for_reply(self, msg_id: str, cell: NotebookNode | None = None) -> dict | None:
-        """nbclient's, with its time limit on the clock: nbclient's own counts only the stretches in which no shell
-        message at all came, so a kernel that never answered the grader's request but sent some other message every
-        second made the grading wait until the student's whole time limit (an outside tester's). On timeout the
-        kernel is interrupted and None returned, as nbclient's does with ``interrupt_on_timeout``."""
-        timeout = self._get_timeout(cell)
-        deadline = monotonic() + timeout if timeout else None
+    async def _async_reply(self, msg_id: str, timeout: float | None) -> dict | None:
+        """The shell reply to ``msg_id``, or None once ``timeout`` seconds have passed on the clock (no limit where
+        None); replies to anything else are passed over. nbclient's and jupyter_client's own waits time out only when
+        the shell channel is empty: a kernel that kept it busy with replies to nothing held a 60-s cell until the
+        student's whole time limit, the grader at a full core (an outside tester's)."""
+        deadline = None if timeout is None else monotonic() + timeout
         while True:
             wait = self.shell_timeout_interval if deadline is None else min(self.shell_timeout_interval,
                                                                              deadline - monotonic())
             if wait <= 0:
-                await self._async_handle_timeout(timeout, cell)
                 return None
             try:
                 msg = await ensure_async(self.kc.shell_channel.get_msg(timeout=wait))
             except Empty:
                 await self._async_check_alive()
                 continue
-            header = msg.get("parent_header")
-            if isinstance(header, dict) and header.get("msg_id") == msg_id:
+            if msg["parent_header"].get("msg_id") == msg_id:
                 return msg
+            await asyncio.sleep(0)  # the output and liveness tasks get their turn
+
+    async def async_wait_for_reply(self, msg_id: str, cell: NotebookNode | None = None) -> dict | None:
+        """nbclient's, with its time limit on the clock (``_async_reply``). On timeout the kernel is interrupted and
+        None returned, as nbclient's does with ``interrupt_on_timeout``."""
+        timeout = self._get_timeout(cell)
+        msg = await self._async_reply(msg_id, timeout)
+        if msg is None:
+            await self._async_handle_timeout(timeout, cell)
+        return msg
 
     wait_for_reply = run_sync(async_wait_for_reply)
 
-    async def _async_answers(self) -> bool:
-        """Whether the kernel answers again after an interrupted cell (it may ignore the interrupt)."""
+    async def _async_poll_for_reply(self, msg_id, cell, timeout, task_poll_output_msg, task_poll_kernel_alive):
+        """nbclient's wait for a cell's reply, with its time limit on the clock (``_async_reply``). On timeout the
+        kernel is interrupted and the reply is nbgrader's timeout error (``error_on_timeout``)."""
+        msg = await self._async_reply(msg_id, timeout)
+        if msg is None:
+            task_poll_kernel_alive.cancel()
+            await self._async_check_alive()
+            msg = await self._async_handle_timeout(timeout, cell)
+            if msg is None:  # not interrupting, or no error configured for it
+                raise CellTimeoutError.error_from_timeout_and_cell("Cell execution timed out", timeout, cell)
+            msg["parent_header"] = {"msg_id": msg_id}
+        elif self.record_timing:
+            cell["metadata"]["execution"]["shell.execute_reply"] = timestamp(msg)
         try:
-            await self.kc.kernel_info(reply=True, timeout=self.unresponsive_grace)
-            return True
+            await asyncio.wait_for(task_poll_output_msg, self.iopub_timeout)
+        except (asyncio.TimeoutError, Empty):
+            if self.raise_on_iopub_timeout:
+                task_poll_kernel_alive.cancel()
+                raise CellTimeoutError.error_from_timeout_and_cell("Timeout waiting for IOPub output",
+                                                                   self.iopub_timeout, cell) from None
+            self.log.warning("Timeout waiting for IOPub output")
+        task_poll_kernel_alive.cancel()
+        return msg
+
+    async def _async_answers(self) -> bool:
+        """Whether the kernel answers again after an interrupted cell (it may ignore the interrupt). What is still
+        queued on the shell channel is read first: a kernel's reply sent while that channel is full is dropped, and
+        a kernel that had filled it with replies to nothing, then stopped at the interrupt, lost its answer on some
+        runs and not on others (the same notebook got 10/12 and 12/12)."""
+        deadline = monotonic() + self.unresponsive_grace
+        try:
+            while True:
+                if monotonic() > deadline:
+                    return False
+                try:
+                    await ensure_async(self.kc.shell_channel.get_msg(timeout=0.2))
+                except Empty:
+                    break
+            return await self._async_reply(self.kc.kernel_info(), deadline - monotonic()) is not None
         except Exception:  # noqa: BLE001 - any failure to answer means the kernel is gone or stuck
             return False
 
