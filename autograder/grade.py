@@ -116,9 +116,13 @@ def check_notebooks(folder: Path) -> list[str]:
 
 
 def failure_messages(notebook: Path) -> dict[str, str]:
-    """grade_id -> first line of the error a graded test cell raised, from the autograded notebook."""
+    """grade_id -> first line of the error a graded test cell raised, from the autograded notebook. One larger than a
+    submitted notebook may be with the output the grader keeps is not read: this process runs the whole class (an
+    outside tester's 300 MB notebook, from before the execute reply's error was bounded, took it to 1 GB)."""
     messages: dict[str, str] = {}
     try:
+        if notebook.stat().st_size > (MAX_NOTEBOOK_MB + 8) * 2**20:
+            return messages
         nb = nbformat.read(notebook, as_version=4)
     except Exception:  # noqa: BLE001 - nothing to read for a notebook nbgrader could not process
         return messages

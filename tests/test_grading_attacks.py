@@ -446,6 +446,41 @@ BREAKERS["never_answers_the_grader"] = Student(answers=_SOLVED, extra_cells=[(2,
                                                expected={"test_DCGANGenerator": 4})
 BREAKERS["floods_the_shell_channel"] = Student(answers=_SOLVED, extra_cells=[(_AFTER_LERP + 1, SHELL_FLOOD)])
 ATTACKERS["forges_ok_replies"] = attack(FORGED_REPLIES)
+# A kernel that keeps the grader's shell channel never empty, with validly signed replies to no request (a seventh
+# outside pass): nbclient's wait for a cell's reply timed out only on an empty channel, so the cell ran on to the
+# student's whole time limit (300 s here) and the grading scored nothing. The wait keeps its limit on the clock: the
+# cell is interrupted after 10 s, and the kernel answers again.
+SHELL_STARVE = (
+    "import hashlib, hmac, zmq\n"
+    "_kernel = get_ipython().kernel\n"
+    "_ident, _key = _kernel._parent_ident['shell'], _kernel.session.key\n"
+    "_rest = [b'{}', b'{}', b'{\"status\": \"ok\"}']\n"
+    "_n = 0\n"
+    "while True:\n"
+    "    _header = (b'{\"msg_id\": \"stray%d\", \"msg_type\": \"kernel_info_reply\", \"session\": \"s\", '\n"
+    "               b'\"username\": \"u\", \"date\": \"2026-01-01T00:00:00.000000Z\", \"version\": \"5.3\"}' % _n)\n"
+    "    _signature = hmac.new(_key, _header + b''.join(_rest), hashlib.sha256).hexdigest().encode()\n"
+    "    try:\n"
+    "        _kernel.shell_stream.socket.send_multipart([*_ident, b'<IDS|MSG>', _signature, _header, *_rest],\n"
+    "                                                   flags=zmq.NOBLOCK)\n"
+    "    except zmq.Again:\n"
+    "        pass\n"
+    "    _n += 1")
+BREAKERS["keeps_the_shell_channel_busy"] = Student(answers=_SOLVED, extra_cells=[(_AFTER_LERP + 1, SHELL_STARVE)])
+# The cell's own reply padded with 10 million empty JSON lists (40 MB; the seventh pass's 75 MB grew the grader by
+# 1.85 GB while parsed, past what the watch allows, which cannot act during the parse): refused unparsed.
+PADDED_REPLY = (
+    "_session = get_ipython().kernel.session\n"
+    "_send = _session.send\n"
+    "def _padded(stream, msg_type, content=None, *args, **kwargs):\n"
+    "    if msg_type == 'execute_reply':\n"
+    "        _session.send = _send\n"
+    "        content = {**content, 'payload': [{'source': 'page', 'start': 0,\n"
+    "                                           'data': {'text/plain': [[]] * 10_000_000}}]}\n"
+    "    return _send(stream, msg_type, content, *args, **kwargs)\n"
+    "_session.send = _padded")
+BREAKERS["pads_its_cells_reply"] = Student(answers=_SOLVED, extra_cells=[(_AFTER_LERP + 1, PADDED_REPLY)],
+                                           expected=_UP_TO_LERP)
 TOTAL_MEMORY = 1280  # MB, for all the processes of one sandbox of this class (the default is 6144)
 
 CLASS = {**ATTACKERS, **BREAKERS, "honest": Student(answers=CORRECT["functional"])}
@@ -547,6 +582,23 @@ def test_a_notebook_over_the_size_limit_is_refused_without_being_parsed(tmp_path
     monkeypatch.setattr(grade.nbformat, "read", lambda *a, **k: pytest.fail("the notebook was parsed"))
     reasons = grade.refusals(folder)
     assert len(reasons) == 1 and f"over the limit of {grade.MAX_NOTEBOOK_MB} MB" in reasons[0], reasons
+
+
+def test_the_grading_command_reads_no_autograded_notebook_larger_than_a_submission_may_be(tmp_path, monkeypatch):
+    """The grading command's own process, which runs the whole class, reads each autograded notebook for its error
+    messages: one larger than a submitted notebook and the kept output can be is passed over unparsed."""
+    from autograder import grade
+
+    monkeypatch.setattr(grade, "MAX_NOTEBOOK_MB", 1)  # so 9 MB is the most read here
+    failed = nbformat.v4.new_code_cell("assert False", metadata={"nbgrader": {"grade": True, "grade_id": "t"}},
+                                       outputs=[nbformat.v4.new_output("error", ename="AssertionError", evalue="no",
+                                                                       traceback=[])])
+    small, large = tmp_path / "small.ipynb", tmp_path / "large.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=[failed]), small)
+    nbformat.write(nbformat.v4.new_notebook(cells=[failed, nbformat.v4.new_markdown_cell("x" * 10 * 2**20)]), large)
+    assert grade.failure_messages(small) == {"t": "AssertionError: no"}
+    monkeypatch.setattr(grade.nbformat, "read", lambda *a, **k: pytest.fail("the notebook was parsed"))
+    assert grade.failure_messages(large) == {}
 
 
 def test_files_written_during_grading_stay_in_the_sandbox(graded):
@@ -747,21 +799,45 @@ def test_a_message_the_grader_cannot_read_stops_the_kernel_not_the_grading(grade
         graded.of("sends_an_unreadable_message")
 
 
+def test_a_message_too_large_to_parse_stops_the_kernel_before_it_is_parsed(graded):
+    assert re.search(r"pads_its_cells_reply: 10/12.*?the kernel was stopped while cell \d+ ran: it sent the grader a "
+                     r"message that could not be read \(\d+ MB of JSON in one message, over the limit of 24 MB",
+                     graded.report, re.S), graded.of("pads_its_cells_reply")
+
+
+def test_a_cell_that_keeps_the_shell_channel_busy_is_stopped_at_its_time_limit(graded):
+    """Interrupted after the class's 10 s, not held to the student's 300 s; the cells after it are graded."""
+    assert re.search(r"keeps_the_shell_channel_busy: 12/12", graded.report), graded.of("keeps_the_shell_channel_busy")
+    notebook = nbformat.read(graded.root / "autograded" / "keeps_the_shell_channel_busy" / ASSIGNMENT / NOTEBOOK, 4)
+    assert any(o.get("ename") == "CellTimeoutError" for cell in notebook.cells if cell.cell_type == "code"
+               for o in cell.outputs), "the busy cell was stopped by its time limit"
+
+
 def test_every_message_the_session_cannot_read_is_named_not_raised_as_is():
-    """Unsigned, cut short and too deeply nested: each is an UnreadableMessage, which the executor turns into a
-    stopped kernel (in-process, through jupyter_client's own session)."""
+    """Unsigned, cut short, too deeply nested, with a part that is not a mapping, and over the size limit: each is an
+    UnreadableMessage, which the executor turns into a stopped kernel (in-process, through jupyter_client's own
+    session). The one over the limit is refused before it is parsed."""
     from jupyter_client.session import Session
 
     from autograder.executor import UnreadableMessage, refusing_unreadable
 
     session = Session(key=b"k" * 32)
-    read = refusing_unreadable(session.deserialize)
+    parsed = []
+    read = refusing_unreadable(lambda frames, **kw: parsed.append(1) or session.deserialize(frames, **kw), 1000)
     frames = session.serialize(session.msg("stream", {"name": "stdout", "text": "hi"}))[1:]  # after the delimiter
     assert read(frames)["content"]["text"] == "hi"
     deep = ("{\"text\": " + "[" * 200_000 + "]" * 200_000 + "}").encode()
-    for bad in ([b"0" * 64, *frames[1:]], frames[:3], [session.sign([*frames[1:4], deep]), *frames[1:4], deep]):
+    listed = [*frames[:2], b"[1]", *frames[3:]]  # a parent header that is a list
+    listed[0] = session.sign(listed[1:5])
+    for bad in ([b"0" * 64, *frames[1:]], frames[:3], [session.sign([*frames[1:4], deep]), *frames[1:4], deep],
+                listed):
         with pytest.raises(UnreadableMessage):
             read(bad)
+    padded = b'{"name": "stdout", "text": ' + b"[]," * 400 + b'[]}'  # 1.2 kB, over this session's 1000 bytes
+    parsed.clear()
+    with pytest.raises(UnreadableMessage, match="over the limit"):
+        read([session.sign([*frames[1:4], padded]), *frames[1:4], padded])
+    assert not parsed
 
 
 def test_outputs_that_are_not_valid_notebook_content_are_dropped_and_said(graded):
