@@ -16,11 +16,21 @@ VENDOR_STAMP := $(VENDOR)/.installed
 # the shipped generators as ONNX graphs for the page's live widgets (git-ignored, remade from the weights)
 MODELS := book/_static/models/manifest.json
 
-.PHONY: book bench test system exercises notebooks student-edition reference setup hub clean
+.PHONY: book bench test system exercises notebooks student-edition reference setup hub clean python-check
+
+## A .venv made with another Python than the PYTHON= given on the command line is not kept silently (an instructor's
+## `make hub PYTHON=/usr/local/bin/python3.11` had kept a .venv of root's own Python, which students cannot run).
+python-check:
+ifeq ($(origin PYTHON),command line)
+	@if [ -x $(BIN)/python ] && [ "$$($(BIN)/python -c 'import sys; print(sys.base_prefix, sys.version)')" != \
+	  "$$($(PYTHON) -c 'import sys; print(sys.base_prefix, sys.version)')" ]; then \
+	  echo "$(VENV) was made with $$($(BIN)/python -c 'import sys; print(sys.base_prefix)'), not $(PYTHON):" \
+	    "remove it (rm -rf $(VENV)) and run make again" >&2; exit 1; fi
+endif
 
 setup: $(STAMP) $(VENDOR_STAMP)
 
-$(STAMP): requirements.txt pyproject.toml
+$(STAMP): requirements.txt pyproject.toml | python-check
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@echo "Installing requirements.txt into $(VENV) ..."
 	@$(BIN)/python -m pip install -q -r requirements.txt 2>&1 | $(PIPNOISE)
@@ -88,10 +98,11 @@ test: system hub $(WORKFLOW_LINT) $(MODELS)
 
 ## make exercises: regenerate exercises/ from solutions/ with nbgrader (never edit exercises/ by hand), and
 ## register each assignment in the course's gradebook (gradebook.db in the course root), as grading needs.
+## Both go to the course root: the checkout, or $GANCOURSE_COURSE_ROOT where that is set (release_assignment
+## reads that root's exercises/).
 exercises: $(STAMP)
 	@for a in $(ASSIGNMENTS); do \
-	  nbgrader generate_assignment $$a --force --CourseDirectory.release_directory=$(CURDIR)/exercises \
-	    --log-level=WARN || exit 1; \
+	  nbgrader generate_assignment $$a --force --log-level=WARN || exit 1; \
 	done
 
 ## make notebooks: rewrite book/<chapter>.ipynb, the launch buttons' copies of the chapters (never edit them by hand).

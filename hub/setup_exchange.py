@@ -42,9 +42,11 @@ DEFAULT_CONFIG_DIR = Path("/etc/jupyter")
 MODES = {"": 0o755, "outbound": 0o755, "inbound": 0o2733, "feedback": 0o711}
 CHECKOUT = Path(__file__).resolve().parents[1]
 # What of this checkout only the instructor's account may read: the answers and hidden tests, the grader and its
-# reference artifacts, the tests' correct answers, and the history that holds them all. The rest (the library,
+# reference artifacts, the tests' correct answers, the measured runs of the portfolio's reference (which name its fix:
+# an instructor on a hub found students could read them), and the history that holds them all. The rest (the library,
 # exercises/, the book, hub/jupyter_config/) stays readable: every user's server runs the course's environment.
-PRIVATE = ("solutions", "autograder", "tests", ".git")
+PRIVATE = ("solutions", "autograder", "tests", ".git",
+           "results/portfolio_runs.json", "results/portfolio_divergence.json")
 
 SITE_CONFIG = '''\
 # Written by hub/setup_exchange.py: the course id and the exchange every user's nbgrader uses.
@@ -84,18 +86,19 @@ def ensure(path: Path, mode: int, uid: int, gid: int) -> list[str]:
 
 
 def protect_checkout(checkout: Path, gid: int) -> list[str]:
-    """The ``PRIVATE`` folders of the checkout: group ``gid`` (the instructor's), mode 0750 (no access for others)."""
+    """The ``PRIVATE`` folders and files of the checkout: group ``gid`` (the instructor's), no access for others
+    (folders 0750, files 0640)."""
     changed = []
     for name in PRIVATE:
         path = checkout / name
-        if path.is_dir():
-            info = path.stat()
+        if path.exists():
+            info, mode = path.stat(), 0o750 if path.is_dir() else 0o640
             if info.st_gid != gid:
                 os.chown(path, info.st_uid, gid)
                 changed.append(f"{path}: group set to {gid}")
-            if stat.S_IMODE(path.stat().st_mode) != 0o750:
-                os.chmod(path, 0o750)
-                changed.append(f"{path}: mode set to 0750")
+            if stat.S_IMODE(path.stat().st_mode) != mode:
+                os.chmod(path, mode)
+                changed.append(f"{path}: mode set to {mode:04o}")
     return changed
 
 

@@ -10,7 +10,8 @@ which readers see published: every file git tracks here except
 
 * solutions/, autograder/, tests/ (their fixtures are correct answers), .ci/, .github/ (the workflow that
   publishes this edition), hub/, the root nbgrader_config.py, this script, the tests' system-package check,
-  and the scripts that import the grader;
+  the portfolio reference's measured runs (results/portfolio_*.json, which name its fix), and the scripts that
+  import the grader;
 
 with pyproject.toml packaging the library alone, a Makefile without the instructor's targets, a
 README for students, and _config.yml and the chapter notebooks' Colab cell pointing at the student
@@ -35,7 +36,9 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 INSTRUCTOR_ONLY = ("solutions/", "autograder/", "tests/", ".ci/", ".github/", "hub/", "nbgrader_config.py",
-                   "scripts/student_edition.py", "scripts/system_packages.sh")
+                   "scripts/student_edition.py", "scripts/system_packages.sh",
+                   # the portfolio reference's measured runs, which name its fix
+                   "results/portfolio_runs.json", "results/portfolio_divergence.json")
 MARKERS = re.compile(r"BEGIN SOLUTION|END SOLUTION|BEGIN HIDDEN TESTS|END HIDDEN TESTS|BEGIN MARK SCHEME")
 # Makefile targets that need the instructor's folders
 INSTRUCTOR_TARGETS = ("test", "system", "exercises", "reference", "student-edition", "hub")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
 import sys
 from pathlib import Path
 
@@ -29,13 +31,19 @@ def test_a_notebook_handed_in_again_broken_scores_zero_not_the_earlier_gradings_
 
 def test_a_course_root_outside_the_checkout_needs_no_copy_of_the_solutions(tmp_path):
     """instructors.md: set $GANCOURSE_COURSE_ROOT to keep the run-time state outside the checkout. An empty folder is
-    enough: nbgrader generates from the checkout's solutions/ (an outside tester had to link them in by hand)."""
+    enough: `make exercises` generates from the checkout's solutions/ (an outside tester had to link them in by hand)
+    into that folder's exercises/, where release_assignment looks (an instructor on a hub found the Makefile had
+    written into the checkout's)."""
     root = tmp_path / "elsewhere"
     root.mkdir()
     (root / ".grading_secret").write_text("tests-" + "5a1t" * 12 + "\n")
-    generated = run([sys.executable, "-m", "nbgrader", "generate_assignment", ASSIGNMENT], root)
+    ours = REPO / "exercises" / ASSIGNMENT / NOTEBOOK
+    before = ours.stat().st_mtime_ns
+    generated = subprocess.run(["make", "-s", "exercises", f"ASSIGNMENTS={ASSIGNMENT}"], cwd=REPO, capture_output=True,
+                               text=True, env=dict(os.environ, GANCOURSE_COURSE_ROOT=str(root)), timeout=300)
     assert generated.returncode == 0, generated.stdout[-2000:] + generated.stderr[-2000:]
     assert (root / "exercises" / ASSIGNMENT / NOTEBOOK).exists() and not (root / "solutions").exists()
+    assert ours.stat().st_mtime_ns == before, "the checkout's exercises/ was left as it was"
     solved = as_solved_by_a_student(nbformat.read(REPO / "solutions" / ASSIGNMENT / NOTEBOOK, as_version=4))
     submit(root, ASSIGNMENT, "ana", solved, NOTEBOOK)
     graded = run([sys.executable, "-m", "autograder.grade", ASSIGNMENT, "--jobs", "1"], root)

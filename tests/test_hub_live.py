@@ -222,7 +222,7 @@ def checkout_modes_restored():
         from setup_exchange import PRIVATE
     finally:
         sys.path.remove(str(REPO / "hub"))
-    kept = {p: (p.stat().st_gid, stat.S_IMODE(p.stat().st_mode)) for p in (REPO / n for n in PRIVATE) if p.is_dir()}
+    kept = {p: (p.stat().st_gid, stat.S_IMODE(p.stat().st_mode)) for p in (REPO / n for n in PRIVATE) if p.exists()}
     try:
         yield
     finally:
@@ -345,6 +345,8 @@ def test_a_whole_term_through_the_hub(hub):
     for secret in (inbound, REPO / "solutions", REPO / "autograder", REPO / "tests", hub.course, hub.homes["ben"]):
         code, out = hub.terminal("ana", f"/user/{USERS['ana']}", f"ls {secret}")
         assert code != 0 and "Permission denied" in out, out
+    code, out = hub.terminal("ana", f"/user/{USERS['ana']}", f"head -c 1 {REPO / 'results' / 'portfolio_runs.json'}")
+    assert code != 0 and "Permission denied" in out, out  # it names the portfolio reference's fix
     assert not [p for p in hub.homes["ana"].rglob("*") if p.name in ("solutions", "autograder")]
 
     # the instructor collects, grades in the service's terminal, returns feedback and exports the grades
