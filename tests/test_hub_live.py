@@ -328,6 +328,24 @@ def test_a_whole_term_through_the_hub(hub):
     for student in ("ana", "ben"):
         hub.assignments(student, "submit")
 
+    # the book's JupyterHub launch button opens nbgitpuller's page, which clones the course's public repository into
+    # the student's home: nbgitpuller is in the course's environment (an instructor's hub gave 404 without it). A
+    # local repository here, the student's own (git refuses another user's); the hub's is on a Git server.
+    public = hub.base / "public-repository"
+    public.mkdir()
+    (public / "README.md").write_text("the student edition\n")
+    for command in (["init", "-q", "-b", "main"], ["add", "README.md"],
+                    ["-c", "user.name=course", "-c", "user.email=course@example.org", "commit", "-q", "-m", "x"]):
+        subprocess.run(["git", *command], cwd=public, check=True)
+    uid = pwd.getpwnam(USERS["ana"]).pw_uid
+    for path in (public, *public.rglob("*")):
+        os.lchown(path, uid, uid)
+    button = {"repo": f"file://{public}", "branch": "main", "targetpath": "gan-course"}
+    assert "git-pull" in hub.ok("ana", "GET", f"/user/{USERS['ana']}/git-pull", params=button).text
+    pulled = hub.ok("ana", "GET", f"/user/{USERS['ana']}/git-pull/api", params=button).text
+    assert '"phase": "finished"' in pulled, pulled[-2000:]
+    assert (hub.homes["ana"] / "gan-course" / "README.md").read_text() == "the student edition\n"
+
     # what a student cannot reach
     assert hub.request("ana", "GET", f"/services/{COURSE}/formgrader/", allow_redirects=False).status_code in (
         302, 403), "a student reached the formgrader service"
