@@ -18,6 +18,8 @@ import pickle
 import re
 import subprocess
 import sys
+import tempfile
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -582,6 +584,36 @@ def test_a_notebook_over_the_size_limit_is_refused_without_being_parsed(tmp_path
     monkeypatch.setattr(grade.nbformat, "read", lambda *a, **k: pytest.fail("the notebook was parsed"))
     reasons = grade.refusals(folder)
     assert len(reasons) == 1 and f"over the limit of {grade.MAX_NOTEBOOK_MB} MB" in reasons[0], reasons
+
+
+def test_a_submission_nested_too_deep_or_too_many_files_is_refused_not_a_crash(tmp_path):
+    """A folder nested 1,200 deep made pathlib's rglob raise RecursionError in the grading command, which ended the
+    grading of the whole class (an outside tester's eighth pass); 20,000 files were walked in full."""
+    from autograder import grade
+
+    base = Path(tempfile.mkdtemp())  # not tmp_path: pytest's recursive clean-up fails on it too
+    try:
+        deep = base / "submitted" / "pat" / ASSIGNMENT
+        deep.mkdir(parents=True)
+        nbformat.write(nbformat.v4.new_notebook(), deep / NOTEBOOK)
+        folder = deep
+        for _ in range(1200):  # pathlib recursed once a level; the path stays under the 4096-byte limit
+            folder = folder / "d"
+            os.mkdir(folder)
+        reasons = grade.refusals(deep)
+        assert len(reasons) == 1 and "nested more than" in reasons[0], reasons
+    finally:
+        subprocess.run(["rm", "-rf", str(base)], check=True)
+    many = tmp_path / "submitted" / "kim" / ASSIGNMENT
+    many.mkdir(parents=True)
+    for i in range(grade.MAX_ENTRIES + 1):
+        (many / f"f{i}").touch()
+    reasons = grade.refusals(many)
+    assert len(reasons) == 1 and f"more than {grade.MAX_ENTRIES} files" in reasons[0], reasons
+    honest = tmp_path / "submitted" / "lee" / ASSIGNMENT
+    (honest / "helpers").mkdir(parents=True)
+    (honest / "helpers" / "h.py").write_text("x = 1\n")
+    assert grade.refusals(honest) == []
 
 
 def test_the_grading_command_reads_no_autograded_notebook_larger_than_a_submission_may_be(tmp_path, monkeypatch):
