@@ -36,6 +36,8 @@ from pathlib import Path
 
 import nbformat
 
+from autograder.sandbox import MAX_DEPTH, MAX_ENTRIES, submission_paths  # noqa: F401 (the limits, named here too)
+
 HERE = Path(__file__).resolve().parent
 
 
@@ -139,28 +141,6 @@ def failure_messages(notebook: Path) -> dict[str, str]:
 
 MAX_NOTEBOOK_MB = int(os.environ.get("GANCOURSE_MAX_NOTEBOOK_MB", "50"))
 SOURCE_MARKERS = re.compile(r"^\s*#+\s*BEGIN (SOLUTION|HIDDEN TESTS)\b", re.MULTILINE)
-
-
-MAX_DEPTH, MAX_ENTRIES = 32, 10_000  # folders deep, files and folders in all, in one submission
-
-
-def submission_paths(submitted: Path) -> list[Path] | str:
-    """Everything under ``submitted``, sorted, walked with a stack of its own; or why not, as a sentence for the
-    student. pathlib's rglob recursed once a folder: a folder nested a few thousand deep raised RecursionError in
-    this process and ended the grading of the whole class (an outside tester's eighth pass)."""
-    found, stack = [], [(submitted, 0)]
-    while stack:
-        folder, depth = stack.pop()
-        if depth >= MAX_DEPTH:
-            return f"its folders are nested more than {MAX_DEPTH} deep; it was not graded"
-        with os.scandir(folder) as entries:
-            for entry in entries:
-                found.append(Path(entry.path))
-                if len(found) > MAX_ENTRIES:
-                    return f"it holds more than {MAX_ENTRIES} files and folders; it was not graded"
-                if entry.is_dir(follow_symlinks=False):
-                    stack.append((Path(entry.path), depth + 1))
-    return sorted(found)
 
 
 def refusals(submitted: Path) -> list[str]:

@@ -49,10 +49,36 @@ HOME = Path("/home/student")
 SUBMISSION = Path("/submission")  # inside the sandbox: a read-only copy of the submission folder
 
 
+MAX_DEPTH, MAX_ENTRIES = 32, 10_000  # folders deep, files and folders in all, in one submission
+
+
+def submission_paths(submitted: Path) -> list[Path] | str:
+    """Everything under ``submitted``, sorted, walked with a stack of its own; or why not, as a sentence for the
+    student. pathlib's rglob recursed once a folder: a folder nested a few thousand deep raised RecursionError in
+    this process and ended the grading of the whole class (an outside tester's eighth pass)."""
+    found, stack = [], [(submitted, 0)]
+    while stack:
+        folder, depth = stack.pop()
+        if depth >= MAX_DEPTH:
+            return f"its folders are nested more than {MAX_DEPTH} deep; it was not graded"
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                found.append(Path(entry.path))
+                if len(found) > MAX_ENTRIES:
+                    return f"it holds more than {MAX_ENTRIES} files and folders; it was not graded"
+                if entry.is_dir(follow_symlinks=False):
+                    stack.append((Path(entry.path), depth + 1))
+    return sorted(found)
+
+
 def submission_entries(folder: Path) -> list[tuple[Path, Path]]:
     """(relative path, path) of everything in a submission folder that the sandbox may copy, in order: all
-    but notebooks (the kernel gets its cells one at a time) and Jupyter's checkpoints."""
-    return [(path.relative_to(folder), path) for path in sorted(folder.rglob("*"))
+    but notebooks (the kernel gets its cells one at a time) and Jupyter's checkpoints. The walk is
+    ``submission_paths``; the grading command refuses a submission it cannot walk before any sandbox is made."""
+    paths = submission_paths(folder)
+    if isinstance(paths, str):
+        raise ValueError(f"{folder}: {paths}")
+    return [(path.relative_to(folder), path) for path in paths
             if path.suffix != ".ipynb" and ".ipynb_checkpoints" not in path.relative_to(folder).parts]
 
 
