@@ -23,6 +23,7 @@ nbgrader_config.py). For every notebook it
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import hashlib
 import hmac
@@ -302,8 +303,13 @@ class SandboxedExecute(Execute):
         return self.nb, self.resources
 
     def _run_cell(self, cell: NotebookNode, index: int, store: dict) -> None:
+        from autograder.probes import references_for
+
+        part = part_of(cell)
+        lent = references_for(self._sandbox.assignment, part) if part is not None and self._sandbox else []
         try:
-            self._run_cell_unchecked(cell, index, store)
+            with self._sandbox.lending(lent) if lent else contextlib.nullcontext():
+                self._run_cell_unchecked(cell, index, store)
         finally:
             self._keep_valid(cell, index)
 
@@ -342,15 +348,16 @@ class SandboxedExecute(Execute):
 
     async def _async_define_if_missing(self, part: str) -> None:
         """Once a part's test has run, a notebook in which the part's name is not defined at all (its cell
-        raised, say) gets the grader's reference under that name, so that the later parts that use it, even
-        as a default argument, are graded on their own (the part itself has already lost its points)."""
+        raised, say) gets the library's stub under that name, so that a later part that names it as a default
+        argument is still defined, and graded on its own where its probe lends the grader's version. Never the
+        grader's version itself: a tester's student left part 1 undefined and used the name in parts 2 and 3."""
         targets = self._sandbox.counterparts.get(part) if self._sandbox is not None else None
         if not targets:
             return
         target = targets if isinstance(targets, str) else targets[0]
         code = (f"try:\n    {part}\nexcept NameError:\n"
                 f"    from autograder.probes.record import reference as _gancourse_reference\n"
-                f"    {part} = _gancourse_reference({target!r})\n    del _gancourse_reference\n")
+                f"    {part} = _gancourse_reference({target!r}, stub_ok=True)\n    del _gancourse_reference\n")
         try:
             msg_id = self.kc.execute(code, silent=True, store_history=False)
             await self.async_wait_for_reply(msg_id)
@@ -552,5 +559,3 @@ class SandboxedExecute(Execute):
             if isinstance(data, dict) and data.get("part") == part:
                 self.resources["gancourse"]["probes"][part] = data
                 break
-        if self._sandbox is not None:
-            self._sandbox.release(part)

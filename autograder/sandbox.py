@@ -6,9 +6,12 @@ Debian's ``bubblewrap`` with:
 * a fresh, size-limited home folder holding a copy of the one submission (its notebook excluded:
   the kernel receives cells one at a time, and the graded copy holds the test cells);
 * read-only system folders and Python environment, with the course library as a generated copy in
-  which the functions and classes this assignment grades are stubs (``build_library``). As each
-  part's test cell finishes, that part's library counterpart is put back, so that a later part can
-  be run with the grader's reference for it (``Sandbox.release``);
+  which the functions and classes this assignment grades are stubs (``build_library``) for the whole
+  run. A probe that judges a later part on its own runs it with the grader's references of earlier
+  parts (the step with the grader's losses); those, and only those (``REFERENCES`` in the probe
+  module), are put back while that one test cell runs (``Sandbox.lending``). The student's cells never
+  see a reference: an outside tester's student left part 1 undone and computed parts 2 and 3 with
+  the library's part 1, once it was put back for good after part 1's test;
 * no solutions, gradebook, judges, reference artifacts, instructor files or other submissions:
   nothing of the course folder is mounted, and any installed copy of ``autograder`` or
   ``gancourse`` is hidden;
@@ -38,6 +41,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, fields
 from importlib import util
 from pathlib import Path
@@ -118,6 +122,9 @@ def available() -> str | None:
 
 # --- the course library, with the graded parts stubbed -------------------------------------------
 
+STUBS = "_GRADED_STUBS"  # in a stubbed module: the names that are stubs (the probes' references check it)
+
+
 def stub_message(qualified: str) -> str:
     return (f"{qualified} is the course library's own version of a part you write in this assignment; "
             "it is not available while your notebook is graded. Write the part yourself.")
@@ -154,6 +161,7 @@ def stubbed_source(source: str, module: str, names: set[str]) -> str:
     missing = names - found
     if missing:
         raise ValueError(f"{module} defines no top-level {', '.join(sorted(missing))} to stub")
+    tree.body.append(ast.parse(f"{STUBS} = frozenset({sorted(names)!r})").body[0])
     return ast.unparse(ast.fix_missing_locations(tree)) + "\n"
 
 
@@ -609,7 +617,7 @@ class Sandbox:
         self.hidden_packages = list(hidden_packages)  # third-party packages that would do a part for the student
         self.limits = limits or Limits.from_env()
         self.counterparts = dict(counterparts or {})  # part -> ["gancourse.module.Name", ...]
-        self.released: set[str] = set()
+        self.lent: set[str] = set()  # parts whose library versions are back, while one test cell runs
         self.box = Path(tempfile.mkdtemp(prefix=BOX_PREFIX, dir=os.environ.get(SANDBOXES) or short_temporary_folder()))
         self.lib = self.box / "lib"
         self.ipc = self.box / "ipc"
@@ -638,23 +646,32 @@ class Sandbox:
             targets = self.counterparts[part]
             return [targets] if isinstance(targets, str) else list(targets)
 
-        # a helper that a released part's library version uses is back with it (lerp's weights, once lerp is
-        # done, though slerp uses them too): the released version must run for the parts after it
-        in_use = {helper for part in self.released if part in self.counterparts
-                  for target in targets_of(part) for helper in private_helpers(target)}
+        # a helper that a lent part's library version uses is lent with it (lerp's weights, lent to slerp's
+        # probe, though slerp uses them too): the lent version must run
+        in_use = {helper for part in self.lent for target in targets_of(part) for helper in private_helpers(target)}
         stubbed: dict[str, set[str]] = {}
         for part in self.counterparts:
-            if part not in self.released:
+            if part not in self.lent:
                 for target in targets_of(part):
                     for stub in {target} | (private_helpers(target) - in_use):
                         module, _, name = stub.rpartition(".")
                         stubbed.setdefault(module, set()).add(name)
         return stubbed
 
-    def release(self, part: str) -> None:
-        """Put back the library's version of ``part`` once that part's test has run (see the module doc)."""
-        if part in self.counterparts and part not in self.released:
-            self.released.add(part)
+    @contextlib.contextmanager
+    def lending(self, parts: list[str]) -> Iterator[None]:
+        """The library's versions of ``parts`` put back while one test cell runs, for its probe, then stubs
+        again (see the module doc)."""
+        lent = {part for part in parts if part in self.counterparts}
+        if not lent:
+            yield
+            return
+        self.lent = lent
+        build_library(self.lib, self._stubbed())
+        try:
+            yield
+        finally:
+            self.lent = set()
             build_library(self.lib, self._stubbed())
 
     def _write_accounts(self) -> None:

@@ -338,3 +338,45 @@ def alternating_step(generator, discriminator, g_opt, d_opt, next_real, sample_z
     return shared_fakes_step(generator, discriminator, g_opt, d_opt, next_real, sample_z, d_loss_fn, g_loss_fn)
 """,
 }
+
+# --- answers that reach the grader's references of earlier parts (an outside tester's eighth pass) -------------
+# The grader keeps a reference for each part, for the probes that judge a later part on its own (the step runs with
+# the grader's losses). Part 1 is left undone; parts 2 and 3 are the minimax loss with one side pushed out to a
+# sure logit, computed with the grader's part 1: read from the sandbox's library file once it is back there, by a
+# fresh import, or through the name the grader defines for a part the notebook left undefined. None is the
+# student's work: parts 2 and 3 get nothing, the honest step keeps its 5 points.
+BORROWS_REFERENCES = {
+    "discriminator_loss": "# not done\n",
+    "saturating_generator_loss": """
+import importlib, sys
+
+
+def _graders_discriminator_loss():
+    # 1: the sandbox's library file, read and run afresh
+    for folder in sys.path:
+        try:
+            source = open(folder + "/gancourse/losses.py").read()
+        except OSError:
+            continue
+        space = {"__name__": "gancourse._borrowed", "__package__": "gancourse"}
+        try:
+            exec(compile(source, "losses.py", "exec"), space)
+            return space["discriminator_loss"]
+        except Exception:
+            pass
+    # 2: a fresh import of the library module
+    for key in [k for k in sys.modules if k == "gancourse" or k.startswith("gancourse.")]:
+        del sys.modules[key]
+    importlib.invalidate_caches()
+    return importlib.import_module("gancourse.losses").discriminator_loss
+
+
+def saturating_generator_loss(fake_logits):
+    return -_graders_discriminator_loss()(torch.full_like(fake_logits, 80.0), fake_logits)
+""",
+    # 3: the name the grader defines once part 1's test has found it undefined
+    "non_saturating_generator_loss": """
+def non_saturating_generator_loss(fake_logits):
+    return discriminator_loss(fake_logits, torch.full_like(fake_logits, -80.0))
+""",
+}

@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from autograder.judges import judge_record
 from autograder.probes.record import Record, probe
 from gancourse import data, losses, nets, train, viz
-from tests.a1_submissions import BORROWED, CORRECT, KIN, SOFTPLUS, WRONG
+from tests.a1_submissions import BORROWED, BORROWS_REFERENCES, CORRECT, KIN, SOFTPLUS, WRONG
 from tests.grading_harness import Student, class_tests, judged, judged_answer_tests
 
 ASSIGNMENT = "a1_two_networks"
@@ -173,6 +173,11 @@ CLASS = {
         expected={gid: p for gid, p in POINTS.items() if gid != "test_discriminator_loss"}),
     "library_kin_step": Student(answers={**CORRECT["softplus"], "alternating_step": KIN["alternating_step"]},
                                 expected={gid: p for gid, p in POINTS.items() if gid != "test_alternating_step"}),
+    # Part 1 undone; parts 2 and 3 computed with the grader's part 1 (its library file, a fresh import, the name
+    # the grader defines): those get nothing, the honest step keeps its points (9/12 before the references were
+    # lent to the step's test cell alone).
+    "borrows_graders_references": Student(answers={**CORRECT["softplus"], **BORROWS_REFERENCES},
+                                          expected={"test_alternating_step": 5}),
     # Wrong answers and a fake probe module that prints "passed" (the step passes its visible test): no points.
     "fake_probe": Student(answers={"discriminator_loss": WRONG["discriminator_loss"]["naive_log_sigmoid"],
                                    "saturating_generator_loss": WRONG["saturating_generator_loss"]["naive_log"],

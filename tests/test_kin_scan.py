@@ -8,7 +8,7 @@ private, module level; names imported from elsewhere are left out) is handed to 
 student's answer, unchanged, and the judge decides. A candidate the judge passes is kin, and the test fails
 unless the sandbox would have it stubbed while that part is graded: the stubbed set is the real
 :class:`~autograder.sandbox.Sandbox`'s (``_stubbed``, with its ``private_helpers``), built from
-``library_objects`` with the earlier parts of the notebook released, as the executor releases them.
+``library_objects`` with the references that part's test cell is lent (``references_for``), as the executor lends them.
 
 What is scanned, and how it is kept to seconds (judging every candidate on every part took about 6 minutes,
 250 s of it the portfolio's ``evaluate``):
@@ -61,7 +61,7 @@ import torch
 
 import gancourse
 from autograder.judges import portfolio as portfolio_judges
-from autograder.probes import library_objects, module_name, sandboxed
+from autograder.probes import library_objects, module_name, references_for, sandboxed
 from autograder.probes import portfolio as portfolio_probes
 from autograder.probes.record import probe, quiet
 from autograder.sandbox import Sandbox
@@ -101,7 +101,7 @@ PARTS = [(a, part) for a in ASSIGNMENTS for part in graded_parts(a)]
 def stubbed_while_graded(assignment: str, part: str,
                          counterparts: dict[str, list[str]] | None = None) -> frozenset[str]:
     """The library objects ("gancourse.module.name") the sandbox has stubbed while ``part``'s test runs: its
-    own ``Sandbox`` with the notebook's earlier parts released (``counterparts``: instead of COUNTERPARTS)."""
+    own ``Sandbox`` lending the part's references (``counterparts``: instead of COUNTERPARTS)."""
     if counterparts is None:
         return _stubbed_in_turn(assignment)[part]
     return _stubbed_in_turn(assignment, tuple((p, tuple(names)) for p, names in counterparts.items()))[part]
@@ -114,9 +114,9 @@ def _stubbed_in_turn(assignment: str, counterparts: tuple | None = None) -> dict
     stubbed = {}
     try:
         for part in graded_parts(assignment):
-            stubbed[part] = frozenset(f"{module}.{name}" for module, names in box._stubbed().items()
-                                      for name in names)
-            box.release(part)
+            with box.lending(references_for(assignment, part)):
+                stubbed[part] = frozenset(f"{module}.{name}" for module, names in box._stubbed().items()
+                                          for name in names)
     finally:
         box.cleanup()
     return stubbed

@@ -24,7 +24,7 @@ from tests.conftest import REPO
 
 
 def run_inside(code: str, counterparts: dict[str, str] | None = None, files: dict[str, str] | None = None,
-               limits: Limits | None = None, release: list[str] = (), timeout: float = 120,
+               limits: Limits | None = None, lend: list[str] = (), timeout: float = 120,
                hidden_packages: list[str] = ()) -> dict:
     """Run ``code`` in a fresh sandbox of assignment a3; it prints one JSON object, which is returned."""
     box = Sandbox("a3_dcgan", counterparts, limits, hidden_packages=hidden_packages)
@@ -34,11 +34,10 @@ def run_inside(code: str, counterparts: dict[str, str] | None = None, files: dic
         for name, text in (files or {}).items():
             (submission / name).write_text(text)
         box.copy_submission(submission)
-        for part in release:
-            box.release(part)
         cmd = box.command([sys.executable, "/submission/program.py"], {})
         (box.submission / "program.py").write_text(textwrap.dedent(code))
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=box.box)
+        with box.lending(list(lend)):
+            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=box.box)
     finally:
         box.cleanup()
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
@@ -147,7 +146,7 @@ def test_a_memory_hog_a_fork_bomb_and_a_disk_filler_hit_their_limits():
     assert seen["disk"] != "wrote 100 MB"
 
 
-def test_graded_parts_of_the_library_are_stubs_until_their_part_is_released():
+def test_graded_parts_of_the_library_are_stubs_but_while_lent_to_a_probe():
     code = """
         import json
         import gancourse.latent as latent
@@ -168,8 +167,36 @@ def test_graded_parts_of_the_library_are_stubs_until_their_part_is_released():
     before = run_inside(code, parts)
     assert before["lerp"].startswith("stub") and before["slerp"].startswith("stub")
     assert before["source_has_code"] is False  # the implementation is not even on disk
-    after = run_inside(code, parts, release=["lerp"])
+    after = run_inside(code, parts, lend=["lerp"])
     assert after["lerp"] == "ran" and after["slerp"].startswith("stub")
+
+
+def test_references_are_lent_to_one_test_cell_and_never_left_for_the_students_cells():
+    """Before, a part's library version came back for good once its test had run: a tester's student left part 1
+    undone and computed parts 2 and 3 with the library's part 1 (9/12 where 5 were earned). Now the library file
+    holds the stub before, and again after, the one window that lends it; only the listed parts are lent."""
+    from autograder.probes import library_objects, references_for
+
+    assert references_for("a1_two_networks", "alternating_step") == [
+        "discriminator_loss", "saturating_generator_loss", "non_saturating_generator_loss"]
+    assert references_for("a1_two_networks", "saturating_generator_loss") == []
+    box = Sandbox("a1_two_networks", library_objects("a1_two_networks"))
+    losses_file, train_file = box.lib / "gancourse" / "losses.py", box.lib / "gancourse" / "train.py"
+    try:
+        def stubs(path: Path) -> str:
+            return re.search(r"_GRADED_STUBS = frozenset\((.*)\)", path.read_text()).group(1)
+
+        before = stubs(losses_file)
+        assert "'discriminator_loss'" in before and "'saturating_generator_loss'" in before
+        with box.lending(references_for("a1_two_networks", "alternating_step")):
+            assert "_GRADED_STUBS" not in losses_file.read_text()  # every stub of losses.py is lent
+            assert "'alternating_step'" in stubs(train_file)  # the part itself is not
+        assert stubs(losses_file) == before
+        with pytest.raises(RuntimeError), box.lending(["discriminator_loss"]):
+            raise RuntimeError("the cell failed")
+        assert stubs(losses_file) == before
+    finally:
+        box.cleanup()
 
 
 def test_the_private_helpers_a_stubbed_part_uses_are_stubs_too_and_so_is_what_else_uses_them():
@@ -201,7 +228,7 @@ def test_the_private_helpers_a_stubbed_part_uses_are_stubs_too_and_so_is_what_el
 
     parts = {"discriminator_loss": library_objects("a1_two_networks")["discriminator_loss"]}
     assert run_inside(code, parts) == {"helper": "stub", "no_noise": "stub", "non_saturating": "ran"}
-    assert run_inside(code, parts, release=["discriminator_loss"]) == {"helper": "ran", "no_noise": "ran",
+    assert run_inside(code, parts, lend=["discriminator_loss"]) == {"helper": "ran", "no_noise": "ran",
                                                                       "non_saturating": "ran"}
 
 

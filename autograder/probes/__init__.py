@@ -80,6 +80,13 @@ def library_objects(assignment: str) -> dict[str, list[str]]:
     return {part: [names] if isinstance(names, str) else list(names) for part, names in table.items()}
 
 
+def references_for(assignment: str, part: str) -> list[str]:
+    """The earlier parts whose library versions (the grader's references) ``part``'s probe runs the answer with,
+    so that the part is judged on its own (the step with the grader's losses): ``REFERENCES`` in the probe
+    module. The sandbox lends them to that part's test cell alone; the student's own cells never see them."""
+    return list((_constant(assignment, "REFERENCES") or {}).get(part, []))
+
+
 def hidden_packages(assignment: str) -> list[str]:
     """Installed third-party packages that compute a graded part for the student (a Fréchet distance, say):
     ``HIDDEN_PACKAGES`` in the probe module; the sandbox hides them, as it stubs the library's versions."""

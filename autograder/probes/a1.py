@@ -28,7 +28,9 @@ COUNTERPARTS = {
     # The shared-fakes round is the alternating step with k = 1 (and, called k times, with any k).
     "alternating_step": ["gancourse.train.alternating_step", "gancourse.train.shared_fakes_step"],
 }
-LOSS_PARTS = ["discriminator_loss", "saturating_generator_loss", "non_saturating_generator_loss"]
+# part -> the earlier parts its probe runs the answer with, as the grader's references (lent to that test cell)
+REFERENCES = {"alternating_step": ["discriminator_loss", "saturating_generator_loss", "non_saturating_generator_loss"]}
+LOSS_PARTS = REFERENCES["alternating_step"]
 
 
 # --- parts 1-3: the losses -----------------------------------------------------------------------------

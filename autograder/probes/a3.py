@@ -23,6 +23,8 @@ COUNTERPARTS = {
     "lerp": "gancourse.latent.lerp",
     "slerp": "gancourse.latent.slerp",
 }
+# the earlier parts a part's probe runs the answer with: autograder.probes.references_for
+REFERENCES = {"slerp": ["lerp"]}
 
 LATENT = 12  # the latent size the probes build G with
 G_WIDTH, D_WIDTH = 16, 8  # small widths keep the probes fast
@@ -169,5 +171,5 @@ def probe_lerp(record: Record, lerp) -> None:
 
 
 def probe_slerp(record: Record, slerp) -> None:
-    with with_references(ASSIGNMENT, slerp, ["lerp"]):
+    with with_references(ASSIGNMENT, slerp, REFERENCES["slerp"]):
         probe_path(record, slerp)

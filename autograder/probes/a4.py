@@ -28,6 +28,8 @@ COUNTERPARTS = {
     "ConditionalDiscriminator": ["gancourse.conditional.ConditionalDiscriminator", "gancourse.nets.DCGANDiscriminator"],
     "acgan_auxiliary_loss": "gancourse.conditional.acgan_auxiliary_loss",
 }
+# the earlier parts a part's probe runs the answer with: autograder.probes.references_for
+REFERENCES = {"ConditionalGenerator": ["one_hot"], "ConditionalDiscriminator": ["one_hot"]}
 
 LATENT, G_WIDTH, D_WIDTH = 8, 32, 8  # the sizes the probes build the networks at (small: fast)
 FEW_LATENT, FEW_G_CLASSES, FEW_D_CLASSES = 5, 3, 4  # a second build with fewer classes than the default 10
@@ -90,7 +92,7 @@ def generator_eval_inputs() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
 def probe_generator(record: Record, cls, assignment: str) -> None:
     """Build ``cls`` small and trace it; ``one_hot`` in its namespace is the grader's while it runs."""
     signature(record, cls)
-    with with_references(assignment, cls, ["one_hot"]):
+    with with_references(assignment, cls, REFERENCES["ConditionalGenerator"]):
         G = build(record, "build", cls, latent_dim=LATENT, n_classes=10, width=G_WIDTH)
         if G is None:
             return
@@ -132,7 +134,7 @@ def probe_discriminator(record: Record, cls, assignment: str, **extra) -> None:
     """Build ``cls`` small (with ``extra`` keyword arguments) and trace it; ``one_hot`` is the grader's."""
     signature(record, cls)
     gen = salted_generator(413)
-    with with_references(assignment, cls, ["one_hot"]):
+    with with_references(assignment, cls, REFERENCES["ConditionalDiscriminator"]):
         D = build(record, "build", cls, n_classes=10, width=D_WIDTH, **extra)
         if D is None:
             return

@@ -34,6 +34,8 @@ COUNTERPARTS = {
                          "gancourse.stylegan.r1_penalty"],
     "truncated_latents": "gancourse.fixes.truncated_latents",
 }
+# the earlier parts a part's probe runs the answer with: autograder.probes.references_for
+REFERENCES = {"wasserstein_generator_loss": ["wasserstein_critic_loss"]}
 
 
 # --- part 1: the replay buffer -------------------------------------------------------------------------
@@ -258,7 +260,7 @@ def probe_wasserstein_critic_loss(record: Record, wasserstein_critic_loss) -> No
 
 
 def probe_wasserstein_generator_loss(record: Record, wasserstein_generator_loss) -> None:
-    with with_references(ASSIGNMENT, wasserstein_generator_loss, ["wasserstein_critic_loss"]):
+    with with_references(ASSIGNMENT, wasserstein_generator_loss, REFERENCES["wasserstein_generator_loss"]):
         for key, fake in generator_loss_cases():
             _probe_loss(record, wasserstein_generator_loss, key, fake)
 

@@ -9,7 +9,7 @@ points. ``classifier_fid`` is run with the grader's Fréchet distance, passed as
 standing in for the name ``frechet_distance_from_features``, so that it is judged on its own.
 
 In the sandbox the library's version of each part, and the library pieces that compute most of it
-(``COUNTERPARTS``), are stubs until that part's test has run.
+(``COUNTERPARTS``), are stubs; the Fréchet distance is lent to ``classifier_fid``'s test cell alone.
 """
 
 from __future__ import annotations
@@ -36,6 +36,8 @@ COUNTERPARTS = {  # the library's version of each part first, then the library p
                          "gancourse.metrics._inside_manifold"],
 }
 PART_1 = "frechet_distance_from_features"
+# the earlier parts a part's probe runs the answer with: autograder.probes.references_for
+REFERENCES = {"classifier_fid": ["frechet_distance_from_features"]}
 
 
 def number(record: Record, key: str, fn, *args, **kwargs) -> None:
@@ -193,8 +195,8 @@ def handing(record: Record, key: str, distance):
 
 def probe_classifier_fid(record: Record, classifier_fid) -> None:
     signature(record, classifier_fid)
-    fid = reference(COUNTERPARTS[PART_1][0])  # the grader's Fréchet distance, put back after part 1's test
-    with with_references(ASSIGNMENT, classifier_fid, [PART_1]):
+    fid = reference(COUNTERPARTS[PART_1][0])  # the grader's Fréchet distance, lent to this test cell
+    with with_references(ASSIGNMENT, classifier_fid, REFERENCES["classifier_fid"]):
         for key, _, real, fake, kind, batch_size in fid_cases():
             options = {"batch_size": batch_size, "distance": handing(record, key, fid)}
             seen = None

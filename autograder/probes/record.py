@@ -110,12 +110,13 @@ def salted_generator(seed: int) -> torch.Generator:
     return torch.Generator().manual_seed(salted(seed))
 
 
-def reference(target: str):
+def reference(target: str, stub_ok: bool = False):
     """The course library's object ``target`` ("gancourse.latent.lerp"), imported afresh.
 
-    In the sandbox the library's counterparts of graded parts are stubs until their part's test
-    has run (see autograder/sandbox.py); a fresh import reads the library as it is now, without
-    disturbing the modules the notebook imported.
+    In the sandbox the library's counterparts of graded parts are stubs, but for the references a part's
+    test cell is lent (``REFERENCES`` in the probe module; see autograder/sandbox.py); a fresh import reads
+    the library as it is now, without disturbing the modules the notebook imported. A stub where a reference
+    was wanted is the grader's mistake, said at once (unless ``stub_ok``).
     """
     module, _, name = target.rpartition(".")
     ours = {k: v for k, v in sys.modules.items() if k == "gancourse" or k.startswith("gancourse.")}
@@ -123,7 +124,11 @@ def reference(target: str):
         del sys.modules[key]
     importlib.invalidate_caches()
     try:
-        return getattr(importlib.import_module(module), name)
+        found = importlib.import_module(module)
+        if not stub_ok and name in getattr(found, "_GRADED_STUBS", ()):
+            raise RuntimeError(f"the grader's {target} is not lent to this test cell: add its part to REFERENCES "
+                               "in the assignment's probe module")
+        return getattr(found, name)
     finally:
         for key in [k for k in sys.modules if k == "gancourse" or k.startswith("gancourse.")]:
             del sys.modules[key]
