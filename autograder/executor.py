@@ -93,7 +93,8 @@ def submission_salt(secret: bytes, assignment: str, nb: NotebookNode, folder: Pa
     if folder is not None and folder.is_dir():
         for relative, path in submission_entries(folder):
             kind = "link" if path.is_symlink() else "file" if path.is_file() else "other"
-            content.update(f"{kind}:{relative}".encode() + b"\0")
+            # the name's own bytes: a name that is not UTF-8 had raised here and zeroed the student
+            content.update(f"{kind}:".encode() + os.fsencode(relative) + b"\0")
             if kind == "file":
                 with path.open("rb") as handle:
                     content.update(hashlib.file_digest(handle, "sha256").digest())

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import functools
-import json
 import os
 import re
 import resource
@@ -99,22 +98,35 @@ class Result:
         return sum(m for _, m in self.scores.values())
 
 
-def check_notebooks(folder: Path) -> list[str]:
-    """Problems that make a submitted notebook unreadable, each as a sentence for the student."""
-    problems = []
+def check_notebooks(folder: Path) -> tuple[list[str], list[str]]:
+    """Problems with the submitted notebooks, each as a sentence for the student: those nbgrader cannot read (not
+    run), and those it reads though they break the notebook format (a NaN execution count, say), whose ending
+    depends on whether nbgrader then graded them (``finish_invalid``)."""
+    unreadable, invalid = [], []
     notebooks = sorted(folder.glob("*.ipynb"))
     if not notebooks:
-        problems.append(f"no notebook was submitted in {folder.name}/")
+        unreadable.append(f"no notebook was submitted in {folder.name}/")
     for path in notebooks:
         try:
             nb = nbformat.read(path, as_version=4)
+        except Exception as err:  # noqa: BLE001 - not JSON, not UTF-8, or not a notebook nbformat can read
+            unreadable.append(f"{path.name} is not a valid notebook file ({type(err).__name__}: "
+                              f"{str(err).splitlines()[0][:200] if str(err) else ''}); it was not run")
+            continue
+        try:
             nbformat.validate(nb)
-        except (json.JSONDecodeError, UnicodeDecodeError) as err:
-            problems.append(f"{path.name} is not a valid notebook file (not JSON: {err}); it was not run")
-        except Exception as err:  # nbformat's validation and reader errors
-            problems.append(f"{path.name} is not a valid notebook ({type(err).__name__}: "
-                            f"{str(err).splitlines()[0][:200]}); it was not run")
-    return problems
+        except Exception as err:  # noqa: BLE001 - nbformat's validation errors
+            invalid.append(f"{path.name} is not a valid notebook ({type(err).__name__}: "
+                           f"{str(err).splitlines()[0][:200]})")
+    return unreadable, invalid
+
+
+def finish_invalid(invalid: list[str], graded: bool) -> list[str]:
+    """The sentences of ``check_notebooks``' invalid notebooks, saying what became of them. Before, each said "it was
+    not run" beside the points nbgrader gave it (an outside tester's eighth pass)."""
+    then = ("nbgrader read it, cleared its outputs and graded it" if graded
+            else "nbgrader could not grade it: open it in Jupyter, save it and submit it again")
+    return [f"{problem}; {then}" for problem in invalid]
 
 
 def failure_messages(notebook: Path) -> dict[str, str]:
@@ -329,7 +341,8 @@ def grade_student(assignment: str, student: str, timeout: float) -> Result:
         _forget(assignment, student)
         result.problems += refused
         return result
-    result.problems += check_notebooks(submitted)
+    unreadable, invalid = check_notebooks(submitted)
+    result.problems += unreadable
     log_dir = root / "grading_logs" / assignment
     log_dir.mkdir(parents=True, exist_ok=True)
     # Every process of grading (nbgrader, the judge it starts) imports autograder and gancourse from this
@@ -357,6 +370,7 @@ def grade_student(assignment: str, student: str, timeout: float) -> Result:
         # notebook) must not stand for this one. They had been reported beside "was stopped", and beside "not a
         # valid notebook" for a notebook handed in again broken (an outside tester's find)
         _forget(assignment, student)
+    result.problems += finish_invalid(invalid, graded=returncode == 0)
     if returncode is None:
         result.problems.append(f"grading took longer than {timeout:.0f} s and was stopped")
     elif returncode != 0 and not result.problems:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -27,6 +28,29 @@ def test_a_notebook_handed_in_again_broken_scores_zero_not_the_earlier_gradings_
     again = run(grade, root)
     assert "ana: 0/12 points" in again.stdout and "is not a valid notebook" in again.stdout, again.stdout[-2000:]
     assert sum(scores(root, ASSIGNMENT).get("ana", {}).values()) == 0
+
+
+def test_a_nan_execution_count_or_a_file_name_that_is_not_utf8_is_graded_and_said_truly(tmp_path):
+    """An outside tester's eighth pass: a file beside the notebook whose name is not UTF-8 raised in the grader's salt
+    and zeroed an honest notebook behind a generic nbgrader error; a NaN execution count was reported as "not run"
+    beside the 12 points nbgrader gave it."""
+    root = make_course(tmp_path / "course", ASSIGNMENT)
+    solved = as_solved_by_a_student(nbformat.read(REPO / "solutions" / ASSIGNMENT / NOTEBOOK, as_version=4))
+    submit(root, ASSIGNMENT, "odd_name", solved, NOTEBOOK)
+    folder = os.fsencode(root / "submitted" / "odd_name" / ASSIGNMENT)
+    with open(os.path.join(folder, b"notes-\xff.txt"), "wb") as handle:
+        handle.write(b"latin-1 notes")
+    raw = json.loads(nbformat.writes(solved))
+    next(c for c in raw["cells"] if c["cell_type"] == "code")["execution_count"] = float("nan")
+    submit(root, ASSIGNMENT, "nan_count", json.dumps(raw), NOTEBOOK)
+    graded = run([sys.executable, "-m", "autograder.grade", ASSIGNMENT, "--jobs", "1"], root)
+    got = {student: sum(points.values()) for student, points in scores(root, ASSIGNMENT).items()}
+    assert got == {"odd_name": 12, "nan_count": 12}, graded.stdout[-3000:]
+    report = graded.stdout
+    assert "nbgrader could not finish" not in report, report[-3000:]
+    assert re.search(r"two_networks.ipynb is not a valid notebook \(.*nan.*\); nbgrader read it, cleared its outputs "
+                     r"and graded it", report), report[-3000:]
+    assert "not run" not in report, report[-3000:]
 
 
 def test_a_course_root_outside_the_checkout_needs_no_copy_of_the_solutions(tmp_path):
