@@ -152,6 +152,9 @@ def failure_messages(notebook: Path) -> dict[str, str]:
 
 
 MAX_NOTEBOOK_MB = int(os.environ.get("GANCOURSE_MAX_NOTEBOOK_MB", "50"))
+# all the files beside the notebooks together, by their apparent size: nbgrader copies each one in full into
+# autograded/ (a 300 MB sparse file took 301 MB of the grader's disk there), before the sandbox's own limit
+MAX_FILES_MB = int(os.environ.get("GANCOURSE_MAX_FILES_MB", "100"))
 SOURCE_MARKERS = re.compile(r"^\s*#+\s*BEGIN (SOLUTION|HIDDEN TESTS)\b", re.MULTILINE)
 
 
@@ -178,6 +181,11 @@ def refusals(submitted: Path) -> list[str]:
             # nbgrader parses the notebook outside the sandbox, at about twice its size in memory
             reasons.append(f"{name} is {path.stat().st_size / 2**20:.0f} MB, over the limit of {MAX_NOTEBOOK_MB} "
                            "MB for a submitted notebook (clear its outputs and submit it again); it was not graded")
+    files = sum(path.stat().st_size for path in inside if path.is_file() and path.suffix != ".ipynb")
+    if files > MAX_FILES_MB * 2**20:
+        reasons.append(f"{submitted.relative_to(submitted.parent.parent)}: the files beside the notebook take "
+                       f"{files / 2**20:.0f} MB together, over the limit of {MAX_FILES_MB} MB (leave out data and "
+                       "weights the notebook can make again); it was not graded")
     if reasons:
         return reasons
     for path in sorted(submitted.glob("*.ipynb")):

@@ -586,6 +586,28 @@ def test_a_notebook_over_the_size_limit_is_refused_without_being_parsed(tmp_path
     assert len(reasons) == 1 and f"over the limit of {grade.MAX_NOTEBOOK_MB} MB" in reasons[0], reasons
 
 
+def test_files_beside_the_notebook_over_the_limit_together_are_refused_before_nbgrader_copies_them(tmp_path):
+    """nbgrader copies every file beside the notebook in full into autograded/, before any sandbox limit: a 300 MB
+    sparse file took 301 MB of the grader's disk (an outside tester's eighth pass). Sizes are apparent sizes, and
+    summed: several files each under the limit are refused together; honest small files are not."""
+    from autograder import grade
+
+    limit = grade.MAX_FILES_MB * 2**20
+    for student, sizes in {"sparse": [3 * limit], "several": [limit // 2 + 1] * 2, "honest": [2**20, 4096]}.items():
+        folder = tmp_path / "submitted" / student / ASSIGNMENT
+        (folder / "data").mkdir(parents=True)
+        nbformat.write(nbformat.v4.new_notebook(), folder / NOTEBOOK)
+        for i, size in enumerate(sizes):
+            with open(folder / "data" / f"part{i}.bin", "wb") as handle:
+                handle.truncate(size)  # sparse: no disk used here
+        reasons = grade.refusals(folder)
+        if student == "honest":
+            assert reasons == []
+        else:
+            assert len(reasons) == 1 and f"over the limit of {grade.MAX_FILES_MB} MB" in reasons[0], reasons
+            assert sum(f.stat().st_blocks for f in (folder / "data").iterdir()) == 0
+
+
 def test_a_submission_nested_too_deep_or_too_many_files_is_refused_not_a_crash(tmp_path):
     """A folder nested 1,200 deep made pathlib's rglob raise RecursionError in the grading command, which ended the
     grading of the whole class (an outside tester's eighth pass); 20,000 files were walked in full."""
