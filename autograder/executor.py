@@ -40,7 +40,7 @@ import nbformat
 from jupyter_client.manager import AsyncKernelManager
 from jupyter_core.utils import ensure_async, run_sync
 from nbclient.client import timestamp
-from nbclient.exceptions import CellTimeoutError, DeadKernelError
+from nbclient.exceptions import CellExecutionComplete, CellTimeoutError, DeadKernelError
 from nbformat import NotebookNode
 from nbformat.validator import NotebookValidationError
 from nbgrader.preprocessors import Execute
@@ -141,6 +141,12 @@ class UnreadableMessage(Exception):
     parsed (JSON nested 200,000 deep overflowed the parser's stack and ended the whole notebook's grading)."""
 
 
+class TooManyMessages(Exception):
+    """A kernel that sent more output messages than any honest notebook does. Each is checked and parsed in the
+    grader's own process, whoever it answers: 30 s of a cell sending messages that answer nothing cost the grader
+    23-33 CPU-seconds (an outside tester's eighth pass)."""
+
+
 MESSAGE_PARTS = ("header", "parent_header", "metadata", "content")
 
 
@@ -231,6 +237,9 @@ class SandboxedExecute(Execute):
     # to 350 MB once parsed, within what SandboxWatch lets a kernel's messages take up (Limits.received_mb)
     max_probe = Integer(16_000_000, help="bytes of probe data accepted per test cell").tag(config=True)
     # a probe's message carries its data and a little more; 24 MB of empty JSON lists parse to about 550 MB
+    # a solution notebook's cells send at most 9 each in grading; a progress bar's updates add a few hundred a cell
+    max_messages = Integer(int(os.environ.get("GANCOURSE_MAX_MESSAGES", "100000")),
+                           help="output messages the grader reads for one notebook").tag(config=True)
     max_message = Integer(24_000_000, help="bytes of JSON one kernel message may carry, its binary buffers apart"
                           ).tag(config=True)
     unresponsive_grace = Integer(15, help="seconds a kernel gets to answer after a timed-out cell").tag(config=True)
@@ -271,6 +280,7 @@ class SandboxedExecute(Execute):
         self._salt = submission_salt(grading_secret(course_root()), assignment, nb, Path(folder) if folder else None)
         self._sandbox = Sandbox(assignment, library_objects(assignment), hidden_packages=hidden_packages(assignment))
         self._output_bytes: dict[int, int] = {}
+        self._messages_read = 0
         self._dropped: set[int] = set()
         self._malformed: set[int] = set()
         store = resources.setdefault("gancourse", {})
@@ -328,6 +338,9 @@ class SandboxedExecute(Execute):
         except UnreadableMessage as err:
             self._stop_kernel(cell, store, f"the kernel was stopped while cell {index} ran: it sent the grader a "
                                            f"message that could not be read ({err})")
+            return
+        except TooManyMessages as err:
+            self._stop_kernel(cell, store, f"the kernel was stopped while cell {index} ran: {err}")
             return
         except CellTimeoutError:  # the kernel stopped sending output after an interrupted cell
             cell.outputs.append(self._error("CellTimeoutError", f"cell {index} ran past the time limit"))
@@ -421,6 +434,22 @@ class SandboxedExecute(Execute):
             self.log.warning("Timeout waiting for IOPub output")
         task_poll_kernel_alive.cancel()
         return msg
+
+    async def _async_poll_output_msg(self, parent_msg_id: str, cell: NotebookNode, cell_index: int) -> None:
+        """nbclient's reader of a cell's output messages, counting every message it reads for the notebook, whatever
+        it answers: past ``max_messages`` it stops reading (``TooManyMessages``, raised once the cell has ended), and
+        the kernel is stopped."""
+        while True:
+            msg = await ensure_async(self.kc.iopub_channel.get_msg(timeout=None))
+            self._messages_read += 1
+            if self._messages_read > self.max_messages:
+                raise TooManyMessages(f"it had sent more than {self.max_messages:,} output messages, far more than a "
+                                      "notebook needs")
+            if msg["parent_header"].get("msg_id") == parent_msg_id:
+                try:
+                    self.process_message(msg, cell, cell_index)
+                except CellExecutionComplete:
+                    return
 
     async def _async_answers(self) -> bool:
         """Whether the kernel answers again after an interrupted cell (it may ignore the interrupt). What is still

@@ -483,12 +483,27 @@ PADDED_REPLY = (
     "_session.send = _padded")
 BREAKERS["pads_its_cells_reply"] = Student(answers=_SOLVED, extra_cells=[(_AFTER_LERP + 1, PADDED_REPLY)],
                                            expected=_UP_TO_LERP)
+# Output messages that answer nothing, sent as fast as the kernel can for 8 s (an eighth outside pass: 30 s of them cost
+# the grader 23-33 CPU-seconds, each checked and parsed in its process): past the class's limit of messages a notebook
+# (MAX_MESSAGES; 100,000 by default) the grader reads no more, and the kernel is stopped.
+FOREIGN_FLOOD = (
+    "import time\n"
+    "_kernel = get_ipython().kernel\n"
+    "_start, _n = time.time(), 0\n"
+    "while time.time() - _start < 8:\n"
+    "    _kernel.session.send(_kernel.iopub_socket, 'stream', {'name': 'stdout', 'text': 'x'},\n"
+    "                         parent={'msg_id': f'foreign{_n}', 'msg_type': 'execute_request'})\n"
+    "    _n += 1")
+BREAKERS["floods_output_that_answers_nothing"] = Student(
+    answers=_SOLVED, extra_cells=[(_AFTER_LERP + 1, FOREIGN_FLOOD)], expected=_UP_TO_LERP)
+MAX_MESSAGES = 5000
 TOTAL_MEMORY = 1280  # MB, for all the processes of one sandbox of this class (the default is 6144)
 
 CLASS = {**ATTACKERS, **BREAKERS, "honest": Student(answers=CORRECT["functional"])}
 
 globals().update(class_tests(ASSIGNMENT, NOTEBOOK, CLASS, POINTS, cell_timeout=10,
-                             env=(("GANCOURSE_GRADING_TOTAL_MEMORY_MB", str(TOTAL_MEMORY)),)))
+                             env=(("GANCOURSE_GRADING_TOTAL_MEMORY_MB", str(TOTAL_MEMORY)),
+                                  ("GANCOURSE_MAX_MESSAGES", str(MAX_MESSAGES)))))
 
 
 @pytest.mark.parametrize("name", ["helper_module", "numpy_fromfile", "builtins_via_globals", "import_module_attribute"])
@@ -845,6 +860,12 @@ def test_a_kernel_whose_messages_take_up_too_much_of_the_graders_memory_is_stopp
     assert re.search(r"sends_the_grader_one_huge_message: 10/12.*?the kernel was stopped while cell \d+ ran: its "
                      r"messages took up \d+ MB in the grader at once, over the limit of 1024 MB", graded.report,
                      re.S), graded.of("sends_the_grader_one_huge_message")
+
+
+def test_a_flood_of_messages_that_answer_nothing_stops_the_kernel_at_the_limit(graded):
+    assert re.search(r"floods_output_that_answers_nothing: 10/12.*?the kernel was stopped while cell \d+ ran: it had "
+                     rf"sent more than {MAX_MESSAGES:,} output messages", graded.report, re.S), \
+        graded.of("floods_output_that_answers_nothing")
 
 
 def test_a_message_the_grader_cannot_read_stops_the_kernel_not_the_grading(graded):
