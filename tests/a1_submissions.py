@@ -209,6 +209,9 @@ WRONG = {
         "mean_over_concatenation": ("def discriminator_loss(r, f):\n    logits = torch.cat([r, f])\n"
                                     "    labels = torch.cat([torch.ones_like(r), torch.zeros_like(f)])\n"
                                     "    return F.binary_cross_entropy_with_logits(logits, labels)"),
+        "sigmoid_then_bce": ("def discriminator_loss(r, f):\n    bce = torch.nn.BCELoss()\n"
+                             "    real_p, fake_p = torch.sigmoid(r), torch.sigmoid(f)\n"
+                             "    return bce(real_p, torch.ones_like(real_p)) + bce(fake_p, torch.zeros_like(fake_p))"),
         "real_term_only": "def discriminator_loss(r, f):\n    return F.softplus(-r).mean()",
         "detached_result": ("def discriminator_loss(r, f):\n"
                             "    return (F.softplus(-r).mean() + F.softplus(f).mean()).detach()"),
@@ -220,6 +223,8 @@ WRONG = {
         "gave_non_saturating": "def saturating_generator_loss(f):\n    return F.softplus(-f).mean()",
         "wrong_sign": "def saturating_generator_loss(f):\n    return F.softplus(f).mean()",
         "naive_log": "def saturating_generator_loss(f):\n    return torch.log(1 - torch.sigmoid(f)).mean()",
+        "sigmoid_then_bce": ("def saturating_generator_loss(f):\n"
+                             "    return -F.binary_cross_entropy(torch.sigmoid(f), torch.zeros_like(f))"),
         "sum_not_mean": "def saturating_generator_loss(f):\n    return -F.softplus(f).sum()",
     },
     "non_saturating_generator_loss": {

@@ -44,6 +44,8 @@ globals().update(judged_answer_tests(ASSIGNMENT, CORRECT, WRONG, define))
 
 @pytest.mark.parametrize("part,mistake,message", [
     ("discriminator_loss", "naive_log_sigmoid", "numerically stable"),
+    ("discriminator_loss", "sigmoid_then_bce", "Stay on logits"),
+    ("saturating_generator_loss", "sigmoid_then_bce", "Stay on logits"),
     ("discriminator_loss", "detached_result", "not connected to the logits"),
     ("discriminator_loss", "python_float", "must return a torch tensor"),
     ("discriminator_loss", "per_sample_losses", "a single number"),

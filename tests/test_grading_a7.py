@@ -45,6 +45,8 @@ globals().update(judged_answer_tests(ASSIGNMENT, CORRECT, WRONG, define))
     ("adain", "over_channels_layer_norm", "layer norm"),
     ("adain", "scale_bias_swapped", "swapped"),
     ("adain", "unbiased_variance", "unbiased"),
+    # the four values shown agree to 0.002; the message also names where they differ most (an other-style student)
+    ("adain", "unbiased_variance", r"the largest difference is at index \(0, 2, 2, 3\): expected -9.6075, got -9.4278"),
     ("adain", "reference_code_unbiased", "unbiased"),
     ("adain", "eps_outside_sqrt", "inside the square root"),
     ("adain", "default_eps_differs", r"eps=1e-5"),
@@ -188,3 +190,19 @@ CLASS = {
 
 
 globals().update(class_tests(ASSIGNMENT, NOTEBOOK, CLASS, POINTS))
+
+
+def test_a_mismatch_past_the_first_values_shown_is_named_with_its_index():
+    """assert_close shows four values; where they agree and the mismatch is elsewhere it names the worst entry."""
+    from autograder.judges import GradingFailure, assert_close
+
+    expected = np.arange(24, dtype=np.float64).reshape(2, 3, 4)
+    got = expected.copy()
+    got[1, 2, 3] += 0.5
+    with pytest.raises(GradingFailure, match=r"largest difference is at index \(1, 2, 3\): expected 23, got 23\.5"):
+        assert_close(got, expected, "x")
+    got = expected.copy()
+    got[0, 0, 1] += 0.5  # among the four shown: no extra clause
+    with pytest.raises(GradingFailure) as err:
+        assert_close(got, expected, "x")
+    assert "largest difference" not in str(err.value)

@@ -53,6 +53,22 @@ def ref_non_saturating(fake: np.ndarray) -> tuple[float, list[np.ndarray]]:
     return softplus(-fake).mean(), [-(1 - sigmoid(fake)) / fake.size]
 
 
+def _on_probabilities(reference, inputs: list[np.ndarray]) -> float:
+    """The loss computed the way ``nn.BCELoss`` computes it: on float32 probabilities (a sigmoid first), each log
+    clamped at -100. Where a sure logit makes a probability exactly 0 or 1, that is far from the loss."""
+    def log(p):
+        return torch.clamp(torch.log(p), min=-100.0)
+
+    p = [torch.sigmoid(torch.as_tensor(x, dtype=torch.float32)) for x in inputs]
+    if reference is ref_discriminator_loss:
+        value = -log(p[0]).mean() - log(1 - p[1]).mean()
+    elif reference is ref_saturating:
+        value = log(1 - p[0]).mean()
+    else:
+        value = -log(p[0]).mean()
+    return float(value)
+
+
 def _judge_loss(record: Record, name: str, reference, other=None, other_name: str = "") -> None:
     two = reference is ref_discriminator_loss
     which = ("real", "fake") if two else ("fake",)
@@ -85,6 +101,13 @@ def _judge_loss(record: Record, name: str, reference, other=None, other_name: st
             if abs(got - opposite) <= 1e-4 * abs(opposite) + 1e-5:
                 fail(f"{name} value {where}: expected {expected:.5f}, got {got:.5f} (that is the {other_name} "
                      "loss).")
+        if abs(got - expected) > 1e-4 * abs(expected) + 1e-5:
+            saturated = _on_probabilities(reference, inputs)
+            apart = abs(saturated - expected) > 1e-3 * abs(expected) + 1e-4  # these logits do saturate it
+            if apart and abs(got - saturated) <= 1e-3 * abs(saturated) + 1e-4:
+                fail(f"{name} value {where}: expected {expected:.5f}, got {got:.5f}: that is the loss computed on "
+                     "probabilities (a sigmoid, then BCELoss or a log), which are exactly 0 or 1 at such sure logits. "
+                     "Stay on logits: F.binary_cross_entropy_with_logits, F.softplus or F.logsigmoid.")
         assert_close(to_numpy(value).reshape(()), expected, f"{name} value {where}")
         for j, (side, grad) in enumerate(zip(which, grads)):
             if not record.has(f"{key}/grad/{j}"):

@@ -17,7 +17,7 @@ import math
 import numpy as np
 import torch
 
-from autograder.judges import answer, assert_close, fail, to_numpy
+from autograder.judges import answer, assert_close, fail, to_numpy, worst_element
 from autograder.judges.graph import Graph
 from autograder.probes.a7 import (
     CYCLE_CASES,
@@ -101,7 +101,8 @@ def judge_adain(record: Record) -> None:
         worst = float(np.max(np.abs(got - expected) - 1e-4 * np.abs(expected))) if finite else math.inf
         if worst > 1e-3:
             fail(f"{what}: expected {np.array2string(expected.ravel()[:4], precision=4)}, got "
-                 f"{np.array2string(got.ravel()[:4], precision=4)}{_adain_hint(got, xs, ss, bs, e)}.")
+                 f"{np.array2string(got.ravel()[:4], precision=4)}{worst_element(got, expected, 1e-4)}"
+                 f"{_adain_hint(got, xs, ss, bs, e)}.")
         if not record.facts.get(f"out/{i}", {}).get("requires_grad"):
             fail(f"{what}: the output is not connected to the inputs (no gradient flows back); compute it with "
                  "torch operations on x, scale and bias, without .detach(), .item() or NumPy.")
