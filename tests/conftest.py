@@ -14,6 +14,7 @@ import sys
 import tempfile
 import threading
 import time
+import uuid
 from pathlib import Path
 
 import nbformat
@@ -167,6 +168,25 @@ def pytest_collection_modifyitems(session, config, items):
     items.sort(key=lambda item: rank.get(group_of(item.path.name), len(rank)))  # stable: collection order otherwise
 
 
+def lock_folder(run_id: str) -> Path:
+    """Where the workers of one parallel run keep the checkout lock's files."""
+    return Path(tempfile.gettempdir()) / f"gancourse-pytest-{run_id}"
+
+
+def pytest_configure(config):
+    """The controller of a parallel run names the run itself (xdist hands the name to its workers), so that it
+    can remove the run's lock folder at the end (``pytest_sessionfinish``); each run had left one in /tmp."""
+    if not hasattr(config, "workerinput") and getattr(config.option, "numprocesses", None) \
+            and hasattr(config.option, "testrunuid") and not config.option.testrunuid:
+        config.option.testrunuid = uuid.uuid4().hex
+
+
+def pytest_sessionfinish(session):
+    run_id = getattr(session.config.option, "testrunuid", None)
+    if run_id and not hasattr(session.config, "workerinput"):  # the controller: every worker has finished
+        shutil.rmtree(lock_folder(run_id), ignore_errors=True)
+
+
 @contextlib.contextmanager
 def checkout_lock(config, exclusive: bool):
     """Between xdist workers: held shared by every test module, and alone by a module that changes the
@@ -177,7 +197,7 @@ def checkout_lock(config, exclusive: bool):
     if run_id is None:
         yield
         return
-    base = Path(tempfile.gettempdir()) / f"gancourse-pytest-{run_id}"
+    base = lock_folder(run_id)
     base.mkdir(exist_ok=True)
     with open(base / "turnstile", "a") as turnstile, open(base / "checkout", "a") as lock:
         fcntl.flock(turnstile, fcntl.LOCK_EX)

@@ -103,3 +103,16 @@ def test_the_scheduler_keeps_each_group_on_one_worker(pytestconfig, monkeypatch)
     assert split("tests/test_gradebook_postgres.py::test_c") == split("tests/test_grading_a1.py::test_d[x::y]")
     assert split("tests/test_grading_a2.py::test_e[1]") == split("tests/test_grading_a2.py::test_f")
     assert split("tests/test_grading_a2.py::test_e") != split("tests/test_grading_a3.py::test_e")
+
+
+def test_a_parallel_run_removes_its_lock_folder(tmp_path):
+    """Each parallel run had left its gancourse-pytest-<id> folder in /tmp."""
+    import os
+    import subprocess
+    import sys
+
+    run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-n", "2", "-p", "no:cacheprovider",
+                          "tests/test_parallel_suite.py", "-k", "every_named_group or says_so"], cwd=REPO,
+                         capture_output=True, text=True, timeout=300, env=dict(os.environ, TMPDIR=str(tmp_path)))
+    assert run.returncode == 0 and "2 passed" in run.stdout, run.stdout[-2000:] + run.stderr[-2000:]
+    assert list(tmp_path.glob("gancourse-pytest-*")) == []
