@@ -8,7 +8,8 @@ private, module level; names imported from elsewhere are left out) is handed to 
 student's answer, unchanged, and the judge decides. A candidate the judge passes is kin, and the test fails
 unless the sandbox would have it stubbed while that part is graded: the stubbed set is the real
 :class:`~autograder.sandbox.Sandbox`'s (``_stubbed``, with its ``private_helpers``), built from
-``library_objects`` with the references that part's test cell is lent (``references_for``), as the executor lends them.
+``library_objects`` with the references that part's test cell is lent (``references_for``), as the executor lends them,
+and those lent to earlier test cells, which a thread of the student's could have kept.
 
 What is scanned, and how it is kept to seconds (judging every candidate on every part took about 6 minutes,
 250 s of it the portfolio's ``evaluate``):
@@ -113,8 +114,11 @@ def _stubbed_in_turn(assignment: str, counterparts: tuple | None = None) -> dict
                   else {p: list(names) for p, names in counterparts})
     stubbed = {}
     try:
+        lent: list[str] = []
         for part in graded_parts(assignment):
-            with box.lending(references_for(assignment, part)):
+            # what an earlier test cell was lent, a thread of the student's may have kept: counted as not stubbed
+            lent += references_for(assignment, part)
+            with box.lending(lent):
                 stubbed[part] = frozenset(f"{module}.{name}" for module, names in box._stubbed().items()
                                           for name in names)
     finally:
