@@ -175,6 +175,11 @@ CLASS = {
     "wrong_critic_right_generator": Student(
         answers={**CORRECT["tutorial"], "wasserstein_critic_loss": WRONG["wasserstein_critic_loss"]["swapped_sign"]},
         expected={gid: p for gid, p in POINTS.items() if gid != "test_wasserstein_critic_loss"}),
+    # the critic loss never defined: the grader defines its stub under the name, and the generator loss that calls it
+    # is judged on its own with the grader's critic loss, lent to that test cell alone
+    "undone_critic_right_generator": Student(
+        answers={**CORRECT["tutorial"], "wasserstein_critic_loss": "# not done\n"},
+        expected={gid: p for gid, p in POINTS.items() if gid != "test_wasserstein_critic_loss"}),
     "wrong_buffer_features_penalty": Student(
         answers={**CORRECT["cat_einsum"], "ReplayBuffer": WRONG["ReplayBuffer"]["old_assignment_api"],
                  "MinibatchDiscrimination": WRONG["MinibatchDiscrimination"]["l2_distance"],
