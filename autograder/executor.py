@@ -362,16 +362,17 @@ class SandboxedExecute(Execute):
 
     async def _async_define_if_missing(self, part: str) -> None:
         """Once a part's test has run, a notebook in which the part's name is not defined at all (its cell
-        raised, say) gets the library's stub under that name, so that a later part that names it as a default
-        argument is still defined, and graded on its own where its probe lends the grader's version. Never the
-        grader's version itself: a tester's student left part 1 undefined and used the name in parts 2 and 3."""
+        raised, say) gets a placeholder under that name that raises saying so (``undefined_part``), so that a later
+        part that names it as a default argument is still defined, and graded on its own where its probe lends the
+        grader's version. Never the grader's version itself: a tester's student left part 1 undefined and used the
+        name in parts 2 and 3."""
         targets = self._sandbox.counterparts.get(part) if self._sandbox is not None else None
         if not targets:
             return
         target = targets if isinstance(targets, str) else targets[0]
         code = (f"try:\n    {part}\nexcept NameError:\n"
-                f"    from autograder.probes.record import reference as _gancourse_reference\n"
-                f"    {part} = _gancourse_reference({target!r}, stub_ok=True)\n    del _gancourse_reference\n")
+                f"    from autograder.probes.record import undefined_part as _gancourse_undefined\n"
+                f"    {part} = _gancourse_undefined({part!r}, {target!r})\n    del _gancourse_undefined\n")
         try:
             msg_id = self.kc.execute(code, silent=True, store_history=False)
             await self.async_wait_for_reply(msg_id)

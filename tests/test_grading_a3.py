@@ -98,6 +98,13 @@ CLASS = {
     "wrong_lerp_right_slerp": Student(answers={**CORRECT["calls_lerp"], "lerp": WRONG["lerp"]["swapped_endpoints"]},
                                       expected={"test_DCGANGenerator": 4, "test_DCGANDiscriminator": 3,
                                                 "test_dcgan_weights_init": 2, "test_slerp": 2}),
+    # lerp left as released (it raises) or never defined, and a slerp that calls it where the vectors are parallel: the
+    # visible test and the hidden one run slerp with a straight line of their own, and slerp keeps its points
+    "unfinished_lerp_right_slerp": Student(
+        answers={part: source for part, source in CORRECT["calls_lerp"].items() if part != "lerp"},
+        expected={gid: p for gid, p in POINTS.items() if gid != "test_lerp"}),
+    "undefined_lerp_right_slerp": Student(answers={**CORRECT["calls_lerp"], "lerp": "# to do\n"},
+                                          expected={gid: p for gid, p in POINTS.items() if gid != "test_lerp"}),
     "wrong_architecture": Student(
         answers={**CORRECT["functional"], "DCGANGenerator": WRONG["DCGANGenerator"]["output_batchnorm"],
                  "DCGANDiscriminator": WRONG["DCGANDiscriminator"]["default_leaky_slope"],
@@ -115,3 +122,18 @@ CLASS = {
 
 
 globals().update(class_tests(ASSIGNMENT, NOTEBOOK, CLASS, POINTS))
+
+
+def test_the_placeholder_of_an_undefined_part_says_so_and_does_not_blame_the_library():
+    """The grader's placeholder for a part the notebook left undefined had been the library's stub, whose message told
+    the student they had used the library's version (an other-style student's report)."""
+    from autograder.probes.record import undefined_part
+
+    placeholder = undefined_part("lerp", "gancourse.latent.lerp")
+    with pytest.raises(NameError, match="lerp is not defined in this notebook") as err:
+        placeholder(torch.zeros(2), torch.ones(2), 0.5)
+    assert "library" not in str(err.value)
+    network = undefined_part("DCGANGenerator", "gancourse.nets.DCGANGenerator")
+    assert issubclass(network, nn.Module)
+    with pytest.raises(NameError, match="DCGANGenerator is not defined in this notebook"):
+        network(latent_dim=8)

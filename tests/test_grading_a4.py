@@ -101,6 +101,17 @@ CLASS = {
         answers={**CORRECT["projection"], "one_hot": WRONG["one_hot"]["aliases_torch_one_hot"],
                  "acgan_auxiliary_loss": WRONG["acgan_auxiliary_loss"]["sum_not_mean"]},
         expected={"test_ConditionalGenerator": 4, "test_ConditionalDiscriminator": 4}),
+    # one_hot left as released (it raises), or as wide as the batch's largest label: the networks, whose visible tests
+    # and hidden ones run with a one-hot of the grader's in its place, keep their points (an other-style student's
+    # report: the visible tests had called the student's one_hot, and the networks got nothing)
+    "unfinished_one_hot_right_networks": Student(
+        answers={part: source for part, source in CORRECT["projection"].items() if part != "one_hot"},
+        expected={gid: p for gid, p in POINTS.items() if gid != "test_one_hot"}),
+    "narrow_one_hot_right_networks": Student(
+        answers={**CORRECT["projection"],
+                 "one_hot": "def one_hot(labels, n_classes=10):\n"
+                            "    return F.one_hot(labels, int(labels.max()) + 1).float()\n"},
+        expected={gid: p for gid, p in POINTS.items() if gid != "test_one_hot"}),
     # G uses the first label for the whole batch; D reorders the labels; the loss takes a double softmax
     "wrong_axes": Student(
         answers={**CORRECT["projection"],

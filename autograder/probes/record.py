@@ -135,6 +135,23 @@ def reference(target: str, stub_ok: bool = False):
         sys.modules.update(ours)
 
 
+def undefined_part(part: str, target: str):
+    """What the grader puts under the name of a part the notebook left undefined (its cell raised, or is gone): a
+    function, or a subclass of the library's stub for a class, that raises saying so. The library's stub said the
+    student had borrowed the library's version, which they had not (an other-style student's report)."""
+    message = (f"{part} is not defined in this notebook (its cell raised an error or is missing); the grader put "
+               f"this placeholder under its name so that later parts still run. Write {part} to use it.")
+
+    def raise_undefined(*args, **kwargs):
+        raise NameError(message)
+
+    stub = reference(target, stub_ok=True)
+    if isinstance(stub, type):
+        return type(part, (stub,), {"__init__": lambda self, *args, **kwargs: raise_undefined()})
+    raise_undefined.__name__ = raise_undefined.__qualname__ = part
+    return raise_undefined
+
+
 def _namespace(answer) -> dict | None:
     """The global namespace an answer looks names up in (a function's, or a class's methods')."""
     if isinstance(answer, type):
