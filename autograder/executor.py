@@ -281,6 +281,7 @@ class SandboxedExecute(Execute):
         self._sandbox = Sandbox(assignment, library_objects(assignment), hidden_packages=hidden_packages(assignment))
         self._output_bytes: dict[int, int] = {}
         self._messages_read = 0
+        self._tested: set[str] = set()  # parts whose test cells have run
         self._dropped: set[int] = set()
         self._malformed: set[int] = set()
         store = resources.setdefault("gancourse", {})
@@ -317,11 +318,17 @@ class SandboxedExecute(Execute):
         from autograder.probes import references_for
 
         part = part_of(cell)
-        lent = references_for(self._sandbox.assignment, part) if part is not None and self._sandbox else []
+        # only the references of parts whose own test has already run here: a notebook whose test cells were moved
+        # below the lending one had the library's versions of its parts lent before they were graded, and kept
+        # them (an outside tester's ninth pass, 7/12 on a1 without an answer)
+        lent = [earlier for earlier in references_for(self._sandbox.assignment, part) if earlier in self._tested] \
+            if part is not None and self._sandbox else []
         try:
             with self._sandbox.lending(lent) if lent else contextlib.nullcontext():
                 self._run_cell_unchecked(cell, index, store)
         finally:
+            if part is not None:
+                self._tested.add(part)
             self._keep_valid(cell, index)
 
     def _run_cell_unchecked(self, cell: NotebookNode, index: int, store: dict) -> None:

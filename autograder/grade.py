@@ -33,8 +33,6 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import nbformat
-
 from autograder.sandbox import MAX_DEPTH, MAX_ENTRIES, submission_paths  # noqa: F401 (the limits, named here too)
 
 HERE = Path(__file__).resolve().parent
@@ -98,6 +96,66 @@ class Result:
         return sum(m for _, m in self.scores.values())
 
 
+INSPECT_MB, INSPECT_SECONDS = 1024, 60  # what reading one submitted notebook may take, in a child process
+
+
+_INSPECT = r"""
+import json, resource, sys
+import nbformat
+limit = int(sys.argv[2]) * 2**20
+resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+markers = __import__("re").compile(sys.argv[3], __import__("re").MULTILINE)
+out = {"unreadable": None, "invalid": None, "markers": False, "failures": {}}
+try:
+    nb = nbformat.read(sys.argv[1], as_version=4)
+except MemoryError:
+    sys.exit(3)  # the parent says which limit
+except Exception as err:
+    out["unreadable"] = f"{type(err).__name__}: {str(err).splitlines()[0][:200] if str(err) else ''}"
+else:
+    out["markers"] = any(markers.search(str(cell.get("source", ""))) for cell in nb.get("cells", []))
+    for cell in nb.get("cells", []):
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if cell.get("cell_type") != "code" or not meta.get("grade"):
+            continue
+        for o in cell.get("outputs", []):
+            if o.get("output_type") == "error":
+                text = str(o.get("evalue") or "")
+                out["failures"][str(meta.get("grade_id"))] = f"{o.get('ename')}: {text.splitlines()[0] if text else ''}"
+                break
+    try:
+        nbformat.validate(nb)
+    except MemoryError:
+        sys.exit(3)
+    except Exception as err:
+        out["invalid"] = f"{type(err).__name__}: {str(err).splitlines()[0][:200]}"
+print(json.dumps(out))
+"""
+
+
+@functools.lru_cache(maxsize=256)
+def _inspected(path: str, mtime_ns: int, size: int) -> dict:
+    """One submitted notebook read and validated in a child process held to ``INSPECT_MB`` of memory and
+    ``INSPECT_SECONDS``: {"unreadable": why or None, "invalid": why or None, "markers": bool}. Read in the grading
+    command's own process, a 43 MB notebook of empty JSON objects took it to 7.6 GB and a minute of CPU, outside any
+    limit (an outside tester's ninth pass), and the grading of the whole class with it."""
+    import json
+    import subprocess
+
+    try:
+        done = subprocess.run([sys.executable, "-c", _INSPECT, path, str(INSPECT_MB), SOURCE_MARKERS.pattern],
+                              capture_output=True, text=True, timeout=INSPECT_SECONDS)
+        return json.loads(done.stdout.strip().splitlines()[-1])
+    except (subprocess.TimeoutExpired, ValueError, IndexError):
+        return {"unreadable": f"it could not be read within the grader's limits ({INSPECT_MB} MB of memory, "
+                              f"{INSPECT_SECONDS} s)", "invalid": None, "markers": False, "failures": {}}
+
+
+def inspect_notebook(path: Path) -> dict:
+    info = path.stat()
+    return _inspected(str(path), info.st_mtime_ns, info.st_size)
+
+
 def check_notebooks(folder: Path) -> tuple[list[str], list[str]]:
     """Problems with the submitted notebooks, each as a sentence for the student: those nbgrader cannot read (not
     run), and those it reads though they break the notebook format (a NaN execution count, say), whose ending
@@ -107,17 +165,11 @@ def check_notebooks(folder: Path) -> tuple[list[str], list[str]]:
     if not notebooks:
         unreadable.append(f"no notebook was submitted in {folder.name}/")
     for path in notebooks:
-        try:
-            nb = nbformat.read(path, as_version=4)
-        except Exception as err:  # noqa: BLE001 - not JSON, not UTF-8, or not a notebook nbformat can read
-            unreadable.append(f"{path.name} is not a valid notebook file ({type(err).__name__}: "
-                              f"{str(err).splitlines()[0][:200] if str(err) else ''}); it was not run")
-            continue
-        try:
-            nbformat.validate(nb)
-        except Exception as err:  # noqa: BLE001 - nbformat's validation errors
-            invalid.append(f"{path.name} is not a valid notebook ({type(err).__name__}: "
-                           f"{str(err).splitlines()[0][:200]})")
+        found = inspect_notebook(path)
+        if found["unreadable"]:
+            unreadable.append(f"{path.name} is not a valid notebook file ({found['unreadable']}); it was not run")
+        elif found["invalid"]:
+            invalid.append(f"{path.name} is not a valid notebook ({found['invalid']})")
     return unreadable, invalid
 
 
@@ -133,22 +185,12 @@ def failure_messages(notebook: Path) -> dict[str, str]:
     """grade_id -> first line of the error a graded test cell raised, from the autograded notebook. One larger than a
     submitted notebook may be with the output the grader keeps is not read: this process runs the whole class (an
     outside tester's 300 MB notebook, from before the execute reply's error was bounded, took it to 1 GB)."""
-    messages: dict[str, str] = {}
     try:
         if notebook.stat().st_size > (MAX_NOTEBOOK_MB + 8) * 2**20:
-            return messages
-        nb = nbformat.read(notebook, as_version=4)
-    except Exception:  # noqa: BLE001 - nothing to read for a notebook nbgrader could not process
-        return messages
-    for cell in nb.cells:
-        meta = cell.metadata.get("nbgrader", {})
-        if cell.cell_type != "code" or not meta.get("grade"):
-            continue
-        for out in cell.get("outputs", []):
-            if out.output_type == "error":
-                messages[meta["grade_id"]] = f"{out.ename}: {str(out.evalue).splitlines()[0] if out.evalue else ''}"
-                break
-    return messages
+            return {}
+        return dict(inspect_notebook(notebook)["failures"])  # in a bounded child process, as the submitted ones
+    except OSError:  # nothing to read for a notebook nbgrader could not process
+        return {}
 
 
 MAX_NOTEBOOK_MB = int(os.environ.get("GANCOURSE_MAX_NOTEBOOK_MB", "50"))
@@ -181,6 +223,11 @@ def refusals(submitted: Path) -> list[str]:
             # nbgrader parses the notebook outside the sandbox, at about twice its size in memory
             reasons.append(f"{name} is {path.stat().st_size / 2**20:.0f} MB, over the limit of {MAX_NOTEBOOK_MB} "
                            "MB for a submitted notebook (clear its outputs and submit it again); it was not graded")
+    notebooks = sum(path.stat().st_size for path in inside if path.is_file() and path.suffix == ".ipynb")
+    if notebooks > MAX_NOTEBOOK_MB * 2**20 and not reasons:
+        reasons.append(f"{submitted.relative_to(submitted.parent.parent)}: its notebooks take "
+                       f"{notebooks / 2**20:.0f} MB together, over the limit of {MAX_NOTEBOOK_MB} MB (submit the "
+                       "assignment's notebook alone, its outputs cleared); it was not graded")
     files = sum(path.stat().st_size for path in inside if path.is_file() and path.suffix != ".ipynb")
     if files > MAX_FILES_MB * 2**20:
         reasons.append(f"{submitted.relative_to(submitted.parent.parent)}: the files beside the notebook take "
@@ -188,12 +235,8 @@ def refusals(submitted: Path) -> list[str]:
                        "weights the notebook can make again); it was not graded")
     if reasons:
         return reasons
-    for path in sorted(submitted.glob("*.ipynb")):
-        try:
-            nb = nbformat.read(path, as_version=4)
-        except Exception:  # noqa: BLE001 - an unreadable notebook is reported by check_notebooks
-            continue
-        if any(SOURCE_MARKERS.search(str(cell.get("source", ""))) for cell in nb.get("cells", [])):
+    for path in sorted(submitted.glob("*.ipynb")):  # an unreadable notebook is reported by check_notebooks
+        if inspect_notebook(path)["markers"]:
             reasons.append(f"{path.name} holds the instructor's solution or hidden-test regions; it was not graded")
     return reasons
 

@@ -9,7 +9,8 @@ Debian's ``bubblewrap`` with:
   which the functions and classes this assignment grades are stubs (``build_library``) for the whole
   run. A probe that judges a later part on its own runs it with the grader's references of earlier
   parts (the step with the grader's losses); those, and only those (``REFERENCES`` in the probe
-  module), are put back while that one test cell runs (``Sandbox.lending``). The student's cells never
+  module), are put back while that one test cell runs (``Sandbox.lending``), and only once their
+  own parts' tests have run (a notebook whose test cells were moved is lent nothing early). The student's cells never
   see a reference: an outside tester's student left part 1 undone and computed parts 2 and 3 with
   the library's part 1, once it was put back for good after part 1's test;
 * no solutions, gradebook, judges, reference artifacts, instructor files or other submissions:

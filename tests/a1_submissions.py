@@ -385,3 +385,55 @@ def non_saturating_generator_loss(fake_logits):
     return discriminator_loss(fake_logits, torch.full_like(fake_logits, -80.0))
 """,
 }
+
+# An outside tester's ninth pass: the loss parts' test cells moved below the step's, and a hook that imports the library
+# afresh before every cell, keeping whatever graded name is no stub at that moment. The step's test cell was lent the
+# losses before their own tests ran: 7/12 with no answer written. References are now lent only for parts already tested.
+GRABS_BEFORE_EVERY_CELL = """
+import importlib as _il, sys as _sys
+_STOLEN = {}
+
+
+def _grab(*_args, **_kw):
+    saved = {k: v for k, v in _sys.modules.items() if k == "gancourse" or k.startswith("gancourse.")}
+    for k in saved:
+        del _sys.modules[k]
+    _il.invalidate_caches()
+    try:
+        losses = _il.import_module("gancourse.losses")
+        for name in ("discriminator_loss", "saturating_generator_loss", "non_saturating_generator_loss"):
+            if name not in getattr(losses, "_GRADED_STUBS", ()):
+                _STOLEN.setdefault(name, getattr(losses, name))
+    finally:
+        for k in [k for k in _sys.modules if k == "gancourse" or k.startswith("gancourse.")]:
+            del _sys.modules[k]
+        _sys.modules.update(saved)
+
+
+get_ipython().events.register("pre_run_cell", _grab)
+
+
+def discriminator_loss(real_logits, fake_logits):
+    return _STOLEN["discriminator_loss"](real_logits, fake_logits)
+"""
+FORWARDS_TO_STOLEN = {
+    "discriminator_loss": GRABS_BEFORE_EVERY_CELL,
+    "saturating_generator_loss": ("def saturating_generator_loss(f):\n"
+                                  "    return _STOLEN['saturating_generator_loss'](f)\n"),
+    "non_saturating_generator_loss": ("def non_saturating_generator_loss(f):\n"
+                                      "    return _STOLEN['non_saturating_generator_loss'](f)\n"),
+}
+
+
+def move_loss_tests_below_the_step(nb):
+    """The three loss parts' test cells taken out and put back right after the step's test cell."""
+    def grade_id(cell):
+        return cell.metadata.get("nbgrader", {}).get("grade_id")
+
+    moved = [c for c in nb.cells if grade_id(c) in ("test_discriminator_loss", "test_saturating_generator_loss",
+                                                     "test_non_saturating_generator_loss")]
+    assert len(moved) == 3
+    rest = [c for c in nb.cells if c not in moved]
+    at = next(i for i, c in enumerate(rest) if grade_id(c) == "test_alternating_step") + 1
+    nb.cells = rest[:at] + moved + rest[at:]
+

@@ -18,7 +18,16 @@ import torch.nn.functional as F
 from autograder.judges import judge_record
 from autograder.probes.record import Record, probe
 from gancourse import data, losses, nets, train, viz
-from tests.a1_submissions import BORROWED, BORROWS_REFERENCES, CORRECT, KIN, SOFTPLUS, WRONG
+from tests.a1_submissions import (
+    BORROWED,
+    BORROWS_REFERENCES,
+    CORRECT,
+    FORWARDS_TO_STOLEN,
+    KIN,
+    SOFTPLUS,
+    WRONG,
+    move_loss_tests_below_the_step,
+)
 from tests.grading_harness import Student, class_tests, judged, judged_answer_tests
 
 ASSIGNMENT = "a1_two_networks"
@@ -180,6 +189,10 @@ CLASS = {
     # lent to the step's test cell alone).
     "borrows_graders_references": Student(answers={**CORRECT["softplus"], **BORROWS_REFERENCES},
                                           expected={"test_alternating_step": 5}),
+    # The loss tests moved below the step's, and a hook that keeps whatever the library lends before each cell: the
+    # step's cell is lent nothing (the losses' tests have not run), so there is nothing to keep (7/12 before)
+    "moves_tests_below_the_lending_one": Student(answers=FORWARDS_TO_STOLEN, edit=move_loss_tests_below_the_step,
+                                                 expected=0),
     # Wrong answers and a fake probe module that prints "passed" (the step passes its visible test): no points.
     "fake_probe": Student(answers={"discriminator_loss": WRONG["discriminator_loss"]["naive_log_sigmoid"],
                                    "saturating_generator_loss": WRONG["saturating_generator_loss"]["naive_log"],

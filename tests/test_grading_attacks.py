@@ -596,7 +596,7 @@ def test_a_notebook_over_the_size_limit_is_refused_without_being_parsed(tmp_path
     huge = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("print('x')", outputs=[
         nbformat.v4.new_output("stream", text="x" * (grade.MAX_NOTEBOOK_MB * 2**20 + 1))])])
     nbformat.write(huge, folder / NOTEBOOK)
-    monkeypatch.setattr(grade.nbformat, "read", lambda *a, **k: pytest.fail("the notebook was parsed"))
+    monkeypatch.setattr(grade, "inspect_notebook", lambda *a, **k: pytest.fail("the notebook was parsed"))
     reasons = grade.refusals(folder)
     assert len(reasons) == 1 and f"over the limit of {grade.MAX_NOTEBOOK_MB} MB" in reasons[0], reasons
 
@@ -621,6 +621,35 @@ def test_files_beside_the_notebook_over_the_limit_together_are_refused_before_nb
         else:
             assert len(reasons) == 1 and f"over the limit of {grade.MAX_FILES_MB} MB" in reasons[0], reasons
             assert sum(f.stat().st_blocks for f in (folder / "data").iterdir()) == 0
+
+
+def test_notebooks_are_read_outside_the_grading_process_and_their_total_size_is_bounded(tmp_path):
+    """A 43 MB notebook of empty JSON objects in cell metadata, under the size limit, took the grading command's own
+    process to 7.6 GB and a minute of CPU while it was checked, twice over with a second copy beside it (an outside
+    tester's ninth pass: 14 GB for one student). Notebooks are now read in a child process held to INSPECT_MB, and
+    several together over the notebook limit are refused unread."""
+    import resource
+
+    from autograder import grade
+
+    folder = tmp_path / "submitted" / "pat" / ASSIGNMENT
+    folder.mkdir(parents=True)
+    release = json.loads((REPO / "exercises" / ASSIGNMENT / NOTEBOOK).read_text())
+    release["cells"][3]["metadata"]["pad"] = [{}] * 6_000_000  # 18 MB of JSON, several GB once parsed
+    (folder / NOTEBOOK).write_text(json.dumps(release, separators=(",", ":")))
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    assert grade.refusals(folder) == []
+    unreadable, invalid = grade.check_notebooks(folder)
+    assert len(unreadable) == 1 and "within the grader's limits" in unreadable[0] and not invalid, unreadable
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 200_000  # kB: this process stayed small
+    for i in range(3):
+        (folder / f"copy{i}.ipynb").write_text("x" * (grade.MAX_NOTEBOOK_MB * 2**20 // 3))
+    reasons = grade.refusals(folder)
+    assert len(reasons) == 1 and "notebooks take" in reasons[0], reasons
+    honest = tmp_path / "submitted" / "lee" / ASSIGNMENT
+    honest.mkdir(parents=True)
+    (honest / NOTEBOOK).write_text((REPO / "exercises" / ASSIGNMENT / NOTEBOOK).read_text())
+    assert grade.refusals(honest) == [] and grade.check_notebooks(honest) == ([], [])
 
 
 def test_a_submission_nested_too_deep_or_too_many_files_is_refused_not_a_crash(tmp_path):
@@ -666,7 +695,7 @@ def test_the_grading_command_reads_no_autograded_notebook_larger_than_a_submissi
     nbformat.write(nbformat.v4.new_notebook(cells=[failed]), small)
     nbformat.write(nbformat.v4.new_notebook(cells=[failed, nbformat.v4.new_markdown_cell("x" * 10 * 2**20)]), large)
     assert grade.failure_messages(small) == {"t": "AssertionError: no"}
-    monkeypatch.setattr(grade.nbformat, "read", lambda *a, **k: pytest.fail("the notebook was parsed"))
+    monkeypatch.setattr(grade, "inspect_notebook", lambda *a, **k: pytest.fail("the notebook was parsed"))
     assert grade.failure_messages(large) == {}
 
 

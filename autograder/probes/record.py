@@ -126,8 +126,9 @@ def reference(target: str, stub_ok: bool = False):
     try:
         found = importlib.import_module(module)
         if not stub_ok and name in getattr(found, "_GRADED_STUBS", ()):
-            raise RuntimeError(f"the grader's {target} is not lent to this test cell: add its part to REFERENCES "
-                               "in the assignment's probe module")
+            raise RuntimeError(f"the grader's {target} is not lent to this test cell: it is lent only once its own "
+                               "part's test has run (were the test cells moved?), and only where REFERENCES in the "
+                               "assignment's probe module names it")
         return getattr(found, name)
     finally:
         for key in [k for k in sys.modules if k == "gancourse" or k.startswith("gancourse.")]:
