@@ -137,3 +137,24 @@ def test_the_placeholder_of_an_undefined_part_says_so_and_does_not_blame_the_lib
     assert issubclass(network, nn.Module)
     with pytest.raises(NameError, match="DCGANGenerator is not defined in this notebook"):
         network(latent_dim=8)
+
+
+NO_GRAD_SLERP = """
+@torch.no_grad()  # a path through latent space, for pictures
+def slerp(z0, z1, t):
+    t = torch.as_tensor(t, dtype=z0.dtype)
+    omega = torch.arccos((torch.dot(z0, z1) / (z0.norm() * z1.norm())).clamp(-1.0, 1.0))
+    if omega < 1e-4:
+        return lerp(z0, z1, t)
+    t = t[:, None] if t.dim() == 1 else t
+    return (torch.sin((1 - t) * omega) * z0 + torch.sin(t * omega) * z1) / torch.sin(omega)
+"""
+
+
+def test_a_decorated_slerp_that_calls_an_unfinished_lerp_is_judged_on_its_own():
+    """Under @torch.no_grad() a function's globals are torch's wrapper's: the grader's lerp had gone there, and slerp
+    ran the student's unfinished one (an other-style student's report)."""
+    namespace = {"torch": torch, "nn": nn, "F": F, "math": math}
+    define("lerp", "def lerp(z0, z1, t):\n    raise NotImplementedError()\n", namespace)
+    verdict = judged(ASSIGNMENT, "slerp", define("slerp", NO_GRAD_SLERP, namespace))
+    assert verdict.passed, verdict.message

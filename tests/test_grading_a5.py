@@ -193,3 +193,34 @@ CLASS = {
 
 
 globals().update(class_tests(ASSIGNMENT, NOTEBOOK, CLASS, POINTS))
+
+
+GENERATOR_LOSS_MODULE = """
+class WassersteinGeneratorLoss(nn.Module):
+    def forward(self, fake_scores):
+        return -wasserstein_critic_loss(torch.zeros(1, dtype=fake_scores.dtype), fake_scores)
+
+
+wasserstein_generator_loss = WassersteinGeneratorLoss()
+"""
+GENERATOR_LOSS_PARTIAL = """
+import functools
+
+
+def _from_critic(fake_scores, scale):
+    return scale * wasserstein_critic_loss(torch.zeros(1, dtype=fake_scores.dtype), fake_scores)
+
+
+wasserstein_generator_loss = functools.partial(_from_critic, scale=-1.0)
+"""
+
+
+@pytest.mark.parametrize("way", [GENERATOR_LOSS_MODULE, GENERATOR_LOSS_PARTIAL])
+def test_a_generator_loss_object_that_calls_a_wrong_critic_loss_is_judged_on_its_own(way):
+    """As an nn.Module instance or a functools.partial, the generator loss had been run with the student's wrong critic
+    loss, not the grader's: the grader looked for the names it calls only in a plain function's globals (an
+    other-style student's report)."""
+    namespace = {"torch": torch, "nn": nn, "F": F, "__name__": "__main__"}
+    define("wasserstein_critic_loss", WRONG["wasserstein_critic_loss"]["swapped_sign"], namespace)
+    verdict = judged(ASSIGNMENT, "wasserstein_generator_loss", define("wasserstein_generator_loss", way, namespace))
+    assert verdict.passed, verdict.message
