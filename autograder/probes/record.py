@@ -170,7 +170,7 @@ def _namespace(answer) -> dict | None:
         return answer.__globals__
     classes = answer.__mro__ if isinstance(answer, type) else type(answer).__mro__
     for cls in classes:
-        if cls.__module__.startswith(("torch", "builtins")):
+        if cls is object or str(cls.__module__).split(".")[0] == "torch":  # nn.Module's methods are torch's
             continue
         for value in vars(cls).values():
             value = getattr(value, "__func__", value)  # static and class methods
