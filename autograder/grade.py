@@ -99,52 +99,18 @@ class Result:
 INSPECT_MB, INSPECT_SECONDS = 1024, 60  # what reading one submitted notebook may take, in a child process
 
 
-_INSPECT = r"""
-import json, resource, sys
-import nbformat
-limit = int(sys.argv[2]) * 2**20
-resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-markers = __import__("re").compile(sys.argv[3], __import__("re").MULTILINE)
-out = {"unreadable": None, "invalid": None, "markers": False, "failures": {}}
-try:
-    nb = nbformat.read(sys.argv[1], as_version=4)
-except MemoryError:
-    sys.exit(3)  # the parent says which limit
-except Exception as err:
-    out["unreadable"] = f"{type(err).__name__}: {str(err).splitlines()[0][:200] if str(err) else ''}"
-else:
-    out["markers"] = any(markers.search(str(cell.get("source", ""))) for cell in nb.get("cells", []))
-    for cell in nb.get("cells", []):
-        meta = cell.get("metadata", {}).get("nbgrader", {})
-        if cell.get("cell_type") != "code" or not meta.get("grade"):
-            continue
-        for o in cell.get("outputs", []):
-            if o.get("output_type") == "error":
-                text = str(o.get("evalue") or "")
-                out["failures"][str(meta.get("grade_id"))] = f"{o.get('ename')}: {text.splitlines()[0] if text else ''}"
-                break
-    try:
-        nbformat.validate(nb)
-    except MemoryError:
-        sys.exit(3)
-    except Exception as err:
-        out["invalid"] = f"{type(err).__name__}: {str(err).splitlines()[0][:200]}"
-print(json.dumps(out))
-"""
-
-
 @functools.lru_cache(maxsize=256)
 def _inspected(path: str, mtime_ns: int, size: int) -> dict:
-    """One submitted notebook read and validated in a child process held to ``INSPECT_MB`` of memory and
-    ``INSPECT_SECONDS``: {"unreadable": why or None, "invalid": why or None, "markers": bool}. Read in the grading
-    command's own process, a 43 MB notebook of empty JSON objects took it to 7.6 GB and a minute of CPU, outside any
-    limit (an outside tester's ninth pass), and the grading of the whole class with it."""
+    """One notebook read and checked by ``autograder.notebook_check`` in a child process held to ``INSPECT_MB`` of
+    memory and ``INSPECT_SECONDS`` (see there); what it could not read within them is said so."""
     import json
     import subprocess
 
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in (str(HERE.parent), os.environ.get("PYTHONPATH"))
+                                                      if p))
     try:
-        done = subprocess.run([sys.executable, "-c", _INSPECT, path, str(INSPECT_MB), SOURCE_MARKERS.pattern],
-                              capture_output=True, text=True, timeout=INSPECT_SECONDS)
+        done = subprocess.run([sys.executable, "-m", "autograder.notebook_check", path, str(INSPECT_MB)],
+                              capture_output=True, text=True, timeout=INSPECT_SECONDS, env=env)
         return json.loads(done.stdout.strip().splitlines()[-1])
     except (subprocess.TimeoutExpired, ValueError, IndexError):
         return {"unreadable": f"it could not be read within the grader's limits ({INSPECT_MB} MB of memory, "
@@ -197,7 +163,6 @@ MAX_NOTEBOOK_MB = int(os.environ.get("GANCOURSE_MAX_NOTEBOOK_MB", "50"))
 # all the files beside the notebooks together, by their apparent size: nbgrader copies each one in full into
 # autograded/ (a 300 MB sparse file took 301 MB of the grader's disk there), before the sandbox's own limit
 MAX_FILES_MB = int(os.environ.get("GANCOURSE_MAX_FILES_MB", "100"))
-SOURCE_MARKERS = re.compile(r"^\s*#+\s*BEGIN (SOLUTION|HIDDEN TESTS)\b", re.MULTILINE)
 
 
 def refusals(submitted: Path) -> list[str]:

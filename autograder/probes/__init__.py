@@ -33,6 +33,7 @@ once and prints its verdict, so that a solution's hidden tests can be seen to pa
 from __future__ import annotations
 
 import ast
+import functools
 import hashlib
 import importlib
 import os
@@ -93,6 +94,7 @@ def hidden_packages(assignment: str) -> list[str]:
     return list(_constant(assignment, "HIDDEN_PACKAGES") or [])
 
 
+@functools.cache  # the probe modules do not change while a class is graded: read once, not at every test cell
 def _constant(assignment: str, name: str):
     """A constant of the assignment's probe module, read without importing it (no torch needed)."""
     path = HERE / f"{module_name(assignment)}.py"
