@@ -22,8 +22,11 @@ PARALLEL_ANGLE = 1e-4
 def _weights(t: float | torch.Tensor, like: torch.Tensor) -> tuple[torch.Tensor, bool]:
     """``t`` as a tensor shaped to broadcast against a code, and whether it was a batch of values."""
     t = torch.as_tensor(t, dtype=like.dtype, device=like.device)
+    if t.dim() == 2 and t.shape[1] == 1:  # already a column of positions: a slerp that made one passes it on
+        return t, True
     if t.dim() > 1:
-        raise ValueError(f"t must be a number or a 1-D tensor of positions, got shape {tuple(t.shape)}")
+        raise ValueError(f"t must be a number, a 1-D tensor of positions or a column of them (T, 1), "
+                         f"got shape {tuple(t.shape)}")
     return (t.unsqueeze(1), True) if t.dim() == 1 else (t, False)
 
 
@@ -31,7 +34,8 @@ def lerp(z0: torch.Tensor, z1: torch.Tensor, t: float | torch.Tensor) -> torch.T
     """The straight path (1 - t) z0 + t z1 between two latent vectors (chapter 3).
 
     ``z0`` and ``z1`` have shape ``(d,)``; ``t`` is a number (result ``(d,)``) or a 1-D tensor of
-    ``T`` positions (result ``(T, d)``, one point per row). ``t = 0`` gives z0 and ``t = 1`` gives z1.
+    ``T`` positions, or a column ``(T, 1)`` of them (result ``(T, d)``, one point per row). ``t = 0`` gives
+    z0 and ``t = 1`` gives z1.
     """
     w, _ = _weights(t, z0)
     return (1 - w) * z0 + w * z1

@@ -158,3 +158,23 @@ def test_a_decorated_slerp_that_calls_an_unfinished_lerp_is_judged_on_its_own():
     define("lerp", "def lerp(z0, z1, t):\n    raise NotImplementedError()\n", namespace)
     verdict = judged(ASSIGNMENT, "slerp", define("slerp", NO_GRAD_SLERP, namespace))
     assert verdict.passed, verdict.message
+
+
+COLUMN_SLERP = """
+def slerp(z0, z1, t):
+    t = torch.as_tensor(t, dtype=z0.dtype)
+    t = t.reshape(-1, 1) if t.dim() == 1 else t  # a column first, as the notebook's text advises
+    omega = torch.arccos((torch.dot(z0, z1) / (z0.norm() * z1.norm())).clamp(-1.0, 1.0))
+    if omega < 1e-4:
+        return lerp(z0, z1, t)
+    return (torch.sin((1 - t) * omega) * z0 + torch.sin(t * omega) * z1) / torch.sin(omega)
+"""
+
+
+def test_a_slerp_that_hands_lerp_a_column_of_positions_keeps_its_points():
+    """The text tells students to make a 1-D t a column; a slerp that did so before falling back to lerp failed on
+    the grader's lerp, which took only a 1-D t (an other-style student's report): the library's lerp takes a column."""
+    namespace = {"torch": torch, "nn": nn, "F": F, "math": math}
+    define("lerp", "def lerp(z0, z1, t):\n    raise NotImplementedError()\n", namespace)
+    verdict = judged(ASSIGNMENT, "slerp", define("slerp", COLUMN_SLERP, namespace))
+    assert verdict.passed, verdict.message

@@ -112,6 +112,16 @@ CLASS = {
                  "one_hot": "def one_hot(labels, n_classes=10):\n"
                             "    return F.one_hot(labels, int(labels.max()) + 1).float()\n"},
         expected={gid: p for gid, p in POINTS.items() if gid != "test_one_hot"}),
+    # one_hot with a dtype parameter of its own, which both networks pass (an other-style student's report: the visible
+    # tests' stand-in and the grader's one_hot refused the call, and the networks lost 8 points)
+    "one_hot_with_a_dtype_parameter": Student(answers={
+        **CORRECT["planes"],
+        "one_hot": "def one_hot(labels, n_classes=10, dtype=torch.float32):\n"
+                   "    return F.one_hot(labels, n_classes).to(dtype)\n",
+        "ConditionalGenerator": CORRECT["planes"]["ConditionalGenerator"].replace(
+            "one_hot(labels, self.n_classes)", "one_hot(labels, self.n_classes, dtype=z.dtype)"),
+        "ConditionalDiscriminator": CORRECT["planes"]["ConditionalDiscriminator"].replace(
+            "one_hot(labels, self.n_classes)", "one_hot(labels, n_classes=self.n_classes, dtype=images.dtype)")}),
     # G uses the first label for the whole batch; D reorders the labels; the loss takes a double softmax
     "wrong_axes": Student(
         answers={**CORRECT["projection"],
@@ -133,3 +143,26 @@ CLASS = {
 
 
 globals().update(class_tests(ASSIGNMENT, NOTEBOOK, CLASS, POINTS))
+
+
+RENAMED_ONE_HOT = """
+def one_hot(labels, num_classes=10, dtype=torch.float32):
+    return F.one_hot(labels, num_classes).to(dtype)
+"""
+
+
+@pytest.mark.parametrize("call", ["one_hot(labels, num_classes=self.n_classes, dtype=z.dtype)",
+                                  "one_hot(labels, self.n_classes, z.dtype)",
+                                  "one_hot(labels, dtype=z.dtype, num_classes=self.n_classes)"])
+def test_a_generator_that_calls_its_one_hot_with_its_own_parameter_names_keeps_its_points(call):
+    """A correct one_hot with a parameter named as torch names it and one more: the generator calls it so, and was run
+    with the library's one_hot(labels, n_classes), which refused the call (an other-style student's report)."""
+    namespace = {"torch": torch, "nn": nn, "F": F, "math": math, "conditional": conditional}
+    one_hot = define("one_hot", RENAMED_ONE_HOT, namespace)
+    assert judged(ASSIGNMENT, "one_hot", one_hot).passed
+    source = CORRECT["projection"]["ConditionalGenerator"].replace(
+        "F.one_hot(labels, self.n_classes).to(z.dtype)", call)
+    assert call in source
+    verdict = judged(ASSIGNMENT, "ConditionalGenerator", define("ConditionalGenerator", source, namespace))
+    assert verdict.passed, verdict.message
+    assert namespace["one_hot"] is one_hot

@@ -36,6 +36,10 @@ def test_a_batch_of_positions_gives_one_row_per_position(path):
     assert rows.shape == (5, 7)
     for t, row in zip(ts, rows):
         assert torch.allclose(row, path(z0, z1, float(t)), atol=1e-6)
+    # a column of positions (what a slerp that made one hands to lerp) gives the same rows; other 2-D shapes are refused
+    assert torch.equal(path(z0, z1, ts[:, None]), rows)
+    with pytest.raises(ValueError, match="column"):
+        path(z0, z1, ts.reshape(1, 5))
 
 
 def test_lerp_moves_along_the_straight_line_at_constant_speed():

@@ -179,6 +179,51 @@ def _namespace(answer) -> dict | None:
     return None
 
 
+_POSITIONAL = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+
+
+def called_as(ours, own):
+    """The grader's function ``ours``, callable the way the answer calls its ``own`` version of the part.
+
+    A later part calls the earlier one as the student wrote it: an honest ``one_hot(labels, num_classes=10,
+    dtype=torch.float32)`` is called ``one_hot(y, num_classes=10)``, which the library's ``one_hot(labels,
+    n_classes=10)`` refuses, so the later part lost its points to the earlier part's signature (an other-style
+    student's report). A call the library's function cannot take is read with the student's signature, and each
+    of the library's parameters gets the argument of the same name or, failing that, the one in the same place;
+    arguments the library has no parameter for (``dtype=``) are dropped. A call it can take is passed on as is."""
+    if not callable(own) or isinstance(own, type) or isinstance(ours, type):
+        return ours
+    try:
+        mine, theirs = inspect.signature(ours), inspect.signature(own)
+    except (TypeError, ValueError):
+        return ours
+    if mine == theirs or any(p.kind not in _POSITIONAL for p in theirs.parameters.values()):
+        return ours
+    names = list(theirs.parameters)
+
+    @functools.wraps(ours)
+    def adapted(*args, **kwargs):
+        try:
+            mine.bind(*args, **kwargs)
+        except TypeError:
+            try:
+                bound = theirs.bind(*args, **kwargs)
+            except TypeError:
+                return ours(*args, **kwargs)  # the library's own error
+            given = {}
+            for i, p in enumerate(mine.parameters.values()):
+                if p.kind not in _POSITIONAL:
+                    break
+                if p.name in bound.arguments:
+                    given[p.name] = bound.arguments[p.name]
+                elif i < len(names) and names[i] not in mine.parameters and names[i] in bound.arguments:
+                    given[p.name] = bound.arguments[names[i]]
+            return ours(**given)
+        return ours(*args, **kwargs)
+
+    return adapted
+
+
 @contextlib.contextmanager
 def with_references(assignment: str, answer, parts: list[str] | dict[str, str]) -> Iterator[None]:
     """While the probe runs, the names of earlier ``parts`` in the answer's namespace mean the grader's
@@ -192,7 +237,7 @@ def with_references(assignment: str, answer, parts: list[str] | dict[str, str]) 
     if namespace is not None:
         for part in parts:
             saved[part] = namespace.get(part, missing)
-            namespace[part] = reference(table[part])
+            namespace[part] = called_as(reference(table[part]), saved[part])
     try:
         yield
     finally:
