@@ -193,11 +193,12 @@ def called_as(ours, own):
     arguments the library has no parameter for (``dtype=``) are dropped. A call it can take is passed on as is."""
     if not callable(own) or isinstance(own, type) or isinstance(ours, type):
         return ours
-    try:
+    try:  # the answer's signature is its own to describe (``__signature__``, odd defaults): whatever breaks, as is
         mine, theirs = inspect.signature(ours), inspect.signature(own)
-    except (TypeError, ValueError):
-        return ours
-    if mine == theirs or any(p.kind not in _POSITIONAL for p in theirs.parameters.values()):
+        if list(mine.parameters) == list(theirs.parameters) or any(
+                p.kind not in _POSITIONAL for p in theirs.parameters.values()):
+            return ours
+    except Exception:  # noqa: BLE001
         return ours
     names = list(theirs.parameters)
 
