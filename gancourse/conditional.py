@@ -123,15 +123,19 @@ def infogan_information_loss(
 
 # --- one round of each game ---------------------------------------------------------------------
 
-def cgan_step(G, D, g_opt, d_opt, real, labels, sample_z, sample_labels) -> dict[str, float]:
-    """One cGAN round: D judges (image, label) pairs; fakes carry the labels they were drawn with."""
+def cgan_step(G, D, g_opt, d_opt, real, labels, sample_z, sample_labels, r1_gamma: float = 0.0) -> dict[str, float]:
+    """One cGAN round: D judges (image, label) pairs; fakes carry the labels they were drawn with.
+    ``r1_gamma > 0`` adds the R1 penalty on the real pairs to D's loss, as ``train.train_gan(r1_gamma=...)`` does."""
     n = real.shape[0]
     # Phase I -- update D: maximize log D(x|y) + log(1 - D(G(z|y')|y')).
     fake_labels = sample_labels(n)
     with torch.no_grad():
         fake = G(sample_z(n), fake_labels)
+    real = real.detach().requires_grad_(True) if r1_gamma else real
     real_logits, fake_logits = D(real, labels), D(fake, fake_labels)
     d_loss = losses.discriminator_loss(real_logits, fake_logits)
+    if r1_gamma:
+        d_loss = d_loss + losses.r1_from_logits(real_logits, real, r1_gamma)
     d_opt.zero_grad(set_to_none=True)
     d_loss.backward()
     d_opt.step()
@@ -145,16 +149,20 @@ def cgan_step(G, D, g_opt, d_opt, real, labels, sample_z, sample_labels) -> dict
     return round_record(d_loss, g_loss, real_logits, fake_logits, g_logits)
 
 
-def acgan_step(G, D, g_opt, d_opt, real, labels, sample_z, sample_labels) -> dict[str, float]:
-    """One ACGAN round: the usual game plus the class head's cross-entropy for both players."""
+def acgan_step(G, D, g_opt, d_opt, real, labels, sample_z, sample_labels, r1_gamma: float = 0.0) -> dict[str, float]:
+    """One ACGAN round: the usual game plus the class head's cross-entropy for both players (``r1_gamma`` as in
+    :func:`cgan_step`, on the real/fake logit only)."""
     n = real.shape[0]
     # Phase I -- update D: tell real from fake AND name the class of both.
     fake_labels = sample_labels(n)
     with torch.no_grad():
         fake = G(sample_z(n), fake_labels)
+    real = real.detach().requires_grad_(True) if r1_gamma else real
     (real_logits, real_classes), (fake_logits, fake_classes) = D(real), D(fake)
     d_loss = (losses.discriminator_loss(real_logits, fake_logits)
               + acgan_auxiliary_loss(real_classes, labels) + acgan_auxiliary_loss(fake_classes, fake_labels))
+    if r1_gamma:
+        d_loss = d_loss + losses.r1_from_logits(real_logits, real, r1_gamma)
     d_opt.zero_grad(set_to_none=True)
     d_loss.backward()
     d_opt.step()
@@ -224,17 +232,24 @@ def train_conditional(
     g_opt: torch.optim.Optimizer | None = None,
     d_opt: torch.optim.Optimizer | None = None,
     info_weight: float = 1.0,
+    r1_gamma: float = 0.0,
 ) -> History:
     """Train a cGAN, ACGAN or InfoGAN (``kind``) for ``steps`` rounds and return the history.
 
     Both players get Adam with ``lr`` and ``betas`` unless optimizers are passed, as in ``train.train_gan``.
     ``info_weight`` weighs InfoGAN's information term (``infogan_step``); the other two kinds have none.
+    ``r1_gamma > 0`` adds the R1 penalty on the real batch to D's loss (cGAN and ACGAN).
     """
     if kind not in STEPS:
         raise ValueError(f"kind must be one of {sorted(STEPS)}, got {kind!r}")
     if kind != "infogan" and info_weight != 1.0:
         raise ValueError(f"info_weight weighs InfoGAN's information term; a {kind} has none")
-    step = functools.partial(STEPS[kind], info_weight=info_weight) if kind == "infogan" else STEPS[kind]
+    if r1_gamma < 0 or (r1_gamma and kind == "infogan"):
+        raise ValueError(f"r1_gamma must be 0 or more, and is for the cGAN and the ACGAN; got {r1_gamma} for {kind}")
+    if kind == "infogan":
+        step = functools.partial(STEPS[kind], info_weight=info_weight)
+    else:
+        step = functools.partial(STEPS[kind], r1_gamma=r1_gamma) if r1_gamma else STEPS[kind]
     device = pick_device(str(device)) if device is not None else pick_device()
     rng = seed_everything(seed)
     generator.to(device).train()

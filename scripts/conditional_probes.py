@@ -38,6 +38,8 @@ CHANGES = {
     "nodrop": "D without dropout",
     "glr1e3": "Adam 1e-3 for G (D keeps 2e-4)",
     "info2": "InfoGAN's information term weighted 2 instead of 1",
+    "r1": "the R1 penalty (gamma 1) on D's real batch (cGAN and ACGAN), as the shipped DCGAN is trained",
+    "adam0": "Adam betas 0 / 0.99 for both players (the shipped DCGAN's)",
 }
 
 
@@ -50,6 +52,8 @@ def parts_of(probe: str) -> tuple[str, list[str]]:
         raise ValueError(f"unknown change(s) {unknown}; known: {sorted(CHANGES)}")
     if "info2" in changes and model != "infogan":
         raise ValueError("info2 changes InfoGAN's information term; the cGAN and the ACGAN have none")
+    if "r1" in changes and model == "infogan":
+        raise ValueError("r1 is for the cGAN and the ACGAN (train_conditional(r1_gamma=...))")
     return model, changes
 
 
@@ -66,8 +70,9 @@ def players(model: str, changes: list[str], seed: int):
     G, D = generator_cls(), discriminator_cls(dropout=0.0 if "nodrop" in changes else 0.3)
     G.apply(dcgan_weights_init)
     D.apply(dcgan_weights_init)
-    g_opt = torch.optim.Adam(G.parameters(), lr=1e-3 if "glr1e3" in changes else 2e-4, betas=(0.5, 0.999))
-    d_opt = torch.optim.Adam(D.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    betas = (0.0, 0.99) if "adam0" in changes else (0.5, 0.999)
+    g_opt = torch.optim.Adam(G.parameters(), lr=1e-3 if "glr1e3" in changes else 2e-4, betas=betas)
+    d_opt = torch.optim.Adam(D.parameters(), lr=2e-4, betas=betas)
     return G, D, g_opt, d_opt
 
 
@@ -97,7 +102,8 @@ def run(probe: str, seed: int, steps: int, every: int, out: Path, samples: int =
 
     conditional.train_conditional(model, G, D, images, labels, steps=steps, device="cpu", seed=seed, progress=False,
                                   callback=after_round, g_opt=g_opt, d_opt=d_opt,
-                                  info_weight=2.0 if "info2" in changes else 1.0)
+                                  info_weight=2.0 if "info2" in changes else 1.0,
+                                  r1_gamma=1.0 if "r1" in changes else 0.0)
     write(path, probe, changes, seed, steps, samples, checks)
     (out / f"{probe}_seed{seed}.partial.json").unlink(missing_ok=True)
     return checks

@@ -145,6 +145,41 @@ def test_train_conditional_weighs_infogan_information_term_and_refuses_a_weight_
                             labels[:64], steps=1, device="cpu", progress=False, info_weight=2.0)
 
 
+@pytest.mark.parametrize("kind", ["cgan", "acgan"])
+def test_an_r1_round_updates_d_with_the_gradient_penalty_on_the_real_pairs_added(kind):
+    """One round with r1_gamma against the same round written out here: D's SGD step with the penalty
+    gamma/2 E ||grad_x D(x, y)||^2 on the real batch equals the plain step plus the penalty's own gradient."""
+    torch.manual_seed(0)
+    G_cls, D_cls = pretrained.BUILDERS[kind]
+    G, D = G_cls(), D_cls(dropout=0.0)
+    real, labels = torch.rand(8, 1, 28, 28) * 2 - 1, torch.arange(8) % 10
+
+    def one_round(gamma):
+        g, d = G_cls(), D_cls(dropout=0.0)
+        g.load_state_dict(G.state_dict())
+        d.load_state_dict(D.state_dict())
+        draws = torch.Generator().manual_seed(1)
+        step = C.STEPS[kind]
+        step(g, d, torch.optim.SGD(g.parameters(), lr=0.0), torch.optim.SGD(d.parameters(), lr=1.0), real.clone(),
+             labels, lambda n: torch.randn(n, g.latent_dim, generator=draws),
+             lambda n: torch.randint(10, (n,), generator=draws), r1_gamma=gamma)
+        return [p.detach() for p in d.parameters()]
+
+    x = real.clone().requires_grad_(True)
+    logit = D(x, labels) if kind == "cgan" else D(x)[0]
+    (grad_x,) = torch.autograd.grad(logit.sum(), x, create_graph=True)
+    penalty = 0.5 * 3.0 * (grad_x ** 2).sum(dim=(1, 2, 3)).mean()
+    penalty_grads = torch.autograd.grad(penalty, list(D.parameters()), allow_unused=True)
+    plain, with_r1 = one_round(0.0), one_round(3.0)
+    for a, b, pg in zip(plain, with_r1, penalty_grads):
+        expected = a if pg is None else a - pg  # SGD with rate 1: the penalty's gradient is subtracted as well
+        assert torch.allclose(b, expected, atol=1e-5)
+    assert any(pg is not None and pg.abs().max() > 1e-6 for pg in penalty_grads), "the penalty reaches D"
+    with pytest.raises(ValueError, match="r1_gamma"):
+        C.train_conditional("infogan", C.InfoGANGenerator(), C.InfoGANDiscriminator(), real, labels, steps=1,
+                            device="cpu", progress=False, r1_gamma=1.0)
+
+
 def test_train_conditional_refuses_an_unknown_kind():
     with pytest.raises(ValueError, match="kind must be one of"):
         C.train_conditional("stylegan", None, None, torch.zeros(1), torch.zeros(1), steps=1)
