@@ -158,3 +158,38 @@ def test_the_operations_of_honest_networks_are_not_refused():
     assert "empty_like" in graph.operations or "new_empty" in graph.operations or "empty" in graph.operations
     out = graph(torch.randn(2, 1, 8, 8))  # a trace fixes the batch size it saw
     assert out.shape == (2, 3) and torch.isfinite(out).all()
+
+
+# Views built from sizes and strides the graph gives, wider than the memory under them: each must stop the graph
+# before anything reads past its end, whatever the operation is called (an outside gaming pass read the judge's
+# heap through aten::_reshape_alias, which checks nothing, and had the bytes printed back as a shape).
+WIDENED = {
+    "_reshape_alias": _node("w", "aten::_reshape_alias.default", {"node": "z"}, _ints(64), _ints(1)),
+    "_reshape_alias, offset by its stride": _node("w", "aten::_reshape_alias.default", {"node": "z"}, _ints(2, 2),
+                                                  _ints(40, 1)),
+    "as_strided": _node("w", "aten::as_strided.default", {"node": "z"}, _ints(64), _ints(1)),
+}
+
+
+@pytest.mark.parametrize("widening", sorted(WIDENED))
+def test_a_view_wider_than_its_memory_stops_the_graph_before_it_is_read(widening):
+    graph = Graph(_record(_node("z", "aten::zeros.default", _ints(4)), WIDENED[widening],
+                          _node("c", "aten::clone.default", {"node": "w"}), result="c"), "net")
+    _freed_marker_memory()
+    with pytest.raises((GradingFailure, RuntimeError), match="reaches outside its own memory|out of bounds") as caught:
+        graph(torch.ones(4))
+    assert str(MARKER) not in str(caught.value)
+
+
+def test_views_inside_their_memory_still_run():
+    """The check reads sizes and strides only: an honest reshape, a transposed or broadcast view, a narrowed
+    one and an empty one all pass through it."""
+    graph = Graph(_record(
+        _node("z", "aten::arange.default", {"int": 12}),
+        _node("a", "aten::_reshape_alias.default", {"node": "z"}, _ints(3, 4), _ints(4, 1)),
+        _node("t", "aten::t.default", {"node": "a"}),
+        _node("e", "aten::expand.default", {"node": "t"}, _ints(2, 4, 3)),
+        _node("n", "aten::narrow.default", {"node": "e"}, {"int": 2}, {"int": 1}, {"int": 2}),
+        _node("k", "aten::slice.Tensor", {"node": "n"}, {"int": 0}, {"int": 0}, {"int": 0}),
+        _node("c", "aten::sum.default", {"node": "n"}), result="c"), "net")
+    assert int(graph(torch.ones(4))) == 2 * sum(4 * j + i for i in (1, 2) for j in range(4))
