@@ -159,6 +159,39 @@ fake = types.ModuleType("autograder.probes")
 fake.run = lambda assignment, part, *answers: print(f"[{part}] all hidden checks passed")
 sys.modules["autograder.probes"] = fake"""
 
+CGAN_ROUND_STEP = """
+def alternating_step(generator, discriminator, g_opt, d_opt, next_real, sample_z, k=1,
+                     d_loss_fn=discriminator_loss, g_loss_fn=non_saturating_generator_loss):
+    # No GAN code of my own: the course library's cGAN round (gancourse.conditional.cgan_step, not stubbed
+    # in a1) played with label-ignoring wrappers, the losses swapped in through the module it reads them from.
+    import gancourse.conditional as cond
+    saved = (cond.losses.discriminator_loss, cond.losses.non_saturating_generator_loss)
+    cond.losses.discriminator_loss, cond.losses.non_saturating_generator_loss = d_loss_fn, g_loss_fn
+    G = lambda z, y: generator(z)
+    D = lambda x, y: discriminator(x)
+    class NoOpt:
+        def zero_grad(self, set_to_none=True): pass
+        def step(self): pass
+    try:
+        for i in range(k):
+            last = i == k - 1
+            real = next_real()
+            grads = [None if p.grad is None else p.grad.clone() for p in generator.parameters()]
+            phase = {"n": 0}
+            def z_source(n):
+                phase["n"] += 1
+                if phase["n"] == 1 or last:
+                    return sample_z(n)
+                return torch.zeros(n, next(generator.parameters()).shape[1])
+            out = cond.cgan_step(G, D, g_opt if last else NoOpt(), d_opt, real, None, z_source, lambda n: None)
+            if not last:
+                for p, g in zip(generator.parameters(), grads):
+                    p.grad = g
+        return out
+    finally:
+        cond.losses.discriminator_loss, cond.losses.non_saturating_generator_loss = saved
+"""
+
 CLASS = {
     "alt_logsigmoid": Student(answers=CORRECT["logsigmoid"]),
     "alt_pytorch_tutorial": Student(answers=CORRECT["bce_module"]),
@@ -184,6 +217,12 @@ CLASS = {
         expected={gid: p for gid, p in POINTS.items() if gid != "test_discriminator_loss"}),
     "library_kin_step": Student(answers={**CORRECT["softplus"], "alternating_step": KIN["alternating_step"]},
                                 expected={gid: p for gid, p in POINTS.items() if gid != "test_alternating_step"}),
+    # The step played by the library's cGAN round (gancourse.conditional.cgan_step) with label-blind wrappers, the
+    # losses swapped into the module it reads them from (an outside gaming pass: 5/5 for the step, which it never
+    # wrote): the conditional rounds are the step's kin, stubbed while a1 is graded
+    "library_round_of_the_cgan": Student(
+        answers={**CORRECT["softplus"], "alternating_step": CGAN_ROUND_STEP},
+        expected={gid: p for gid, p in POINTS.items() if gid != "test_alternating_step"}),
     # Part 1 undone; parts 2 and 3 computed with the grader's part 1 (its library file, a fresh import, the name
     # the grader defines): those get nothing, the honest step keeps its points (9/12 before the references were
     # lent to the step's test cell alone).

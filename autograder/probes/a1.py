@@ -25,8 +25,11 @@ COUNTERPARTS = {
                            "gancourse.losses.uniform_label_noise_discriminator_loss"],
     "saturating_generator_loss": "gancourse.losses.saturating_generator_loss",
     "non_saturating_generator_loss": "gancourse.losses.non_saturating_generator_loss",
-    # The shared-fakes round is the alternating step with k = 1 (and, called k times, with any k).
-    "alternating_step": ["gancourse.train.alternating_step", "gancourse.train.shared_fakes_step"],
+    # The shared-fakes round is the alternating step with k = 1 (and, called k times, with any k); the conditional
+    # models' rounds are the step too, played with label-blind networks (an outside gaming pass got 5/5 with cgan_step).
+    "alternating_step": ["gancourse.train.alternating_step", "gancourse.train.shared_fakes_step",
+                         "gancourse.conditional.cgan_step", "gancourse.conditional.acgan_step",
+                         "gancourse.conditional.infogan_step"],
 }
 # part -> the earlier parts its probe runs the answer with, as the grader's references (lent to that test cell)
 REFERENCES = {"alternating_step": ["discriminator_loss", "saturating_generator_loss", "non_saturating_generator_loss"]}
