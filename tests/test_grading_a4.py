@@ -166,3 +166,32 @@ def test_a_generator_that_calls_its_one_hot_with_its_own_parameter_names_keeps_i
     verdict = judged(ASSIGNMENT, "ConditionalGenerator", define("ConditionalGenerator", source, namespace))
     assert verdict.passed, verdict.message
     assert namespace["one_hot"] is one_hot
+
+
+LYING_ONE_HOT = """
+class SaysFloat32(torch.Tensor):
+    @property
+    def dtype(self):
+        return torch.float32
+
+
+def one_hot(labels, n_classes=10):
+    return F.one_hot(labels, n_classes).as_subclass(SaysFloat32)
+"""
+
+
+def test_a_tensor_that_reports_another_dtype_is_judged_by_its_values():
+    """int64 rows in a tensor subclass whose dtype says float32 passed one_hot (an outside gaming pass): the judge
+    reads the dtype from the values sent, and a half-precision answer still counts as what it said it was."""
+    verdict = judged(ASSIGNMENT, "one_hot", define("one_hot", LYING_ONE_HOT))
+    assert not verdict.passed and "torch.int64 rows" in verdict.message, verdict.message
+    from autograder.judges import recorded_dtype
+    from autograder.probes.record import Record
+
+    record = Record()
+    for key, value in (("half", torch.ones(2, dtype=torch.bfloat16)), ("float", torch.ones(2)),
+                       ("long", torch.ones(2, dtype=torch.long))):
+        record.output(key, value)
+    record.facts["long"]["dtype"] = "torch.float32"  # what a subclass, or a forged record, says
+    assert [recorded_dtype(record, k) for k in ("half", "float", "long")] == [
+        "torch.bfloat16", "torch.float32", "torch.int64"]

@@ -77,6 +77,19 @@ def answer(record: Record, name: str, what: str) -> torch.Tensor:
     return record.tensor(name)
 
 
+def recorded_dtype(record: Record, name: str) -> str:
+    """The dtype of the tensor an answer returned for ``name`` ("torch.float32"), read from the values it sent. The
+    probe's own report of the dtype is kept only where the values agree with it (half precision travels as float32):
+    a tensor subclass reports whatever dtype it likes (an outside gaming pass passed int64 one-hot rows as float32)."""
+    fact = record.facts.get(name)
+    said = str(fact.get("dtype")) if isinstance(fact, dict) else "nothing"
+    if not record.has(name):
+        return said
+    stored = f"torch.{record.arrays[name].dtype}"
+    return said if said == stored or (said in ("torch.bfloat16", "torch.float16") and stored == "torch.float32") \
+        else stored
+
+
 def signature_is(record: Record, expected: dict[str, str | None], what: str, key: str = "signature") -> None:
     """The answer has the library's parameters: ``{name: default}`` (a default's repr, or None for any
     default or none), as :func:`autograder.probes.record.signature` recorded them under ``key``."""

@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch.func import functional_call
 
-from autograder.judges import assert_close, fail, to_numpy
+from autograder.judges import assert_close, fail, recorded_dtype, to_numpy
 from autograder.judges.reference import sigmoid, softplus
 from autograder.probes.a1 import (
     RECORD_KEYS,
@@ -84,8 +84,8 @@ def _judge_loss(record: Record, name: str, reference, other=None, other_name: st
         value = record.tensor(key)
         if value.numel() != 1:
             fail(f"{what} must return a single number (a mean over the batch), got shape {tuple(value.shape)}.")
-        if "float" not in str(fact.get("dtype")):
-            fail(f"{what} must return a floating-point tensor, got {fact.get('dtype')}.")
+        if "float" not in recorded_dtype(record, key):
+            fail(f"{what} must return a floating-point tensor, got {recorded_dtype(record, key)}.")
         if not fact.get("requires_grad"):
             fail(f"{what}: the returned loss is not connected to the logits (no gradient flows back); compute it "
                  "with torch operations on the logits, without .detach(), .item() or NumPy.")

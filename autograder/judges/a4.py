@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from autograder.judges import answer, assert_close, built, fail, signature_is, to_numpy
+from autograder.judges import answer, assert_close, built, fail, recorded_dtype, signature_is, to_numpy
 from autograder.judges.graph import Graph
 from autograder.judges.networks import (
     WEIGHTED,
@@ -140,7 +140,7 @@ def judge_one_hot(record: Record) -> None:
         call = f"one_hot({labels.tolist()[:8]}{' ...' if len(labels) > 8 else ''}" + (
             ")" if n_classes is None else f", {n_classes})")
         out = answer(record, key, call)
-        dtype = record.facts[key].get("dtype", str(out.dtype))
+        dtype = recorded_dtype(record, key)
         if dtype != "torch.float32":
             torch_rows = " (that is what F.one_hot gives)" if dtype == "torch.int64" else ""
             fail(f"{call} returned {dtype} rows{torch_rows}; the networks join the rows to float32 noise and "
