@@ -29,6 +29,7 @@ import stat
 import sys
 import tempfile
 import time
+import unicodedata
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -467,7 +468,20 @@ def list_students(assignment: str) -> list[str]:
     return sorted(p.parent.name for p in submitted.glob(f"*/{assignment}") if p.is_dir())
 
 
+_BIDI = {chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))}
+
+
+def printable(text: str) -> str:
+    """``text`` with its control characters (and the bidirectional overrides) written out as escapes: a student's
+    error message of terminal escape codes moved the cursor over the grading command's report and showed 9/9 for
+    a notebook that had 3/9 (an outside gaming pass)."""
+    return "".join(ch.encode("unicode_escape").decode("ascii") if unicodedata.category(ch) == "Cc" or ch in _BIDI
+                   else ch for ch in text)
+
+
 def report(results: list[Result]) -> str:
+    """The grading command's report: one block per student, everything a submission could have put into it (the
+    student's folder name, its error messages) shown with its control characters escaped."""
     lines = []
     for r in results:
         lines.append(f"{r.student}: {r.total:g}/{r.max_total:g} points in {r.seconds:.1f} s")
@@ -477,7 +491,7 @@ def report(results: list[Result]) -> str:
             lines.append(f"    ! {problem}")
         if r.pending:
             lines.append(f"    (to grade by hand in formgrader: {', '.join(r.pending)})")
-    return "\n".join(lines)
+    return "\n".join(printable(line) for line in lines)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -123,3 +123,18 @@ def test_a_grading_that_is_stopped_scores_zero_and_leaves_no_sandbox_behind(tmp_
     assert all(Path(group).name == Path(box.group(1)).name for group in groups), groups
     assert not Path(box.group(1)).exists() and not Path(box.group(1)).parent.exists(), box.group(1)
     assert not any(Path(group).exists() for group in groups), groups
+
+
+def test_the_report_shows_a_submissions_control_characters_as_text():
+    """A student's error message of terminal escape codes (cursor up, erase the line, conceal) rewrote the grading
+    command's report on the instructor's terminal to show 9/9 for a 3/9 notebook (an outside gaming pass); so could
+    a folder name. Everything the report prints shows them as escapes, and ordinary text, accents included, as is."""
+    from autograder.grade import Result, report
+
+    result = Result("ana\x1b[2K")
+    result.scores = {"test_compose": (0.0, 3.0)}
+    result.problems = ["test_compose: ValueError: \x1b[1A\r\x1b[2K\x1b[8mcompose: 3/3\u202e", "déjà vu: écrit"]
+    text = report([result])
+    assert not any(ch in text for ch in "\x1b\r\u202e"), repr(text)
+    assert "\\x1b[1A\\r\\x1b[2K" in text and "\\u202e" in text and "ana\\x1b[2K: 0/3 points" in text
+    assert "déjà vu: écrit" in text and text.count("\n") == 3
