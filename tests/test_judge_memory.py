@@ -11,6 +11,7 @@ then run such graphs, and look for it in everything that reaches the student.
 from __future__ import annotations
 
 import gc
+import time
 
 import pytest
 import torch
@@ -193,3 +194,24 @@ def test_views_inside_their_memory_still_run():
         _node("k", "aten::slice.Tensor", {"node": "n"}, {"int": 0}, {"int": 0}, {"int": 0}),
         _node("c", "aten::sum.default", {"node": "n"}), result="c"), "net")
     assert int(graph(torch.ones(4))) == 2 * sum(4 * j + i for i in (1, 2) for j in range(4))
+
+
+def test_a_graph_that_makes_the_judge_work_on_is_stopped(monkeypatch):
+    """The judge runs outside the sandbox's CPU and memory groups: an outside gaming pass forged 500 in-place
+    products of 4096 x 4096 matrices and held it for its whole 600-s allowance. A graph gets CPU_SECONDS over all
+    its calls (here lowered, so that the test is quick) and no tensor of more than MAX_ELEMENTS elements, a
+    broadcast view included."""
+    from autograder.judges import graph as graph_module
+
+    monkeypatch.setattr(graph_module, "CPU_SECONDS", 0.3)
+    square = _node("m", "aten::ones.default", _ints(512, 512))
+    products = [_node(f"p{i}", "aten::addmm_.default", {"node": "m"}, {"node": "m"}, {"node": "m"})
+                for i in range(2000)]
+    graph = Graph(_record(square, *products, result="p1999"), "net")
+    start = time.perf_counter()
+    with pytest.raises(GradingFailure, match="over 0.3 s of computing"):
+        graph(torch.ones(4))
+    assert time.perf_counter() - start < 10 and graph.cpu_seconds < 3
+    wide = _node("w", "aten::expand.default", {"node": "z"}, _ints(2**14, 2**13))
+    with pytest.raises(GradingFailure, match="134,217,728 elements"):
+        Graph(_record(_node("z", "aten::ones.default", _ints(1)), wide, result="w"), "net")(torch.ones(4))

@@ -9,6 +9,7 @@ inputs and parameters the judge chooses. Gradients flow through it as through th
 from __future__ import annotations
 
 import operator
+import time
 from typing import Any
 
 import torch
@@ -30,6 +31,13 @@ ALLOWED = {"_unsafe_view"}  # reshape() of a matmul's result: the same elements,
 # Operations that allocate without writing: make_fx records them for dropout (empty_like, then bernoulli_) or
 # noise (new_empty, then normal_). The judge runs them and zeroes what they return before the graph sees it.
 UNWRITTEN = "empty"
+# The work a graph may make the judge do, which runs outside the sandbox's cgroups: no tensor of more elements than
+# this (the course's networks stay near 5 million on the judge's inputs; a broadcast view counts its full size),
+# and no more CPU seconds than this over all the calls of one graph (honest graphs: at most 0.1 s, measured). An
+# outside gaming pass forged 500 in-place products of 4096 x 4096 matrices and held the judge for its whole
+# 600-second allowance; the student's classmates waited.
+MAX_ELEMENTS = 2**26
+CPU_SECONDS = 30.0
 
 
 def refused(opname: str) -> bool:
@@ -48,6 +56,9 @@ def _within_storage(value: Any, name: str) -> None:
         return
     if not isinstance(value, torch.Tensor) or value.numel() == 0:
         return
+    if value.numel() > MAX_ELEMENTS:
+        fail(f"the traced forward pass's operation {name} made a tensor of {value.numel():,} elements, more than a "
+             "network of this course needs.")
     try:
         last = value.storage_offset() + sum((n - 1) * abs(s) for n, s in zip(value.shape, value.stride()))
         inside = value.storage_offset() >= 0 and (last + 1) * value.element_size() <= value.untyped_storage().nbytes()
@@ -138,6 +149,7 @@ class Graph:
         self.constants = {n["name"]: record.tensor(f"{name}/const/{n['name']}")
                           for n in self.nodes if n.get("op") == "constant"}
         self.state = {k: record.tensor(f"{name}/{k}") for k in self.shapes if record.has(f"{name}/{k}")}
+        self.cpu_seconds = 0.0  # spent running this graph, over all its calls
         self._ops = [(n, _operation(n["op"])) if n["op"] not in ("constant", "output") else (n, None)
                      for n in self.nodes]
 
@@ -167,6 +179,13 @@ class Graph:
         return state
 
     def __call__(self, *inputs: torch.Tensor, state: dict[str, torch.Tensor] | None = None) -> torch.Tensor:
+        start = time.process_time()
+        try:
+            return self._run(inputs, state, start)
+        finally:
+            self.cpu_seconds += time.process_time() - start
+
+    def _run(self, inputs: tuple[torch.Tensor, ...], state: dict[str, torch.Tensor] | None, start: float):
         state = self.parameters() if state is None else state
         env: dict[str, Any] = {}
         for node_name, label in self.placeholders.items():
@@ -187,4 +206,7 @@ class Graph:
                 env[node["name"]] = op(*_decode(node["args"], env), **{k: _decode(v, env)
                                                                        for k, v in node["kwargs"].items()})
                 _within_storage(env[node["name"]], node["op"])
+                if self.cpu_seconds + time.process_time() - start > CPU_SECONDS:
+                    fail(f"the traced forward pass took the grader over {CPU_SECONDS:g} s of computing, far more "
+                         "than a network of this course needs.")
         fail("the traced graph has no output.")
