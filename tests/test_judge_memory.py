@@ -203,7 +203,7 @@ def test_a_graph_that_makes_the_judge_work_on_is_stopped(monkeypatch):
     broadcast view included."""
     from autograder.judges import graph as graph_module
 
-    monkeypatch.setattr(graph_module, "CPU_SECONDS", 0.3)
+    monkeypatch.setattr(graph_module, "CPU_SECONDS", 0.3, raising=False)
     square = _node("m", "aten::ones.default", _ints(512, 512))
     products = [_node(f"p{i}", "aten::addmm_.default", {"node": "m"}, {"node": "m"}, {"node": "m"})
                 for i in range(2000)]
