@@ -43,6 +43,19 @@ def _first_line(text: str) -> str:
     return (text or "").strip().splitlines()[0][:300] if (text or "").strip() else ""
 
 
+# torch's words when float32 and float64 tensors meet (an other-style student's float64 answers failed the visible
+# tests with "Double did not match Float", which does not say what to change)
+MIXED_PRECISION = ("Double did not match Float", "Float did not match Double", "expected scalar type Float but found "
+                   "Double", "expected scalar type Double but found Float", "expected m1 and m2 to have the same dtype")
+
+
+def _dtype_hint(message: str) -> str:
+    if not any(words in str(message) for words in MIXED_PRECISION):
+        return ""
+    return (" (float32 and float64 tensors met: the tests give float32 inputs, so return float32 results, e.g. "
+            "with .to(x.dtype) on a value you computed in float64)")
+
+
 def missing_reason(cell: NotebookNode, stopped: str | None) -> str:
     """Why a test cell sent no probe data, from what the cell showed."""
     for output in cell.get("outputs", []):
@@ -55,7 +68,7 @@ def missing_reason(cell: NotebookNode, stopped: str | None) -> str:
             if name == "SystemExit":
                 return "exit() or sys.exit() was called before the grader's probe could run"
             raised = f"{name}: {value}" if value else name
-            return f"the visible test failed before the hidden one could run: {raised}"
+            return f"the visible test failed before the hidden one could run: {raised}{_dtype_hint(value)}"
     if stopped:
         return f"the cell was not run: {stopped}"
     return "the test cell did not reach the grader's probe"

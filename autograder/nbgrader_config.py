@@ -18,6 +18,9 @@ c = get_config()  # noqa: F821 - provided by traitlets when it loads this file
 from autograder.grade import course_root, gradebook_url  # noqa: E402
 
 ROOT = course_root()
+# A course root named in $GANCOURSE_COURSE_ROOT that does not exist yet is made: nbgrader's first command had failed in
+# it with a bare FileNotFoundError (an outside tester, following instructors.md)
+ROOT.mkdir(parents=True, exist_ok=True)
 
 # nbgrader runs the `alembic` command of its own environment when it creates a gradebook: find it
 # there even when that environment is not activated.

@@ -232,8 +232,33 @@ CUMULATIVE_BATCHNORM = {part: source.replace("nn.BatchNorm1d(c * 7 * 7)", "nn.Ba
 assert all(CUMULATIVE_BATCHNORM[p].count("momentum=None") == n for p, n in (("DCGANGenerator", 2),
                                                                             ("DCGANDiscriminator", 1)))
 
+# A discriminator with spectral norm on every convolution (an other-style student's pass: its power iteration's
+# matrix-vector products were counted as 9 dense layers, and its in-place update broke the judge's replay).
+SPECTRAL_NORM = dict(SEQUENTIAL, DCGANDiscriminator="""
+from torch.nn.utils.parametrizations import spectral_norm
+
+
+class DCGANDiscriminator(nn.Module):
+    # DCGAN discriminator with spectral normalisation on every convolution (SN-GAN style), BatchNorm as asked
+    def __init__(self, dropout=0.3, in_channels=1, width=64):
+        super().__init__()
+        self.main = nn.Sequential(
+            spectral_norm(nn.Conv2d(in_channels, width, 4, 2, 1)),          # 28 -> 14
+            nn.LeakyReLU(0.2),
+            nn.Dropout(dropout),
+            spectral_norm(nn.Conv2d(width, width * 2, 4, 2, 1)),            # 14 -> 7
+            nn.BatchNorm2d(width * 2),
+            nn.LeakyReLU(0.2),
+            nn.Dropout(dropout),
+            spectral_norm(nn.Conv2d(width * 2, 1, 7, 1, 0)),                # 7 -> 1
+        )
+
+    def forward(self, x):
+        return self.main(x).view(-1)
+""")
+
 CORRECT = {"sequential": SEQUENTIAL, "convolutional": CONVOLUTIONAL, "functional": FUNCTIONAL,
-           "calls_lerp": CALLS_LERP, "cumulative_batchnorm": CUMULATIVE_BATCHNORM}
+           "calls_lerp": CALLS_LERP, "cumulative_batchnorm": CUMULATIVE_BATCHNORM, "spectral_norm": SPECTRAL_NORM}
 
 
 def _edit(source: str, old: str, new: str) -> str:

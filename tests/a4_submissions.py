@@ -223,8 +223,77 @@ CUMULATIVE_BATCHNORM = dict(TUTORIAL, ConditionalGenerator=TUTORIAL["Conditional
     "nn.BatchNorm1d(out_feat, 0.8)", "nn.BatchNorm1d(out_feat, 0.8, momentum=None)"))
 assert CUMULATIVE_BATCHNORM["ConditionalGenerator"] != TUTORIAL["ConditionalGenerator"]
 
+# Networks that update their own tensors in place under torch.no_grad() as they run (an other-style student's pass:
+# each lost its part's points to a trace replayed with gradients): a projection D with spectral norm (the
+# parametrization, and the older torch.nn.utils.spectral_norm), and a generator whose label embedding has max_norm.
+SPECTRAL_PROJECTION = dict(PROJECTION, ConditionalDiscriminator="""
+from torch.nn.utils.parametrizations import spectral_norm
+
+
+class ConditionalDiscriminator(nn.Module):
+    # a projection discriminator (Miyato and Koyama) with spectral normalisation
+
+    def __init__(self, n_classes=10, width=64):
+        super().__init__()
+        self.n_classes = n_classes
+        self.features = nn.Sequential(
+            spectral_norm(nn.Conv2d(1, width, 4, 2, 1)), nn.LeakyReLU(0.2),
+            spectral_norm(nn.Conv2d(width, 2 * width, 4, 2, 1)), nn.LeakyReLU(0.2),
+        )
+        self.linear = spectral_norm(nn.Linear(2 * width, 1))
+        self.embed = spectral_norm(nn.Embedding(n_classes, 2 * width))
+
+    def forward(self, images, labels):
+        h = self.features(images).sum(dim=(2, 3))        # global sum pooling
+        return self.linear(h).squeeze(1) + (self.embed(labels) * h).sum(1)
+""")
+SPECTRAL_NORM_OLD_API = dict(PROJECTION, ConditionalDiscriminator="""
+from torch.nn.utils import spectral_norm  # the older, hook-based version
+
+
+class ConditionalDiscriminator(nn.Module):
+    # a projection discriminator (Miyato and Koyama) with spectral normalisation
+
+    def __init__(self, n_classes=10, width=64):
+        super().__init__()
+        self.n_classes = n_classes
+        self.features = nn.Sequential(
+            spectral_norm(nn.Conv2d(1, width, 4, 2, 1)), nn.LeakyReLU(0.2),
+            spectral_norm(nn.Conv2d(width, 2 * width, 4, 2, 1)), nn.LeakyReLU(0.2),
+        )
+        self.linear = spectral_norm(nn.Linear(2 * width, 1))
+        self.embed = spectral_norm(nn.Embedding(n_classes, 2 * width))
+
+    def forward(self, images, labels):
+        h = self.features(images).sum(dim=(2, 3))        # global sum pooling
+        return self.linear(h).squeeze(1) + (self.embed(labels) * h).sum(1)
+""")
+MAX_NORM_EMBEDDING = dict(PROJECTION, ConditionalGenerator="""
+class ConditionalGenerator(nn.Module):
+    def __init__(self, latent_dim=100, n_classes=10, width=256):
+        super().__init__()
+        self.latent_dim, self.n_classes = latent_dim, n_classes
+        # a learned embedding of the label instead of a one-hot row
+        self.label_emb = nn.Embedding(n_classes, n_classes, max_norm=1.0)  # keep label codes on the unit ball
+        self.model = nn.Sequential(
+            nn.Linear(latent_dim + n_classes, width),
+            nn.LeakyReLU(0.2, inplace=True),
+            nn.Linear(width, 2 * width),
+            nn.BatchNorm1d(2 * width),
+            nn.LeakyReLU(0.2, inplace=True),
+            nn.Linear(2 * width, 28 * 28),
+            nn.Tanh(),
+        )
+
+    def forward(self, z, labels):
+        gen_input = torch.cat((self.label_emb(labels), z), -1)
+        img = self.model(gen_input)
+        return img.view(img.size(0), 1, 28, 28)
+""")
+
 CORRECT = {"planes": PLANES, "embedding": EMBEDDING, "projection": PROJECTION, "tutorial": TUTORIAL,
-           "cumulative_batchnorm": CUMULATIVE_BATCHNORM}
+           "cumulative_batchnorm": CUMULATIVE_BATCHNORM, "spectral_projection": SPECTRAL_PROJECTION,
+           "spectral_norm_old_api": SPECTRAL_NORM_OLD_API, "max_norm_embedding": MAX_NORM_EMBEDDING}
 
 # --- the usual mistakes: each one must lose that part's points ----------------------------------
 G_SOLUTION = PLANES["ConditionalGenerator"]

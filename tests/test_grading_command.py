@@ -74,6 +74,15 @@ def test_a_course_root_outside_the_checkout_needs_no_copy_of_the_solutions(tmp_p
     assert "ana: 12/12 points" in graded.stdout, graded.stdout[-2000:] + graded.stderr[-2000:]
 
 
+def test_a_course_root_that_does_not_exist_yet_is_made_by_the_first_nbgrader_command(tmp_path):
+    root = tmp_path / "terms" / "autumn"
+    made = subprocess.run([sys.executable, "-m", "nbgrader", "generate_assignment", ASSIGNMENT, "--force",
+                           "--log-level=WARN"], cwd=REPO, capture_output=True, text=True, timeout=300,
+                          env=dict(os.environ, GANCOURSE_COURSE_ROOT=str(root)))
+    assert made.returncode == 0, made.stderr[-2000:]
+    assert (root / "exercises" / ASSIGNMENT / NOTEBOOK).exists() and (root / "gradebook.db").exists()
+
+
 def test_a_grading_that_finished_counts_though_a_thread_outlives_it(tmp_path, monkeypatch):
     """nbgrader had saved the grades, but a thread still running in its process (here started by a configuration file
     on the Jupyter path) kept that process from exiting: the grading was stopped at the time limit and counted as

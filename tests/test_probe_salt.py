@@ -135,6 +135,17 @@ def test_why_a_test_cell_sent_no_probe_data_is_said_in_words():
         "the visible test failed before the hidden one could run: NotImplementedError"
     assert missing_reason(cell("AssertionError", "shape (4, 1)\nmore"), None).endswith("AssertionError: shape (4, 1)")
     assert "exit()" in missing_reason(cell("SystemExit", "0"), None)
+    import torch
+
+    for clash in (lambda: torch.allclose(torch.ones(2, dtype=torch.float64), torch.ones(2)),
+                  lambda: torch.allclose(torch.ones(2), torch.ones(2, dtype=torch.float64)),
+                  lambda: torch.ones(2, 2) @ torch.ones(2, 2, dtype=torch.float64)):
+        try:  # torch's own words when a float64 answer meets a visible test's float32 values
+            clash()
+        except RuntimeError as error:
+            told = missing_reason(cell("RuntimeError", str(error).splitlines()[0]), None)
+        assert "return float32 results" in told, told
+    assert "float32" not in missing_reason(cell("RuntimeError", "shape mismatch"), None)
     record = Record()
     record.call("forward", lambda: (_ for _ in ()).throw(NotImplementedError()))
     assert re.fullmatch(r"NotImplementedError \(line \d+\)", record.raised("forward"))

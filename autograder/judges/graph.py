@@ -36,6 +36,12 @@ UNWRITTEN = "empty"
 # and no more CPU seconds than this over all the calls of one graph (honest graphs: at most 0.1 s, measured). An
 # outside gaming pass forged 500 in-place products of 4096 x 4096 matrices and held the judge for its whole
 # 600-second allowance; the student's classmates waited.
+# A network updates some of its own tensors in place under torch.no_grad(), which a trace does not record: spectral
+# norm's power iteration (F.normalize(..., out=u)) and nn.Embedding(max_norm=...)'s renormalisation. Replayed with
+# parameters that require gradients, autograd refuses those operations with one of these messages; the judge then
+# runs that one operation without gradients, as the network did (an other-style student's spectrally normalised D
+# and max-norm embedding lost their points to a message about shapes and dtypes). It can only take gradients away.
+WITHOUT_GRADIENT = ("don't support automatic differentiation", "is being used in an in-place operation")
 MAX_ELEMENTS = 2**26
 CPU_SECONDS = 30.0
 
@@ -117,6 +123,16 @@ def _decode(value: Any, env: dict[str, Any]) -> Any:
     fail("the traced graph holds an argument the judge cannot read.")
 
 
+def _references(value: Any) -> list[str]:
+    """The names of the nodes an encoded argument refers to."""
+    if isinstance(value, dict):
+        if "node" in value:
+            return [str(value["node"])]
+        if "list" in value and isinstance(value["list"], list):
+            return [ref for item in value["list"] for ref in _references(item)]
+    return []
+
+
 def first_words(error: str, limit: int = 160) -> str:
     """The first line of a tracer's error, at most ``limit`` characters cut at a word: torch's own messages run to
     many lines of its internals and advice meant for its developers, not for a student."""
@@ -158,6 +174,17 @@ class Graph:
         """The names of the operations in the order the forward pass ran them (e.g. 'convolution')."""
         return [n["op"].partition("::")[2].rpartition(".")[0] or n["op"] for n in self.nodes
                 if n["op"] not in ("constant", "output", "getitem")]
+
+    def on_the_input(self) -> set[str]:
+        """The names of the nodes whose value depends on an input of the network (not on its weights and buffers
+        alone): spectral norm's power iteration runs matrix products on a weight and its own vectors, which are not
+        layers that the data passes through (an other-style student's D was counted 9 dense layers for them)."""
+        reached = {name for name, label in self.placeholders.items() if label.startswith("input:")}
+        for node in self.nodes:
+            if any(ref in reached for ref in _references(node.get("args"))) or any(
+                    ref in reached for value in node.get("kwargs", {}).values() for ref in _references(value)):
+                reached.add(node["name"])
+        return reached
 
     def calls(self, operation: str) -> list[dict]:
         """The nodes that ran ``operation`` (e.g. 'convolution'), for reading their arguments."""
@@ -203,8 +230,15 @@ class Graph:
                 out = _decode(node["args"], env)[0]
                 return out[0] if isinstance(out, list) and len(out) == 1 else out
             else:
-                env[node["name"]] = op(*_decode(node["args"], env), **{k: _decode(v, env)
-                                                                       for k, v in node["kwargs"].items()})
+                args = _decode(node["args"], env)
+                kwargs = {k: _decode(v, env) for k, v in node["kwargs"].items()}
+                try:
+                    env[node["name"]] = op(*args, **kwargs)
+                except RuntimeError as error:
+                    if not any(words in str(error) for words in WITHOUT_GRADIENT):
+                        raise
+                    with torch.no_grad():  # as the network ran it: see WITHOUT_GRADIENT
+                        env[node["name"]] = op(*args, **kwargs)
                 _within_storage(env[node["name"]], node["op"])
                 if self.cpu_seconds + time.process_time() - start > CPU_SECONDS:
                     fail(f"the traced forward pass took the grader over {CPU_SECONDS:g} s of computing, far more "

@@ -53,8 +53,10 @@ DENSE = ("mm", "addmm", "bmm", "baddbmm", "matmul", "linear", "einsum", "mv", "a
 
 
 def dense_layers(graph: Graph) -> int:
-    """How many matrix products (linear layers) the forward pass runs."""
-    return sum(len(graph.calls(op)) for op in DENSE)
+    """How many matrix products (linear layers) the forward pass runs on its input: products of the weights alone
+    (spectral norm's power iteration) are not layers."""
+    data = graph.on_the_input()
+    return sum(node["name"] in data for op in DENSE for node in graph.calls(op))
 
 
 def upsamples_with_transposed_convolutions(graph: Graph, what: str) -> None:
@@ -130,6 +132,8 @@ def random_state(graph: Graph, gen: torch.Generator) -> dict[str, torch.Tensor]:
             state[name] = torch.randn(shape, generator=gen).to(dtype) * 0.05
         elif "var" in name:
             state[name] = torch.ones(shape, dtype=dtype)
+        elif name.endswith(("_u", "_v")):  # spectral norm's vectors: zeros would make its sigma 0 and D's output nan
+            state[name] = torch.nn.functional.normalize(torch.randn(shape, generator=gen), dim=0).to(dtype)
         else:
             state[name] = torch.zeros(shape, dtype=dtype)
     return state
