@@ -247,27 +247,10 @@ class ConditionalDiscriminator(nn.Module):
         h = self.features(images).sum(dim=(2, 3))        # global sum pooling
         return self.linear(h).squeeze(1) + (self.embed(labels) * h).sum(1)
 """)
-SPECTRAL_NORM_OLD_API = dict(PROJECTION, ConditionalDiscriminator="""
-from torch.nn.utils import spectral_norm  # the older, hook-based version
-
-
-class ConditionalDiscriminator(nn.Module):
-    # a projection discriminator (Miyato and Koyama) with spectral normalisation
-
-    def __init__(self, n_classes=10, width=64):
-        super().__init__()
-        self.n_classes = n_classes
-        self.features = nn.Sequential(
-            spectral_norm(nn.Conv2d(1, width, 4, 2, 1)), nn.LeakyReLU(0.2),
-            spectral_norm(nn.Conv2d(width, 2 * width, 4, 2, 1)), nn.LeakyReLU(0.2),
-        )
-        self.linear = spectral_norm(nn.Linear(2 * width, 1))
-        self.embed = spectral_norm(nn.Embedding(n_classes, 2 * width))
-
-    def forward(self, images, labels):
-        h = self.features(images).sum(dim=(2, 3))        # global sum pooling
-        return self.linear(h).squeeze(1) + (self.embed(labels) * h).sum(1)
-""")
+SPECTRAL_NORM_OLD_API = dict(PROJECTION, ConditionalDiscriminator=SPECTRAL_PROJECTION[
+    "ConditionalDiscriminator"].replace("from torch.nn.utils.parametrizations import spectral_norm",
+                                        "from torch.nn.utils import spectral_norm  # the older, hook-based version"))
+assert "hook-based" in SPECTRAL_NORM_OLD_API["ConditionalDiscriminator"]
 MAX_NORM_EMBEDDING = dict(PROJECTION, ConditionalGenerator="""
 class ConditionalGenerator(nn.Module):
     def __init__(self, latent_dim=100, n_classes=10, width=256):
