@@ -31,17 +31,17 @@ ALLOWED = {"_unsafe_view"}  # reshape() of a matmul's result: the same elements,
 # Operations that allocate without writing: make_fx records them for dropout (empty_like, then bernoulli_) or
 # noise (new_empty, then normal_). The judge runs them and zeroes what they return before the graph sees it.
 UNWRITTEN = "empty"
-# The work a graph may make the judge do, which runs outside the sandbox's cgroups: no tensor of more elements than
-# this (the course's networks stay near 5 million on the judge's inputs; a broadcast view counts its full size),
-# and no more CPU seconds than this over all the calls of one graph (honest graphs: at most 0.1 s, measured). An
-# outside gaming pass forged 500 in-place products of 4096 x 4096 matrices and held the judge for its whole
-# 600-second allowance; the student's classmates waited.
 # A network updates some of its own tensors in place under torch.no_grad(), which a trace does not record: spectral
 # norm's power iteration (F.normalize(..., out=u)) and nn.Embedding(max_norm=...)'s renormalisation. Replayed with
 # parameters that require gradients, autograd refuses those operations with one of these messages; the judge then
 # runs that one operation without gradients, as the network did (an other-style student's spectrally normalised D
 # and max-norm embedding lost their points to a message about shapes and dtypes). It can only take gradients away.
 WITHOUT_GRADIENT = ("don't support automatic differentiation", "is being used in an in-place operation")
+# The work a graph may make the judge do, which runs outside the sandbox's cgroups: no tensor of more elements than
+# this (the course's networks stay near 5 million on the judge's inputs; a broadcast view counts its full size),
+# and no more CPU seconds than this over all the calls of one graph (honest graphs: at most 0.1 s, measured). An
+# outside gaming pass forged 500 in-place products of 4096 x 4096 matrices and held the judge for its whole
+# 600-second allowance; the student's classmates waited.
 MAX_ELEMENTS = 2**26
 CPU_SECONDS = 30.0
 
