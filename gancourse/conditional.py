@@ -246,10 +246,8 @@ def train_conditional(
         raise ValueError(f"info_weight weighs InfoGAN's information term; a {kind} has none")
     if r1_gamma < 0 or (r1_gamma and kind == "infogan"):
         raise ValueError(f"r1_gamma must be 0 or more, and is for the cGAN and the ACGAN; got {r1_gamma} for {kind}")
-    if kind == "infogan":
-        step = functools.partial(STEPS[kind], info_weight=info_weight)
-    else:
-        step = functools.partial(STEPS[kind], r1_gamma=r1_gamma) if r1_gamma else STEPS[kind]
+    options = {"info_weight": info_weight} if kind == "infogan" else {"r1_gamma": r1_gamma}
+    step = functools.partial(STEPS[kind], **options)
     device = pick_device(str(device)) if device is not None else pick_device()
     rng = seed_everything(seed)
     generator.to(device).train()
