@@ -469,6 +469,19 @@ SHELL_STARVE = (
     "        pass\n"
     "    _n += 1")
 BREAKERS["keeps_the_shell_channel_busy"] = Student(answers=_SOLVED, extra_cells=[(_AFTER_LERP + 1, SHELL_STARVE)])
+# The same cell interrupted between two frames of one of its sends (CI, once in many runs): the kernel's next message on
+# that socket completed the half-sent one, the grader could not read the result, took that for a kernel that does not
+# answer, and stopped it (10/12). Here the half-sent message is left on purpose before a plain busy loop: what the
+# interrupt cut is passed over, and the kernel's answer after it counts.
+HALF_SENT = (
+    "import zmq\n"
+    "_kernel = get_ipython().kernel\n"
+    "_frames = _kernel.session.serialize(_kernel.session.msg('kernel_info_reply', {'status': 'ok'}))\n"
+    "for _frame in [*_kernel._parent_ident['shell'], *_frames[:3]]:\n"
+    "    _kernel.shell_stream.socket.send(_frame, zmq.SNDMORE)\n"
+    "while True:\n"
+    "    pass")
+BREAKERS["leaves_a_message_half_sent"] = Student(answers=_SOLVED, extra_cells=[(_AFTER_LERP + 1, HALF_SENT)])
 # The cell's own reply padded with 10 million empty JSON lists (40 MB; the seventh pass's 75 MB grew the grader by
 # 1.85 GB while parsed, past what the watch allows, which cannot act during the parse): refused unparsed.
 PADDED_REPLY = (

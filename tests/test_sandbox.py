@@ -470,10 +470,17 @@ def test_the_sandboxs_processes_together_get_at_most_its_cores():
     finally:
         box.cleanup()
     cpu, wall = map(float, proc.stdout.split())
-    # alone on two cores they were held back about 2 s (and got 4.0 s without the quota); beside a busy test worker,
-    # which leaves them about one core anyway, 0.08 s
-    assert cpu < 1.3 * wall and throttled > 0, (cpu, wall, throttled)
+    assert cpu < 1.3 * wall, (cpu, wall, throttled)
     assert not box.cpu.path.exists()
+    # The same processes at once without the sandbox: where they get more than one core, the quota must have been what
+    # held the sandboxed ones back (alone on two cores: held back about 2 s, and 4.0 s of CPU without it). Where they
+    # do not (other work on the machine leaves them one core: 1.97 CPU-s in 2.0 s beside a training run), the quota
+    # had nothing to hold back, and throttled is 0.
+    free = subprocess.run([sys.executable, "-c", textwrap.dedent(BUSY_PROCESSES)], capture_output=True, text=True,
+                          timeout=60)
+    free_cpu, free_wall = map(float, free.stdout.split())
+    if free_cpu > 1.3 * free_wall:
+        assert throttled > 0, (cpu, wall, throttled, free_cpu, free_wall)
 
 
 @pytest.fixture(scope="module")
