@@ -35,7 +35,10 @@ DCGAN_TRAINING = {"r1_gamma": 1.0, "betas": (0.0, 0.99)}
 # a D without dropout and Adam at 1e-3 for G (D keeps 2e-4).
 INFOGAN_D = {"dropout": 0.0}
 INFOGAN_G_LR = 1e-3
-DISCRIMINATORS = {"dcgan": DCGAN_D, "infogan": INFOGAN_D}
+# The cGAN's recipe, chosen by chapter 6's "The cGAN with the DCGAN's R1 recipe over three seeds": the DCGAN's (D
+# without dropout, R1 gamma 1 on its real pairs, Adam betas 0 / 0.99 for both players), drawn with its average of G.
+DISCRIMINATORS = {"dcgan": DCGAN_D, "infogan": INFOGAN_D, "cgan": DCGAN_D}
+TRAINING = {"dcgan": DCGAN_TRAINING, "cgan": DCGAN_TRAINING}  # options of the training function, beyond its defaults
 # The cGAN and the ACGAN ship an exponential moving average of G's weights, not G itself: chapter 6's "An average of
 # G for the cGAN and the ACGAN over three seeds" (results/small_data/conditional_probes) chose the decay.
 AVERAGED = {"cgan": 0.995, "acgan": 0.995}
@@ -46,13 +49,12 @@ TRAINERS = {"dcgan": train.train_gan, "cgan": conditional.train_conditional, "ac
 def recipe(kind: str) -> str:
     """The optimiser settings the run used, read from its training function's defaults."""
     given = {name: p.default for name, p in inspect.signature(TRAINERS[kind]).parameters.items()}
-    if kind == "dcgan":
-        given |= DCGAN_TRAINING
+    given |= TRAINING.get(kind, {})
     text = f"Adam lr {given['lr']:.0e} betas {given['betas']}".replace("e-0", "e-")
     if kind == "infogan":
         text = (f"Adam betas {given['betas']}, lr {INFOGAN_G_LR:.0e} for G and {given['lr']:.0e} for D; "
                 "D without dropout").replace("e-0", "e-")
-    if kind == "dcgan":
+    if kind in TRAINING:
         text += f"; R1 gamma {given['r1_gamma']:g} on D, D without dropout"
     if kind == "stylegan":
         text += (f", mapping network lr x{given['mapping_lr_ratio']:g}; R1 gamma {given['r1_gamma']:g} on D; "
@@ -104,7 +106,7 @@ def train_one(kind: str, steps: int, batch_size: int, seed: int, device: torch.d
     start = time.perf_counter()
     if kind == "dcgan":
         history = train.train_gan(generator, discriminator, images, steps=steps, batch_size=batch_size,
-                                  device=device, seed=seed, callback=snapshot, **DCGAN_TRAINING)
+                                  device=device, seed=seed, callback=snapshot, **TRAINING["dcgan"])
     elif kind == "stylegan":
         history = stylegan.train_stylegan(generator, discriminator, images, steps=steps, batch_size=batch_size,
                                           device=device, seed=seed, callback=snapshot)
@@ -113,7 +115,7 @@ def train_one(kind: str, steps: int, batch_size: int, seed: int, device: torch.d
         g_opt = torch.optim.Adam(generator.parameters(), lr=INFOGAN_G_LR, betas=betas) if kind == "infogan" else None
         history = conditional.train_conditional(kind, generator, discriminator, images, labels, steps=steps,
                                                 batch_size=batch_size, device=device, seed=seed, callback=snapshot,
-                                                g_opt=g_opt)
+                                                g_opt=g_opt, **TRAINING.get(kind, {}))
     seconds = time.perf_counter() - start
     shipped = generator if average is None else average.module
     np.savez_compressed(out / f"{kind}_progress.npz", **snapshots)

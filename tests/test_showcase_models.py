@@ -123,6 +123,29 @@ def test_train_models_trains_infogan_with_chapter_6s_recipe(tmp_path, monkeypatc
     assert committed == meta["optimizer"], "the committed InfoGAN is this recipe's"
 
 
+def test_train_models_trains_the_cgan_with_chapter_6s_r1_recipe(tmp_path, monkeypatch):
+    """The shipped cGAN's recipe (chapter 6's three-seed ablation): the DCGAN's R1 recipe, with D's real pairs
+    penalised, and its record says so."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("train_models", ROOT / "scripts" / "train_models.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    seen = {}
+
+    def recorded_train_conditional(kind, G, D, images, labels, **options):
+        seen.update(options, kind=kind, dropouts=[m.p for m in D.modules() if isinstance(m, torch.nn.Dropout)])
+        return train.History()
+
+    monkeypatch.setattr(script.conditional, "train_conditional", recorded_train_conditional)
+    meta = script.train_one("cgan", 2, 8, 0, torch.device("cpu"), tmp_path)
+    assert seen["kind"] == "cgan" and seen["r1_gamma"] == 1.0 and seen["betas"] == (0.0, 0.99)
+    assert seen["g_opt"] is None and seen.get("d_opt") is None, "both players get train_conditional's Adam, 2e-4"
+    assert seen["dropouts"] and all(p == 0.0 for p in seen["dropouts"]), seen["dropouts"]
+    assert meta["optimizer"] == "Adam lr 2e-4 betas (0.0, 0.99); R1 gamma 1 on D, D without dropout"
+    assert pretrained.load_metadata("cgan")["optimizer"] == meta["optimizer"], "the committed cGAN is this recipe's"
+
+
 @pytest.mark.parametrize("kind", ["cgan", "acgan"])
 def test_train_models_ships_an_average_of_g_for_the_conditional_models(kind, tmp_path, monkeypatch):
     """Chapter 6's three-seed ablation chose an exponential moving average of G (decay 0.995) for the cGAN and the
