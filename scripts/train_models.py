@@ -54,8 +54,10 @@ def recipe(kind: str) -> str:
     if kind == "infogan":
         text = (f"Adam betas {given['betas']}, lr {INFOGAN_G_LR:.0e} for G and {given['lr']:.0e} for D; "
                 "D without dropout").replace("e-0", "e-")
-    if kind in TRAINING:
-        text += f"; R1 gamma {given['r1_gamma']:g} on D, D without dropout"
+    if kind in TRAINING and given["r1_gamma"]:
+        text += f"; R1 gamma {given['r1_gamma']:g} on D"
+    if kind in TRAINING and DISCRIMINATORS.get(kind, {}).get("dropout") == 0.0:
+        text += ", D without dropout"
     if kind == "stylegan":
         text += (f", mapping network lr x{given['mapping_lr_ratio']:g}; R1 gamma {given['r1_gamma']:g} on D; "
                  f"style mixing in {given['mixing_prob']:.0%} of G's samples")
