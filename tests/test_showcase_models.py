@@ -73,14 +73,20 @@ def test_train_models_script_writes_weights_progress_and_record(tmp_path, name):
         assert G(torch.randn(2, G.latent_dim)).shape == (2, 1, 28, 28)
 
 
-def test_train_models_trains_the_dcgan_with_chapter_6s_r1_recipe(tmp_path, monkeypatch):
-    """The shipped DCGAN's recipe (chapter 6's three-seed ablation): R1 on D, D without dropout, Adam betas 0 / 0.99,
-    and its record says so."""
+def train_models_script():
+    """scripts/train_models.py loaded as a module, afresh for each test (each patches its training functions)."""
     import importlib.util
 
     spec = importlib.util.spec_from_file_location("train_models", ROOT / "scripts" / "train_models.py")
     script = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(script)
+    return script
+
+
+def test_train_models_trains_the_dcgan_with_chapter_6s_r1_recipe(tmp_path, monkeypatch):
+    """The shipped DCGAN's recipe (chapter 6's three-seed ablation): R1 on D, D without dropout, Adam betas 0 / 0.99,
+    and its record says so."""
+    script = train_models_script()
     seen = {}
 
     def recorded_train_gan(G, D, images, **options):
@@ -98,11 +104,7 @@ def test_train_models_trains_the_dcgan_with_chapter_6s_r1_recipe(tmp_path, monke
 def test_train_models_trains_infogan_with_chapter_6s_recipe(tmp_path, monkeypatch):
     """The shipped InfoGAN's recipe (chapter 6's three-seed ablation): D without dropout, Adam 1e-3 for G and 2e-4
     for D, and its record says so."""
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("train_models", ROOT / "scripts" / "train_models.py")
-    script = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(script)
+    script = train_models_script()
     seen = {}
 
     def recorded_train_conditional(kind, G, D, images, labels, **options):
@@ -126,11 +128,7 @@ def test_train_models_trains_infogan_with_chapter_6s_recipe(tmp_path, monkeypatc
 def test_train_models_trains_the_cgan_with_chapter_6s_r1_recipe(tmp_path, monkeypatch):
     """The shipped cGAN's recipe (chapter 6's three-seed ablation): the DCGAN's R1 recipe, with D's real pairs
     penalised, and its record says so."""
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("train_models", ROOT / "scripts" / "train_models.py")
-    script = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(script)
+    script = train_models_script()
     seen = {}
 
     def recorded_train_conditional(kind, G, D, images, labels, **options):
@@ -150,11 +148,7 @@ def test_train_models_trains_the_cgan_with_chapter_6s_r1_recipe(tmp_path, monkey
 def test_train_models_ships_an_average_of_g_for_the_conditional_models(kind, tmp_path, monkeypatch):
     """Chapter 6's three-seed ablation chose an exponential moving average of G (decay 0.995) for the cGAN and the
     ACGAN: the file written is the average, updated after every round, not G; and the committed model is one."""
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("train_models", ROOT / "scripts" / "train_models.py")
-    script = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(script)
+    script = train_models_script()
 
     def two_rounds(kind, G, D, images, labels, **options):
         for step, value in enumerate((0.0, 1.0)):  # G's weights are all 0 after round 1, all 1 after round 2
