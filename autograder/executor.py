@@ -173,6 +173,19 @@ def refusing_unreadable(deserialize, max_json: int):
     return read
 
 
+def refusing_unsplittable(feed_identities):
+    """The session's ``feed_identities``, raising ``UnreadableMessage`` for frames it cannot split: a message sent
+    without its ``<IDS|MSG>`` delimiter frame raised a bare ``ValueError`` there, before ``deserialize`` was called,
+    which ended the notebook's grading, earlier parts' points with it (an eleventh outside pass)."""
+    @functools.wraps(feed_identities)
+    def split(msg_list, *args, **kwargs):
+        try:
+            return feed_identities(msg_list, *args, **kwargs)
+        except Exception as err:  # noqa: BLE001 - as in refusing_unreadable
+            raise UnreadableMessage(f"no delimiter frame ({type(err).__name__})") from None
+    return split
+
+
 class SandboxedKernelManager(AsyncKernelManager):
     """A kernel manager whose kernel runs inside ``self.sandbox`` and listens on Unix sockets."""
 
@@ -183,6 +196,7 @@ class SandboxedKernelManager(AsyncKernelManager):
     def client(self, **kwargs):
         client = super().client(**kwargs)  # with a clone of this manager's session, which every channel reads with
         client.session.deserialize = refusing_unreadable(client.session.deserialize, self.max_message)
+        client.session.feed_identities = refusing_unsplittable(client.session.feed_identities)
         return client
 
     async def _async_launch_kernel(self, kernel_cmd: list[str], **kw):

@@ -6,7 +6,7 @@
 Each run starts a new Python process that imports the library, loads the 4,000 embedded digits and builds
 the networks (the baseline), then trains with ``train.train_gan``; the process reports its peak resident
 memory (``ru_maxrss``) at both points. The figure is the median peak over the repeats, and the training's
-share is the peak minus the baseline. Grading one student is measured by scripts/bench_grading.py (the
+share is the peak minus the baseline. Grading one student is measured by bench/grading.py (the
 nbgrader process, the sandboxed kernel and the judge together).
 """
 

@@ -43,8 +43,22 @@ def readable_rows(figures: dict) -> list[str]:
     return rows
 
 
+def grading_rows(figures: dict) -> list[str]:
+    rows = [f"| grading one student (the solution) through the grading command, {assignment} (median of "
+            f"{figures['repeats']}; bench/grading.py) | {run['median_seconds']:.1f} s, peak "
+            f"{run['median_peak_gib']:.2f} GiB | |" for assignment, run in figures["students"].items()]
+    one_class = figures["class"]
+    if one_class:
+        rows.append(f"| grading a class of {one_class['size']} ({one_class['assignment']}, half solved), one job, "
+                    f"then {one_class['jobs']} (bench/grading.py) | {one_class['serial']:.0f} s, then "
+                    f"{one_class['parallel']:.0f} s; grades identical: {one_class['identical']} | "
+                    f"{one_class['serial'] / one_class['parallel']:.2f}x |")
+    return rows
+
+
 def table() -> str:
-    rows = ["| benchmark (`make bench`; medians of repeated runs) | figure | against the tutorial loop, same run |",
+    rows = ["| benchmark (`make bench`; medians of repeated runs) | figure | ratio to the baseline of the same run "
+            "(the tutorial loop; one grading job) |",
             "|---|---|---|"]
     path = ROOT / "results" / "bench_throughput.json"
     if path.exists():
@@ -58,6 +72,9 @@ def table() -> str:
     path = ROOT / "results" / "bench_memory.json"
     if path.exists():
         rows += memory_rows(json.loads(path.read_text()))
+    path = ROOT / "results" / "bench_grading.json"
+    if path.exists():
+        rows += grading_rows(json.loads(path.read_text()))
     return "\n".join(rows)
 
 

@@ -482,6 +482,29 @@ HALF_SENT = (
     "while True:\n"
     "    pass")
 BREAKERS["leaves_a_message_half_sent"] = Student(answers=_SOLVED, extra_cells=[(_AFTER_LERP + 1, HALF_SENT)])
+# A validly signed message without its <IDS|MSG> delimiter frame (an eleventh outside pass): jupyter_client's split of
+# the frames raised a bare ValueError, which ended the notebook's grading (0/12 where the parts before had earned 7),
+# and after an interrupt it was taken for a kernel that does not answer. Now it is an unreadable message like any
+# other: during a cell the kernel is stopped and the parts before keep their points; after an interrupt it is passed
+# over.
+UNDELIMITED = (
+    "_kernel = get_ipython().kernel\n"
+    "_frames = _kernel.session.serialize(_kernel.session.msg('stream', {'name': 'stdout', 'text': 'x'}))\n"
+    "_frames.remove(b'<IDS|MSG>')\n")
+BREAKERS["sends_a_message_without_its_delimiter"] = Student(
+    answers=_SOLVED, extra_cells=[(_AFTER_LERP + 1, UNDELIMITED + (
+        "import time\n"
+        "_kernel.iopub_socket.send_multipart([b'stream', *_frames])\n"
+        "time.sleep(3)"))], expected=_UP_TO_LERP)
+BREAKERS["sends_an_undelimited_message_when_interrupted"] = Student(
+    answers=_SOLVED, extra_cells=[(_AFTER_LERP + 1, UNDELIMITED + (
+        "import signal\n"
+        "def _on_interrupt(*args):\n"
+        "    _kernel.shell_stream.socket.send_multipart([*_kernel._parent_ident['shell'], *_frames])\n"
+        "    raise KeyboardInterrupt\n"
+        "signal.signal(signal.SIGINT, _on_interrupt)\n"
+        "while True:\n"
+        "    pass"))])
 # The cell's own reply padded with 10 million empty JSON lists (40 MB; the seventh pass's 75 MB grew the grader by
 # 1.85 GB while parsed, past what the watch allows, which cannot act during the parse): refused unparsed.
 PADDED_REPLY = (
@@ -936,7 +959,7 @@ def test_every_message_the_session_cannot_read_is_named_not_raised_as_is():
     session). The one over the limit is refused before it is parsed."""
     from jupyter_client.session import Session
 
-    from autograder.executor import UnreadableMessage, refusing_unreadable
+    from autograder.executor import UnreadableMessage, refusing_unreadable, refusing_unsplittable
 
     session = Session(key=b"k" * 32)
     parsed = []
@@ -950,6 +973,10 @@ def test_every_message_the_session_cannot_read_is_named_not_raised_as_is():
                 listed):
         with pytest.raises(UnreadableMessage):
             read(bad)
+    split = refusing_unsplittable(session.feed_identities)
+    assert split([b"ident", *session.serialize(session.msg("status", {}))])[0] == [b"ident"]
+    with pytest.raises(UnreadableMessage, match="no delimiter"):
+        split([b"ident", *frames])  # signed, but without its delimiter frame
     padded = b'{"name": "stdout", "text": ' + b"[]," * 400 + b'[]}'  # 1.2 kB, over this session's 1000 bytes
     parsed.clear()
     with pytest.raises(UnreadableMessage, match="over the limit"):

@@ -1,26 +1,30 @@
-"""Benchmark the grading command against its budgets, measured in one run (a benchmark, not a test).
+"""Grading one student: seconds and peak memory through the grading command, and a class's speed-up with jobs.
 
-    python scripts/bench_grading.py                       # every assignment, then a class of 20
-    python scripts/bench_grading.py --assignments a3_dcgan --class-size 6
+    python bench/grading.py                       # every assignment 3 times, then a class of 20
+    python bench/grading.py --assignments a3_dcgan --repeats 1 --class-size 6
+    python bench/grading.py --class-size 0 --json results/bench_grading.json     # what `make bench` runs
 
 It prints
 
 * the seconds to grade one student (the solution) of every assignment, alone, and the peak memory
   of that grading worker: the nbgrader process with its sandboxed kernel and its judge, summed over
-  the process tree and sampled every 0.1 s (budgets: 60 s and 2 GiB);
+  the process tree and sampled every 0.1 s (budgets: 60 s and 2 GiB); medians over ``--repeats``;
 * the wall time of one class of ``--class-size`` students (copies of the solution and of the
   untouched release, half each) graded one at a time and ``--jobs`` at a time, their ratio
   (budget: 1.8x with 2 jobs), and whether every grade is identical (it exits 1 if not).
 
-The numbers go into the README.
+``--json`` writes the figures for bench/update_readme.py (the README's benchmark table); the sizing
+table of book/instructors.md is checked against them (tests/test_bench.py).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -145,23 +149,37 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--assignments", nargs="*", default=sorted(p.name for p in (REPO / "solutions").iterdir()
                                                                     if p.is_dir()))
+    parser.add_argument("--repeats", type=int, default=3, help="gradings of each assignment's student (median)")
     parser.add_argument("--class-assignment", default="a3_dcgan")
-    parser.add_argument("--class-size", type=int, default=20)
+    parser.add_argument("--class-size", type=int, default=20, help="0: no class")
     parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--json", type=Path, help="also write the figures to this file")
     args = parser.parse_args()
     print(f"{'assignment':<18} {'student s':>9} {'wall s':>7} {'peak GiB':>9} {'points':>8}")
-    worst_seconds, worst_memory = 0.0, 0
+    students = {}
     for assignment in args.assignments:
-        seconds, wall, peak, points = one_student(assignment)
-        worst_seconds, worst_memory = max(worst_seconds, seconds), max(worst_memory, peak)
-        print(f"{assignment:<18} {seconds:>9.1f} {wall:>7.1f} {peak / GiB:>9.2f} {points:>8}", flush=True)
-    print(f"slowest student {worst_seconds:.1f} s (budget 60 s); largest worker {worst_memory / GiB:.2f} GiB "
-          "(budget 2 GiB)")
-    if args.class_size <= 0:
-        return 0
-    serial, parallel, same = one_class(args.class_assignment, args.class_size, args.jobs)
-    print(f"{args.class_assignment}, a class of {args.class_size}: one at a time {serial:.1f} s, {args.jobs} at a time "
-          f"{parallel:.1f} s: {serial / parallel:.2f}x faster (budget 1.8x); grades identical: {same}")
+        runs = [one_student(assignment) for _ in range(args.repeats)]
+        seconds, wall, peak = (statistics.median(run[i] for run in runs) for i in range(3))
+        students[assignment] = {"seconds": [run[0] for run in runs], "wall": [run[1] for run in runs],
+                                "peak": [run[2] for run in runs], "points": [run[3] for run in runs],
+                                "median_seconds": seconds, "median_peak_gib": peak / GiB}
+        print(f"{assignment:<18} {seconds:>9.1f} {wall:>7.1f} {peak / GiB:>9.2f} {runs[0][3]:>8}", flush=True)
+    worst_seconds = max(s["median_seconds"] for s in students.values())
+    worst_memory = max(s["median_peak_gib"] for s in students.values())
+    print(f"[measured] grading one student (the solution), medians of {args.repeats}: slowest {worst_seconds:.1f} s "
+          f"(budget 60 s); largest worker {worst_memory:.2f} GiB (budget 2 GiB)")
+    one_class_figures, same = None, True
+    if args.class_size > 0:
+        serial, parallel, same = one_class(args.class_assignment, args.class_size, args.jobs)
+        one_class_figures = {"assignment": args.class_assignment, "size": args.class_size, "jobs": args.jobs,
+                             "serial": serial, "parallel": parallel, "identical": same}
+        print(f"[measured] {args.class_assignment}, a class of {args.class_size}: one at a time {serial:.1f} s, "
+              f"{args.jobs} at a time {parallel:.1f} s: {serial / parallel:.2f}x faster (budget 1.8x); "
+              f"grades identical: {same}")
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps({"repeats": args.repeats, "cpus": os.cpu_count(), "students": students,
+                                         "class": one_class_figures}, indent=1) + "\n")
     return 0 if same else 1
 
 
