@@ -602,10 +602,32 @@ class SandboxedExecute(Execute):
         content["evalue"] = str(content.get("evalue"))[:1000] + cut
         content["traceback"] = ["... the traceback was dropped" + cut]
 
+    @staticmethod
+    def _well_formed(reply: dict) -> None:
+        """Make a cell's execute reply one that nbgrader and nbclient can read, in place. They index its status, and
+        an error reply's ename, evalue and traceback, without a check: a kernel whose cell sent a reply without a
+        status, or an error reply without those fields, ended the notebook's grading with a KeyError, earlier parts'
+        points with it (found while checking an eleventh outside pass). A reply without a known status is an error
+        of the cell, said as such; an error's missing fields are filled in."""
+        content = reply.get("content")
+        if not isinstance(content, dict):
+            content = reply["content"] = {}
+        if content.get("status") not in ("ok", "error", "aborted"):
+            content.clear()
+            content.update(status="error", ename="MalformedReply",
+                           evalue="the kernel's reply to this cell had no valid status, so the cell counts as failed")
+        if content["status"] == "error":
+            content.setdefault("ename", "Error")
+            content.setdefault("evalue", "")
+            if not isinstance(content.get("traceback"), list):
+                content["traceback"] = [f"{content['ename']}: {content['evalue']}"]
+
     def on_cell_executed(self, **kwargs):
-        reply = kwargs.get("execute_reply") or {}
-        if isinstance(reply.get("content"), dict) and reply["content"].get("status") == "error":
-            self._bound_reply_error(reply["content"], kwargs.get("cell_index", -1))
+        reply = kwargs.get("execute_reply")
+        if isinstance(reply, dict):
+            self._well_formed(reply)
+            if reply["content"]["status"] == "error":
+                self._bound_reply_error(reply["content"], kwargs.get("cell_index", -1))
         super().on_cell_executed(**kwargs)
         cell = kwargs["cell"]
         part = part_of(cell)

@@ -519,6 +519,26 @@ PADDED_REPLY = (
     "_session.send = _padded")
 BREAKERS["pads_its_cells_reply"] = Student(answers=_SOLVED, extra_cells=[(_AFTER_LERP + 1, PADDED_REPLY)],
                                            expected=_UP_TO_LERP)
+# Replies nbgrader and nbclient index without a check (found while checking the eleventh outside pass): a cell's reply
+# without a status, and error replies without their ename, evalue and traceback, ended the notebook's grading with a
+# KeyError (0/12). A reply without a valid status now makes its cell a failed one, and an error's fields are filled in:
+# the cell that sent it is not graded, and a test cell's points are the judge's verdict whatever its reply says, so a
+# student who solved every part keeps every point.
+def _rewritten_replies(content: str, once: bool) -> str:
+    return ("_session = get_ipython().kernel.session\n"
+            "_send = _session.send\n"
+            "def _rewritten(stream, msg_type, content=None, *args, **kwargs):\n"
+            "    if msg_type == 'execute_reply':\n"
+            + ("        _session.send = _send\n" if once else "") +
+            f"        content = {content}\n"
+            "    return _send(stream, msg_type, content, *args, **kwargs)\n"
+            "_session.send = _rewritten")
+
+
+BREAKERS["replies_without_a_status"] = Student(
+    answers=_SOLVED, extra_cells=[(_AFTER_LERP + 1, _rewritten_replies("{}", once=True))])
+BREAKERS["replies_with_errors_without_their_fields"] = Student(
+    answers=_SOLVED, extra_cells=[(_AFTER_LERP + 1, _rewritten_replies("{'status': 'error'}", once=False))])
 # Output messages that answer nothing, sent as fast as the kernel can for 8 s (an eighth outside pass: 30 s of them cost
 # the grader 23-33 CPU-seconds, each checked and parsed in its process): past the class's limit of messages a notebook
 # (MAX_MESSAGES; 100,000 by default) the grader reads no more, and the kernel is stopped.
