@@ -29,6 +29,7 @@ import hashlib
 import hmac
 import json
 import os
+import re
 import secrets
 import tempfile
 import threading
@@ -40,7 +41,7 @@ import nbformat
 from jupyter_client.manager import AsyncKernelManager
 from jupyter_core.utils import ensure_async, run_sync
 from nbclient.client import timestamp
-from nbclient.exceptions import CellExecutionComplete, CellTimeoutError, DeadKernelError
+from nbclient.exceptions import CellControlSignal, CellExecutionComplete, CellTimeoutError, DeadKernelError
 from nbformat import NotebookNode
 from nbformat.validator import NotebookValidationError
 from nbgrader.preprocessors import Execute
@@ -148,6 +149,28 @@ class TooManyMessages(Exception):
 
 
 MESSAGE_PARTS = ("header", "parent_header", "metadata", "content")
+MAX_MESSAGE_DEPTH = 100  # of the JSON of a message: Jupyter's own messages and honest outputs are a few levels deep
+MESSAGE_TYPE = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _unwritable(part, depth: int = 0) -> str | None:
+    """Why a parsed part of a message could not go into a notebook, or None. The libraries after the grader's
+    session recurse into what a message holds (nbformat built 600 nested dicts with two frames a level, and the
+    RecursionError ended the notebook's grading), and the notebook is written as UTF-8, which a lone surrogate
+    (sent as a JSON escape) cannot be (an eleventh outside pass)."""
+    if depth > MAX_MESSAGE_DEPTH:
+        return f"nested over {MAX_MESSAGE_DEPTH} levels deep"
+    if isinstance(part, str):
+        return "a lone surrogate in a string" if SURROGATE.search(part) else None
+    items = part.items() if isinstance(part, dict) else enumerate(part) if isinstance(part, list) else ()
+    for key, value in items:
+        why = _unwritable(key, depth + 1) if isinstance(key, str) else None
+        if why is None and isinstance(value, dict | list | str):
+            why = _unwritable(value, depth + 1)
+        if why:
+            return why
+    return None
 
 
 def refusing_unreadable(deserialize, max_json: int):
@@ -169,6 +192,14 @@ def refusing_unreadable(deserialize, max_json: int):
         wrong = [part for part in MESSAGE_PARTS if not isinstance(message.get(part), dict | bytes)]
         if wrong:  # content stays bytes where the caller asked for it unparsed
             raise UnreadableMessage(f"its {', '.join(wrong)} not a mapping")
+        msg_type = message["header"].get("msg_type")
+        if not (isinstance(msg_type, str) and MESSAGE_TYPE.fullmatch(msg_type)):
+            # nbclient logs an unknown type whole: twenty types of 5 MB each grew one student's log to 100 MB
+            raise UnreadableMessage(f"its message type is not a short name ({str(msg_type)[:40]!r}...)")
+        for part in MESSAGE_PARTS:
+            why = _unwritable(message[part])
+            if why:
+                raise UnreadableMessage(f"its {part}: {why}")
         return message
     return read
 
@@ -519,11 +550,18 @@ class SandboxedExecute(Execute):
         if msg.get("msg_type") == "update_display_data":
             return None
         content = msg.get("content") or {}
+        if msg.get("msg_type") == "stream" and not isinstance(content.get("text"), str):
+            # valid notebook output as a list of lines, but nbgrader's output limit splits it as a string: the
+            # AttributeError came after the run and ended the notebook's grading (an eleventh outside pass)
+            self._say_malformed(cell, cell_index)
+            return None
         if content.get("transient"):
             msg = {**msg, "content": {key: value for key, value in content.items() if key != "transient"}}
         try:
             return super().process_message(msg, cell, cell_index)
-        except (NotebookValidationError, ValueError, KeyError, TypeError, AttributeError):
+        except CellControlSignal:
+            raise
+        except Exception:  # noqa: BLE001 - whatever a kernel's output breaks in nbclient or nbformat
             # an output that is not valid notebook output (a stream named 5, an error whose traceback is a string):
             # nbformat refused it, and before, that ended the whole notebook's grading, earlier parts' points and
             # an earlier grading's record with them (an outside tester's find). It is dropped, and said once a cell.

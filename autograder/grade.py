@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import logging
 import os
 import re
 import resource
@@ -247,6 +248,44 @@ def _shown(url: str) -> str:
     return re.sub(r"//([^:/@]+):[^@/]*@", r"//\1:***@", url)
 
 
+LOG_READ_BYTES = 16 * 2**20  # of a student's grading log, read back by the grading command
+LOG_LINE_CHARS = 20_000  # of one line nbgrader's process logs
+
+
+def read_log(path: Path) -> str:
+    """A student's grading log, at most ``LOG_READ_BYTES`` of it (its start and its end where it is longer), read
+    as UTF-8 whatever it holds: the grading command serves the whole batch, and a kernel had grown one student's
+    log to 100 MB with the names of messages nbclient logs whole (an eleventh outside pass)."""
+    with path.open("rb") as log:
+        size = log.seek(0, os.SEEK_END)
+        log.seek(0)
+        if size <= LOG_READ_BYTES:
+            data = log.read()
+        else:
+            head = log.read(LOG_READ_BYTES // 2)
+            log.seek(size - LOG_READ_BYTES // 2)
+            data = head + f"\n... {size - LOG_READ_BYTES:,} bytes of this log not read ...\n".encode() + log.read()
+    return data.decode("utf-8", errors="replace")
+
+
+def _bound_log_lines() -> None:
+    """Cut every line nbgrader's process logs to ``LOG_LINE_CHARS``: what the libraries log of a kernel's messages
+    is the kernel's to choose."""
+    make = logging.getLogRecordFactory()
+
+    def record(*args, **kwargs):
+        made = make(*args, **kwargs)
+        try:
+            text = made.getMessage()
+        except Exception:  # noqa: BLE001 - logging reports a bad format itself, when the line is written
+            return made
+        if len(text) > LOG_LINE_CHARS:
+            made.msg = f"{text[:LOG_LINE_CHARS]} ... ({len(text) - LOG_LINE_CHARS:,} more characters not logged)"
+            made.args = ()
+        return made
+    logging.setLogRecordFactory(record)
+
+
 KERNEL_OUTPUT = "kernel output: "  # how the grading log marks what a sandboxed kernel printed (executor.py)
 LOG_LINE = re.compile(r"\[[^\]\n]* \| (?P<level>[A-Z]+)\] (?P<text>.*)")
 
@@ -297,6 +336,7 @@ def _nbgrader_here(argv: list[str], env: dict[str, str], log: str) -> None:
     os.dup2(fd, 2)
     os.close(fd)
     _bound_own_memory()
+    _bound_log_lines()
     from nbgrader.apps.nbgraderapp import NbGraderApp
 
     sys.argv = ["nbgrader", *argv]
@@ -377,7 +417,7 @@ def grade_student(assignment: str, student: str, timeout: float) -> Result:
                                    log_dir / f"{student}.log", timeout)
     finally:
         remove_leftovers(sandboxes)
-    log_text = (log_dir / f"{student}.log").read_text()
+    log_text = read_log(log_dir / f"{student}.log")
     if "No nbgrader_config.py file found" in log_text:
         raise RuntimeError("nbgrader ran without the course configuration; run the grading command from "
                            "an installed checkout of the course")

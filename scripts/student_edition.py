@@ -38,7 +38,9 @@ REPO = Path(__file__).resolve().parents[1]
 INSTRUCTOR_ONLY = ("solutions/", "autograder/", "tests/", ".ci/", ".github/", "hub/", "nbgrader_config.py",
                    "scripts/student_edition.py", "scripts/system_packages.sh",
                    # the portfolio reference's measured runs, which name its fix
-                   "results/portfolio_runs.json", "results/portfolio_divergence.json")
+                   "results/portfolio_runs.json", "results/portfolio_divergence.json",
+                   # the grader's benchmark record (bench/grading.py, which imports the grader, is left out too)
+                   "results/bench_grading.json")
 MARKERS = re.compile(r"BEGIN SOLUTION|END SOLUTION|BEGIN HIDDEN TESTS|END HIDDEN TESTS|BEGIN MARK SCHEME")
 # Makefile targets that need the instructor's folders
 INSTRUCTOR_TARGETS = ("test", "system", "exercises", "reference", "student-edition", "hub")
@@ -58,6 +60,14 @@ repository (`scripts/student_edition.py` there); do not send changes here.
 
 The library (`gancourse/`) is the code the chapters use. The grader runs your notebook without the
 library's versions of the parts you are asked to write, so write them yourself.
+
+## Benchmarks on your machine
+
+`make bench` times the library's training against a tutorial-style loop (chapter 3, "Faster rounds on
+a CPU"), its peak memory and its time to readable digits, and writes what it measured here.
+
+<!-- bench:start -->
+<!-- bench:end -->
 """
 
 
@@ -73,7 +83,7 @@ def imports_the_grader(path: Path) -> bool:
 def kept(name: str) -> bool:
     if name.startswith(INSTRUCTOR_ONLY) or name in INSTRUCTOR_ONLY:
         return False
-    return not (name.startswith("scripts/") and imports_the_grader(REPO / name))
+    return not imports_the_grader(REPO / name)  # scripts/ and bench/ hold a few
 
 
 def student_makefile(text: str) -> str:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import html
 import json
+import logging
 import os
 import pickle
 import re
@@ -535,6 +536,34 @@ def _rewritten_replies(content: str, once: bool) -> str:
             "_session.send = _rewritten")
 
 
+# Messages the grader's session read well but a library after it could not (a second pass of the eleventh outside
+# tester), each of which ended the notebook's grading (0/12): a stream whose text is a list of lines (valid notebook
+# output, which nbgrader's output limit splits as a string) is dropped with a note; JSON nested 600 deep (nbformat
+# recursed two frames a level), a lone surrogate (the notebook is written as UTF-8) and a message type of 5 MB
+# (nbclient logs an unknown type whole: 100 MB of one student's log) are unreadable, so the kernel is stopped and the
+# parts before keep their points.
+def _sends(msg_type: str, content: str) -> str:
+    return ("_kernel = get_ipython().kernel\n"
+            f"_kernel.session.send(_kernel.iopub_socket, {msg_type}, {content}, parent=_kernel.get_parent('shell'))\n"
+            "import time\n"
+            "time.sleep(3)")
+
+
+BREAKERS["sends_a_stream_whose_text_is_a_list"] = Student(
+    answers=_SOLVED, extra_cells=[(_AFTER_LERP + 1, _sends("'stream'", "{'name': 'stdout', 'text': ['a\\n', 'b']}"))])
+DEEP_DISPLAY = "{'data': {'application/json': _deep}, 'metadata': {}}"
+BREAKERS["sends_a_display_nested_600_deep"] = Student(
+    answers=_SOLVED, extra_cells=[(_AFTER_LERP + 1, "_deep = {}\nfor _ in range(600):\n    _deep = {'a': _deep}\n"
+                                   + _sends("'display_data'", DEEP_DISPLAY))], expected=_UP_TO_LERP)
+BREAKERS["sends_a_lone_surrogate"] = Student(
+    answers=_SOLVED, extra_cells=[(_AFTER_LERP + 1, (
+        "import json\n"
+        "_session = get_ipython().kernel.session\n"
+        "_session.pack = lambda obj: json.dumps(obj, default=str).encode()  # ASCII: the surrogate goes as \\ud800\n")
+        + _sends("'stream'", "{'name': 'stdout', 'text': 'x\\ud800y'}"))], expected=_UP_TO_LERP)
+BREAKERS["names_its_messages_5_mb_long"] = Student(
+    answers=_SOLVED, extra_cells=[(_AFTER_LERP + 1, _sends("'x' * 5_000_000", "{}").replace(
+        "_kernel.session.send", "for _ in range(3):\n    _kernel.session.send"))], expected=_UP_TO_LERP)
 BREAKERS["replies_without_a_status"] = Student(
     answers=_SOLVED, extra_cells=[(_AFTER_LERP + 1, _rewritten_replies("{}", once=True))])
 BREAKERS["replies_with_errors_without_their_fields"] = Student(
@@ -993,6 +1022,17 @@ def test_every_message_the_session_cannot_read_is_named_not_raised_as_is():
                 listed):
         with pytest.raises(UnreadableMessage):
             read(bad)
+    deep = {}
+    for _ in range(101):
+        deep = {"a": deep}
+    for msg_type, content, why in (("x" * 65, {}, "not a short name"), ("stream", {"text": "a\ud800"}, "surrogate"),
+                                   ("display_data", {"data": deep}, "nested over 100")):
+        ascii_session = Session(key=session.key)  # its JSON escapes the surrogate, as a kernel's may
+        ascii_session.pack = lambda obj: json.dumps(obj, default=str).encode()
+        unsafe = ascii_session.serialize(ascii_session.msg(msg_type, content))[1:]
+        with pytest.raises(UnreadableMessage, match=why):
+            read(unsafe)
+    assert read(session.serialize(session.msg("display_data", {"data": deep["a"]["a"]}))[1:])  # 99 deep is fine
     split = refusing_unsplittable(session.feed_identities)
     assert split([b"ident", *session.serialize(session.msg("status", {}))])[0] == [b"ident"]
     with pytest.raises(UnreadableMessage, match="no delimiter"):
@@ -1010,6 +1050,35 @@ def test_outputs_that_are_not_valid_notebook_content_are_dropped_and_said(graded
     nbformat.validate(nb)
     printed = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))
     assert "an output of this cell was dropped: it is not valid notebook output" in printed
+
+
+def test_a_kernel_cannot_grow_its_students_grading_log(graded):
+    log = graded.root / "grading_logs" / ASSIGNMENT / "names_its_messages_5_mb_long.log"
+    assert log.stat().st_size < 2**20, log.stat().st_size  # 15 MB of message names were sent
+
+
+def test_the_grading_command_reads_a_long_log_in_part_and_each_logged_line_is_cut(tmp_path):
+    from autograder.grade import LOG_LINE_CHARS, LOG_READ_BYTES, _bound_log_lines, read_log
+
+    log = tmp_path / "student.log"
+    log.write_bytes(b"first line\n" + b"x" * (3 * LOG_READ_BYTES) + b"\xff\nlast line\n")
+    text = read_log(log)
+    assert text.startswith("first line") and text.endswith("last line\n") and "bytes of this log not read" in text
+    assert len(text) < LOG_READ_BYTES + 1000
+    records = []
+    handler = logging.Handler()
+    handler.emit = records.append
+    logger = logging.getLogger("bounded-lines")
+    logger.addHandler(handler)
+    factory = logging.getLogRecordFactory()
+    try:
+        _bound_log_lines()
+        logger.error("unhandled iopub msg: %s", "x" * (5 * LOG_LINE_CHARS))
+    finally:
+        logging.setLogRecordFactory(factory)
+        logger.removeHandler(handler)
+    (record,) = records
+    assert len(record.getMessage()) < LOG_LINE_CHARS + 100 and "more characters not logged" in record.getMessage()
 
 
 def test_nothing_fills_the_kernels_connection_folder_on_the_graders_disk(graded):

@@ -67,6 +67,14 @@ def test_its_makefile_builds_the_book_and_has_no_instructor_targets(edition):
     makefile = (edition / "Makefile").read_text()
     assert not re.search(r"^(test|system|exercises|reference|student-edition|hub):", makefile, re.M)
     assert "autograder" not in makefile and "solutions" not in makefile and ".github" not in makefile
+    # every script its recipes run is in the edition, or the recipe runs it only where it is (bench/grading.py,
+    # which imports the grader, is left out: an unguarded line had failed the students' `make bench`)
+    for line in makefile.splitlines():
+        for script in re.findall(r"\$\(BIN\)/python (\S+\.py)", line):
+            assert (edition / script).exists() or f"test ! -f {script} ||" in line, line
+    assert not (edition / "bench" / "grading.py").exists() and (edition / "bench" / "throughput.py").exists()
+    readme = (edition / "README.md").read_text()
+    assert "<!-- bench:start -->" in readme and "<!-- bench:end -->" in readme  # where their `make bench` writes
 
 
 def test_launch_buttons_and_colab_point_at_the_student_edition(edition):
