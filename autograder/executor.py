@@ -154,6 +154,44 @@ MESSAGE_TYPE = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 SURROGATE = re.compile("[\ud800-\udfff]")
 
 
+# an escape sequence as nbconvert's ansi2html finds one, or an escape character that starts none
+ESCAPE = re.compile("\x1b\\[(.*?)([@-~])|\x1b")
+MAX_ESCAPES = 1000  # colour codes kept in one text of an output
+
+
+def renderable(text: str) -> str:
+    """``text`` of an output as nbconvert can render it into the feedback and formgrader's pages: lone surrogates
+    replaced, and only plain colour codes kept (at most ``MAX_ESCAPES``). ansi2html fails on a colour code 38 or 48
+    without its colour (``\\x1b[38m``: no feedback page for that student, and generate_feedback's exit 1 for the
+    class) and takes time quadratic in the number of codes (a third outside pass)."""
+    text = text.encode("utf-8", "replace").decode("utf-8")
+    kept = 0
+
+    def colour(match: re.Match) -> str:
+        nonlocal kept
+        if match.group(2) != "m" or not re.fullmatch(r"[0-9;]*", match.group(1)) or kept >= MAX_ESCAPES:
+            return ""
+        if {"38", "48"} & set(match.group(1).split(";")):
+            return ""
+        kept += 1
+        return match.group(0)
+    return ESCAPE.sub(colour, text) if "\x1b" in text else text
+
+
+def _renderable_output(output: NotebookNode) -> None:
+    """The texts of one output made ``renderable``, in place."""
+    for key in ("text", "ename", "evalue"):
+        if isinstance(output.get(key), str):
+            output[key] = renderable(output[key])
+    if isinstance(output.get("traceback"), list):
+        output["traceback"] = [renderable(line) if isinstance(line, str) else line for line in output["traceback"]]
+    data = output.get("data")
+    if isinstance(data, dict) and isinstance(data.get("text/plain"), str | list):
+        plain = data["text/plain"]
+        data["text/plain"] = renderable(plain) if isinstance(plain, str) else \
+            [renderable(line) if isinstance(line, str) else line for line in plain]
+
+
 def _unwritable(part, depth: int = 0) -> str | None:
     """Why a parsed part of a message could not go into a notebook, or None. The libraries after the grader's
     session recurse into what a message holds (nbformat built 600 nested dicts with two frames a level, and the
@@ -586,6 +624,8 @@ class SandboxedExecute(Execute):
             except NotebookValidationError:
                 return False
         kept = [output for output in cell.outputs if valid(output, "output")]
+        for output in kept:
+            _renderable_output(output)
         if len(kept) < len(cell.outputs):
             cell.outputs = kept
             self._say_malformed(cell, index)

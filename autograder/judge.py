@@ -26,7 +26,7 @@ from nbformat import NotebookNode
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Integer
 
-from autograder.executor import part_of
+from autograder.executor import part_of, renderable
 from autograder.probes import SALT
 
 MB = 2**20
@@ -74,6 +74,20 @@ def missing_reason(cell: NotebookNode, stopped: str | None) -> str:
     return "the test cell did not reach the grader's probe"
 
 
+MAX_VERDICT_CHARS = 2000
+
+
+def verdict_message(message) -> str:
+    """A verdict's message as it goes into the notebook, the feedback and the report: at most ``MAX_VERDICT_CHARS``,
+    ``renderable``. A judge quotes what a probe recorded (an error's message, a type's name), which a submission
+    can forge: 20 MB of it made a 100-MB feedback page, and a lone surrogate in it ended the notebook's grading after
+    the run (a third outside pass)."""
+    message = renderable(str(message))
+    if len(message) > MAX_VERDICT_CHARS:
+        message = f"{message[:MAX_VERDICT_CHARS]} ... (cut: {len(message) - MAX_VERDICT_CHARS:,} more characters)"
+    return message
+
+
 def _shown(output: NotebookNode) -> NotebookNode:
     """An output of a graded test cell as it stays in the notebook. nbgrader scores such a cell by its first
     error or ``execute_result`` (a number there is partial credit, anything else full marks), and code run in
@@ -109,7 +123,7 @@ class JudgeParts(NbGraderPreprocessor):
             if part is None:
                 continue
             if part in verdicts:
-                passed, message = verdicts[part]["passed"], verdicts[part]["message"]
+                passed, message = verdicts[part]["passed"], verdict_message(verdicts[part]["message"])
             else:
                 passed, message = False, f"[{part}] no points: {missing_reason(cell, store.get('stopped'))}."
             kept = [_shown(o) for o in cell.get("outputs", []) if o.get("output_type") not in ("error",)

@@ -564,6 +564,32 @@ BREAKERS["sends_a_lone_surrogate"] = Student(
 BREAKERS["names_its_messages_5_mb_long"] = Student(
     answers=_SOLVED, extra_cells=[(_AFTER_LERP + 1, _sends("'x' * 5_000_000", "{}").replace(
         "_kernel.session.send", "for _ in range(3):\n    _kernel.session.send"))], expected=_UP_TO_LERP)
+# What the judge quotes of a probe's record, forged (a third outside pass): a probe error's message of 20 MB made a
+# 100-MB feedback page and a 20-MB line of the report, its escape codes held generate_feedback for the whole class in
+# nbconvert's ansi2html (quadratic in their number), and a lone surrogate in it ended the notebook's grading after the
+# run. A verdict's message is cut to 2,000 characters and made renderable. And a colour code 38 without its colour,
+# printed by a cell, failed that student's feedback page and generate_feedback's exit status for the class.
+def _forges_slerps_probe_error(message: str) -> str:
+    return ("import IPython.display as _shown\n"
+            "from autograder.probes.record import Record as _Record\n"
+            "_display = _shown.display\n"
+            f"_message = {message}\n"
+            "def _forging(*objs, **kwargs):\n"
+            "    mime = 'application/vnd.gancourse.probe+json'\n"
+            "    if objs and isinstance(objs[0], dict) and mime in objs[0] and objs[0][mime].get('part') == 'slerp':\n"
+            "        forged = _Record({}, {'probe': {'error': 'E', 'message': _message}}).encode()\n"
+            "        return _display({mime: {**objs[0][mime], 'npz': forged}}, *objs[1:], **kwargs)\n"
+            "    return _display(*objs, **kwargs)\n"
+            "_shown.display = _forging")
+
+
+BREAKERS["forges_a_probe_error_of_20_mb"] = Student(
+    answers=_SOLVED, extra_cells=[(_AFTER_LERP + 1, _forges_slerps_probe_error("'\\x1b[A&' * 5_000_000"))],
+    expected=_UP_TO_LERP)
+BREAKERS["forges_a_probe_error_with_a_surrogate"] = Student(
+    answers=_SOLVED, extra_cells=[(_AFTER_LERP + 1, _forges_slerps_probe_error("'x\\ud800y'"))], expected=_UP_TO_LERP)
+BREAKERS["prints_a_broken_colour_code"] = Student(
+    answers=_SOLVED, extra_cells=[(_AFTER_LERP + 1, "print('\\x1b[38m' + 'my samples look good')")])
 BREAKERS["replies_without_a_status"] = Student(
     answers=_SOLVED, extra_cells=[(_AFTER_LERP + 1, _rewritten_replies("{}", once=True))])
 BREAKERS["replies_with_errors_without_their_fields"] = Student(
@@ -639,6 +665,24 @@ def test_feedback_is_html_only_and_shows_no_hidden_test_judge_or_solution(feedba
         text = html.unescape(re.sub(r"<[^>]+>", "", page))
         shown = [line for line in secrets if line in text]
         assert shown == [], (attacker, shown[:3])
+
+
+def test_every_graded_student_gets_a_feedback_page_of_bounded_size(graded, feedback):
+    page = NOTEBOOK.replace(".ipynb", ".html")
+    autograded = {p.parts[-3] for p in (graded.root / "autograded").glob(f"*/{ASSIGNMENT}/{NOTEBOOK}")}
+    assert len(autograded) > len(CLASS) // 2 and "prints_a_broken_colour_code" in autograded
+    for student in autograded:
+        size = (feedback / student / ASSIGNMENT / page).stat().st_size
+        assert size < 10 * 2**20, (student, size)  # the solution's page: about 2.5 MB, most of it the page's style
+    coloured = (feedback / "prints_a_broken_colour_code" / ASSIGNMENT / page).read_text()
+    assert "my samples look good" in coloured
+
+
+def test_a_forged_probe_error_is_cut_in_the_notebook_and_the_report(graded):
+    notebook = graded.root / "autograded" / "forges_a_probe_error_of_20_mb" / ASSIGNMENT / NOTEBOOK
+    assert notebook.stat().st_size < 2**20, notebook.stat().st_size
+    assert "more characters)" in notebook.read_text()
+    assert max(len(line) for line in graded.report.splitlines()) < 10_000
 
 
 REFUSED = {"notebook_is_a_link", "files_linked_to_instructor_files", "submits_the_source_version"}
