@@ -163,7 +163,7 @@ def renderable(text: str) -> str:
     """``text`` of an output as nbconvert can render it into the feedback and formgrader's pages: lone surrogates
     replaced, and only plain colour codes kept (at most ``MAX_ESCAPES``). ansi2html fails on a colour code 38 or 48
     without its colour (``\\x1b[38m``: no feedback page for that student, and generate_feedback's exit 1 for the
-    class) and takes time quadratic in the number of codes (a third outside pass)."""
+    class) and takes time quadratic in the number of codes (a thirteenth outside pass)."""
     text = text.encode("utf-8", "replace").decode("utf-8")
     kept = 0
 
@@ -196,7 +196,7 @@ def _unwritable(part, depth: int = 0) -> str | None:
     """Why a parsed part of a message could not go into a notebook, or None. The libraries after the grader's
     session recurse into what a message holds (nbformat built 600 nested dicts with two frames a level, and the
     RecursionError ended the notebook's grading), and the notebook is written as UTF-8, which a lone surrogate
-    (sent as a JSON escape) cannot be (an eleventh outside pass)."""
+    (sent as a JSON escape) cannot be (a twelfth outside pass)."""
     if depth > MAX_MESSAGE_DEPTH:
         return f"nested over {MAX_MESSAGE_DEPTH} levels deep"
     if isinstance(part, str):
@@ -590,7 +590,7 @@ class SandboxedExecute(Execute):
         content = msg.get("content") or {}
         if msg.get("msg_type") == "stream" and not isinstance(content.get("text"), str):
             # valid notebook output as a list of lines, but nbgrader's output limit splits it as a string: the
-            # AttributeError came after the run and ended the notebook's grading (an eleventh outside pass)
+            # AttributeError came after the run and ended the notebook's grading (a twelfth outside pass)
             self._say_malformed(cell, cell_index)
             return None
         if content.get("transient"):

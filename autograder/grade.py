@@ -255,7 +255,7 @@ LOG_LINE_CHARS = 20_000  # of one line nbgrader's process logs
 def read_log(path: Path) -> str:
     """A student's grading log, at most ``LOG_READ_BYTES`` of it (its start and its end where it is longer), read
     as UTF-8 whatever it holds: the grading command serves the whole batch, and a kernel had grown one student's
-    log to 100 MB with the names of messages nbclient logs whole (an eleventh outside pass)."""
+    log to 100 MB with the names of messages nbclient logs whole (a twelfth outside pass)."""
     with path.open("rb") as log:
         size = log.seek(0, os.SEEK_END)
         log.seek(0)

@@ -81,7 +81,7 @@ def verdict_message(message) -> str:
     """A verdict's message as it goes into the notebook, the feedback and the report: at most ``MAX_VERDICT_CHARS``,
     ``renderable``. A judge quotes what a probe recorded (an error's message, a type's name), which a submission
     can forge: 20 MB of it made a 100-MB feedback page, and a lone surrogate in it ended the notebook's grading after
-    the run (a third outside pass)."""
+    the run (a thirteenth outside pass)."""
     message = renderable(str(message))
     if len(message) > MAX_VERDICT_CHARS:
         message = f"{message[:MAX_VERDICT_CHARS]} ... (cut: {len(message) - MAX_VERDICT_CHARS:,} more characters)"

@@ -536,8 +536,8 @@ def _rewritten_replies(content: str, once: bool) -> str:
             "_session.send = _rewritten")
 
 
-# Messages the grader's session read well but a library after it could not (a second pass of the eleventh outside
-# tester), each of which ended the notebook's grading (0/12): a stream whose text is a list of lines (valid notebook
+# Messages the grader's session read well but a library after it could not (a twelfth outside pass), each of
+# which ended the notebook's grading (0/12): a stream whose text is a list of lines (valid notebook
 # output, which nbgrader's output limit splits as a string) is dropped with a note; JSON nested 600 deep (nbformat
 # recursed two frames a level), a lone surrogate (the notebook is written as UTF-8) and a message type of 5 MB
 # (nbclient logs an unknown type whole: 100 MB of one student's log) are unreadable, so the kernel is stopped and the
@@ -564,7 +564,7 @@ BREAKERS["sends_a_lone_surrogate"] = Student(
 BREAKERS["names_its_messages_5_mb_long"] = Student(
     answers=_SOLVED, extra_cells=[(_AFTER_LERP + 1, _sends("'x' * 5_000_000", "{}").replace(
         "_kernel.session.send", "for _ in range(3):\n    _kernel.session.send"))], expected=_UP_TO_LERP)
-# What the judge quotes of a probe's record, forged (a third outside pass): a probe error's message of 20 MB made a
+# What the judge quotes of a probe's record, forged (a thirteenth outside pass): a probe error's message of 20 MB made a
 # 100-MB feedback page and a 20-MB line of the report, its escape codes held generate_feedback for the whole class in
 # nbconvert's ansi2html (quadratic in their number), and a lone surrogate in it ended the notebook's grading after the
 # run. A verdict's message is cut to 2,000 characters and made renderable. And a colour code 38 without its colour,
