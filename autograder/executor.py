@@ -152,24 +152,23 @@ MESSAGE_PARTS = ("header", "parent_header", "metadata", "content")
 MAX_MESSAGE_DEPTH = 100  # of the JSON of a message: Jupyter's own messages and honest outputs are a few levels deep
 MESSAGE_TYPE = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 SURROGATE = re.compile("[\ud800-\udfff]")
-
-
 # an escape sequence as nbconvert's ansi2html finds one, or an escape character that starts none
 ESCAPE = re.compile("\x1b\\[(.*?)([@-~])|\x1b")
+COLOUR_PARAMETERS = re.compile(r"[0-9;]*")
 MAX_ESCAPES = 1000  # colour codes kept in one text of an output
 
 
 def renderable(text: str) -> str:
-    """``text`` of an output as nbconvert can render it into the feedback and formgrader's pages: lone surrogates
-    replaced, and only plain colour codes kept (at most ``MAX_ESCAPES``). ansi2html fails on a colour code 38 or 48
-    without its colour (``\\x1b[38m``: no feedback page for that student, and generate_feedback's exit 1 for the
-    class) and takes time quadratic in the number of codes (a thirteenth outside pass)."""
-    text = text.encode("utf-8", "replace").decode("utf-8")
+    """``text`` of an output as nbconvert can render it into the feedback and formgrader's pages: only plain colour
+    codes kept (at most ``MAX_ESCAPES``). ansi2html fails on a colour code 38 or 48 without its colour
+    (``\\x1b[38m``: no feedback page for that student, and generate_feedback's exit 1 for the class) and takes time
+    quadratic in the number of codes (a thirteenth outside pass). A kernel's lone surrogates never get this far: the
+    session refuses them (``_unwritable``)."""
     kept = 0
 
     def colour(match: re.Match) -> str:
         nonlocal kept
-        if match.group(2) != "m" or not re.fullmatch(r"[0-9;]*", match.group(1)) or kept >= MAX_ESCAPES:
+        if match.group(2) != "m" or not COLOUR_PARAMETERS.fullmatch(match.group(1)) or kept >= MAX_ESCAPES:
             return ""
         if {"38", "48"} & set(match.group(1).split(";")):
             return ""

@@ -82,7 +82,7 @@ def verdict_message(message) -> str:
     ``renderable``. A judge quotes what a probe recorded (an error's message, a type's name), which a submission
     can forge: 20 MB of it made a 100-MB feedback page, and a lone surrogate in it ended the notebook's grading after
     the run (a thirteenth outside pass)."""
-    message = renderable(str(message))
+    message = renderable(str(message).encode("utf-8", "replace").decode("utf-8"))  # no lone surrogate
     if len(message) > MAX_VERDICT_CHARS:
         message = f"{message[:MAX_VERDICT_CHARS]} ... (cut: {len(message) - MAX_VERDICT_CHARS:,} more characters)"
     return message

@@ -2,7 +2,8 @@
 
     python bench/grading.py                       # every assignment 3 times, then a class of 20
     python bench/grading.py --assignments a3_dcgan --repeats 1 --class-size 6
-    python bench/grading.py --class-size 0 --json results/bench_grading.json     # what `make bench` runs
+    python bench/grading.py --json results/bench_grading.json     # what `make bench` runs
+    python bench/grading.py --class-size 0                         # one student of each assignment only
 
 It prints
 
